@@ -1,0 +1,24 @@
+/**
+ * Every setting of every service, in one table: the all-in-one run validates all of them at start-up and the
+ * README's configuration reference is generated from it (`npm run config-docs`).
+ */
+import { apiSettings } from './api/settings.ts';
+import { commonSettings } from './shared/config/common.ts';
+import { parseSettings, type Env, type Parsed } from './shared/config/settings.ts';
+
+export const allSettings = {
+  ...commonSettings,
+  ...apiSettings,
+} as const;
+
+export type TollgateConfig = Parsed<typeof allSettings>;
+
+export function loadConfig(env: Env): TollgateConfig {
+  return parseSettings(allSettings, env);
+}
+
+/** Sections of the configuration reference, in the order the README shows them. */
+export const settingsSections = [
+  { title: 'Common (every service)', shape: commonSettings },
+  { title: 'API', shape: apiSettings },
+] as const;
