@@ -1,0 +1,18 @@
+export {
+  HEP3_HEADER_SIZE,
+  HEP_CHUNK_HEADER_SIZE,
+  HEP_MAX_PACKET_SIZE,
+  HepChunk,
+  HepDecodeError,
+  HepEncodeError,
+  HepEncodeErrors,
+  HepErrors,
+  HepPayloadType,
+} from './packet.ts';
+export type { HepDecodeReason, HepEncodeReason, HepPacket, HepVendorChunk } from './packet.ts';
+export { decodeHep, hepJsDecode } from './decode.ts';
+export type { DecodeOptions } from './decode.ts';
+export { encodeHep, encodeHepV2 } from './encode.ts';
+export { HepStreamFramer } from './framing.ts';
+export type { HepStreamFramerOptions } from './framing.ts';
+export { formatIpv4, formatIpv6, parseIpv4, writeIpv6 } from './ip.ts';
