@@ -6,6 +6,6 @@ export { Counter, Gauge, Histogram, Summary, Registry } from 'prom-client';
 export function createMetricsRegistry(labels: Record<string, string> = {}): Registry {
   const registry = new Registry();
   registry.setDefaultLabels(labels);
-  collectDefaultMetrics({ register: registry, prefix: 'tollgate_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'tollgate_' });
   return registry;
 }

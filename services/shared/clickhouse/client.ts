@@ -2,7 +2,7 @@
  * The ClickHouse adapter. Services depend on the narrow `SqlStore` port; only this file knows @clickhouse/client.
  * Every statement is parameterized: values travel as typed `{name:Type}` query parameters, never spliced into text.
  */
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { classifyClickhouseError } from './errors.ts';
 
 export type QueryParams = Record<string, unknown>;
@@ -35,6 +35,8 @@ export function createClickhouseStore(opts: ClickhouseOptions): SqlStore {
     ...(opts.database ? { database: opts.database } : {}),
     request_timeout: opts.requestTimeoutMs ?? 30_000,
     application: 'tollgate',
+    // Errors are classified and logged once by the caller that owns the context; the client's own log would repeat them.
+    log: { level: ClickHouseLogLevel.OFF },
     clickhouse_settings: { date_time_input_format: 'best_effort' },
   });
   const ctx = { url: redactUrl(opts.url), database: opts.database };
