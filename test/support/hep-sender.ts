@@ -48,7 +48,7 @@ export function sipMessage(s: SipSpec): string {
   }
   const base = () => [...lines, `Content-Length: ${Buffer.byteLength(body)}`].join(CRLF) + CRLF + CRLF + body;
   const size = Buffer.byteLength(base());
-  if (s.targetSize !== undefined && s.targetSize > size + 20) lines.push(`User-Agent: tollgate-load ${'x'.repeat(s.targetSize - size - 26)}`);
+  if (s.targetSize !== undefined && s.targetSize > size + 30) lines.push(`User-Agent: tollgate-load ${'x'.repeat(s.targetSize - size - 28)}`);
   return base();
 }
 
