@@ -11,6 +11,7 @@ import { DependencyProbe } from './shared/dependency-probe.ts';
 import { runService, type RunContext } from './shared/entrypoint.ts';
 import { createKafka } from './shared/kafka/client.ts';
 import { ensureTopics, topicCatalogue } from './shared/kafka/topics.ts';
+import { buildCollectorWithPublisher, type CollectorWiring } from './collector/wiring.ts';
 
 const SQL_DIR = fileURLToPath(new URL('../sql/', import.meta.url));
 
@@ -38,6 +39,7 @@ async function resolveEndpoints(ctx: RunContext<TollgateConfig>): Promise<Endpoi
 
 let endpoints: Endpoints | undefined;
 let api: ApiServer | undefined;
+let capture: CollectorWiring | undefined;
 
 await runService<TollgateConfig>({
   name: 'tollgate',
@@ -84,6 +86,8 @@ await runService<TollgateConfig>({
         await kafkaAdmin.describeCluster();
       }),
     );
+    capture = buildCollectorWithPublisher(config, kafka, registry, log);
+    supervisor.add(...capture.components);
     api = new ApiServer({ host: config.apiHost, port: config.apiPort, log, registry, health: () => supervisor.health() });
     supervisor.add(api);
   },
@@ -92,6 +96,7 @@ await runService<TollgateConfig>({
       `  API, /healthz, /metrics   http://${config.apiHost}:${api?.port ?? config.apiPort}`,
       `  Kafka                     ${endpoints?.kafkaBrokers.join(',')}${endpoints?.embedded ? ' (embedded)' : ''}`,
       `  ClickHouse                ${endpoints?.clickhouseUrl}${endpoints?.embedded ? ' (embedded dev ClickHouse)' : ''}`,
+      ...(capture?.collector.describe() ?? []).map((l) => `  ${l}`),
     ];
     log.info('tollgate is running');
     process.stdout.write(`\ntollgate is running:\n${lines.join('\n')}\nCtrl-C stops everything cleanly.\n\n`);

@@ -3,12 +3,14 @@
  * README's configuration reference is generated from it (`npm run config-docs`).
  */
 import { apiSettings } from './api/settings.ts';
+import { collectorSettings } from './collector/settings.ts';
 import { commonSettings } from './shared/config/common.ts';
 import { parseSettings, type Env, type Parsed } from './shared/config/settings.ts';
 
 export const allSettings = {
   ...commonSettings,
   ...apiSettings,
+  ...collectorSettings,
 } as const;
 
 export type TollgateConfig = Parsed<typeof allSettings>;
@@ -21,4 +23,5 @@ export function loadConfig(env: Env): TollgateConfig {
 export const settingsSections = [
   { title: 'Common (every service)', shape: commonSettings },
   { title: 'API', shape: apiSettings },
+  { title: 'HEP collector', shape: collectorSettings },
 ] as const;

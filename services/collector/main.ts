@@ -1,0 +1,48 @@
+/**
+ * The collector on its own (scaled out next to the proxies): HEP listeners + Kafka publisher, with `/healthz` and
+ * `/metrics` on METRICS_PORT. `node --import tsx services/collector/main.ts`. Without KAFKA_BROKERS it uses the
+ * embedded local stack, like `npm start`.
+ */
+import { commonSettings } from '../shared/config/common.ts';
+import { parseSettings, type Env, type Parsed } from '../shared/config/settings.ts';
+import { runService } from '../shared/entrypoint.ts';
+import { createKafka } from '../shared/kafka/client.ts';
+import { ensureTopics, topicCatalogue } from '../shared/kafka/topics.ts';
+import { OpsServer } from '../shared/ops-server.ts';
+import { collectorSettings } from './settings.ts';
+import { buildCollectorWithPublisher, type CollectorWiring } from './wiring.ts';
+
+const shape = { ...commonSettings, ...collectorSettings } as const;
+type Config = Parsed<typeof shape>;
+
+let wiring: CollectorWiring | undefined;
+let ops: OpsServer | undefined;
+
+await runService<Config>({
+  name: 'collector',
+  loadConfig: (env: Env) => parseSettings(shape, env),
+  async wire({ config, log, registry, supervisor }) {
+    let brokers = config.kafkaBrokers;
+    if (brokers === undefined) {
+      log.info('KAFKA_BROKERS unset: bringing up the embedded local stack');
+      const { stackUp } = await import('../../scripts/stack/index.ts');
+      brokers = [...(await stackUp(process.env, (line) => log.info({ component: 'stack' }, line))).kafkaBrokers];
+    }
+    const kafka = createKafka({ brokers, clientId: `${config.kafkaClientId}-collector`, log });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await ensureTopics(admin, topicCatalogue(config.kafkaTopicPrefix, config.kafkaPartitions, config.kafkaRetention));
+    } finally {
+      await admin.disconnect();
+    }
+    wiring = buildCollectorWithPublisher(config, kafka, registry, log);
+    ops = new OpsServer({ host: config.hepHost, port: config.metricsPort, registry, components: () => supervisor.components });
+    supervisor.add(...wiring.components, ops);
+  },
+  started({ log }) {
+    const lines = [...(wiring?.collector.describe() ?? []), `/healthz, /metrics on port ${ops?.port}`];
+    log.info({ listening: lines }, 'collector is running');
+    process.stdout.write(`\ntollgate collector is running:\n${lines.map((l) => `  ${l}`).join('\n')}\n\n`);
+  },
+});

@@ -1,0 +1,37 @@
+/**
+ * Builds the collector with its Kafka publisher from validated settings: used by the collector's own entry point
+ * and by the all-in-one `npm start`. Order matters twice: the publisher's metrics are registered before the
+ * collector's (they share the dropped counter), and the publisher is added to the supervisor first so it is
+ * closed last, after the listeners stopped taking packets.
+ */
+import type { Kafka } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { DiskSpool, KafkaPublisher, KafkaRecordProducer, PublisherMetrics, type FsyncPolicy } from './publish/index.ts';
+import { Collector, type CollectorConfig } from './service.ts';
+import type { Component } from '../shared/lifecycle.ts';
+
+export interface CollectorWiring {
+  readonly publisher: KafkaPublisher;
+  readonly collector: Collector;
+  /** In supervisor order. */
+  readonly components: readonly Component[];
+}
+
+export function buildCollectorWithPublisher(config: CollectorConfig, kafka: Kafka, registry: Registry, log: Logger): CollectorWiring {
+  const fsync: FsyncPolicy = config.publishSpoolFsync === 'interval'
+    ? `interval:${config.publishSpoolFsyncInterval}`
+    : config.publishSpoolFsync;
+  const spool = config.publishSpoolBytes > 0
+    ? new DiskSpool({ dir: config.publishSpoolDir, maxBytes: config.publishSpoolBytes, fsync, log: log.child({ component: 'spool' }) })
+    : undefined;
+  const publisher = new KafkaPublisher({
+    producer: new KafkaRecordProducer({ kafka, log: log.child({ component: 'kafka-producer' }) }),
+    spool,
+    metrics: new PublisherMetrics(registry),
+    log: log.child({ component: 'publisher' }),
+    maxQueueBytes: config.publishQueueBytes,
+  });
+  const collector = new Collector({ config, sink: publisher, log, registry });
+  return { publisher, collector, components: [publisher, collector] };
+}
