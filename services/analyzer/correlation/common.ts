@@ -1,0 +1,79 @@
+/** Small pure helpers shared by the dialog and registration trackers. */
+import type { NameAddr, SipMessage, Uri } from '../sip/index.ts';
+import { TollgateError } from '../../shared/errors.ts';
+import { CorrelationErrors } from './errors.ts';
+
+export interface UserDomain {
+  user: string | null;
+  domain: string | null;
+}
+
+export function uriUserDomain(uri: Uri | undefined): UserDomain {
+  if (uri === undefined || uri.kind !== 'sip') return { user: null, domain: null };
+  return { user: uri.user ?? null, domain: uri.host === '' ? null : uri.host.toLowerCase() };
+}
+
+export function addrUserDomain(a: NameAddr): UserDomain {
+  return uriUserDomain(a.uri);
+}
+
+/** `scheme:user@host:port` without parameters: the part of a Contact that identifies a binding. */
+export function uriKey(uri: Uri): string {
+  if (uri.kind !== 'sip') return `${uri.scheme}:${uri.opaque}`;
+  const host = uri.host.includes(':') ? `[${uri.host}]` : uri.host;
+  const user = uri.user === undefined ? '' : `${uri.user}@`;
+  const port = uri.port === undefined ? '' : `:${uri.port}`;
+  return `${uri.scheme}:${user}${host.toLowerCase()}${port}`;
+}
+
+export function viaCount(m: SipMessage): number {
+  return m.via.length;
+}
+
+const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+
+export function isIpLiteral(host: string): boolean {
+  return IPV4.test(host) || host.includes(':');
+}
+
+/**
+ * Addresses a registrar cannot reach from outside: RFC 1918, CGNAT 100.64/10, link-local, loopback, IPv6 ULA
+ * and link-local. A Contact in these ranges means the UA sits behind NAT (or a misconfigured SBC).
+ */
+export function isPrivateAddress(host: string): boolean {
+  const m = IPV4.exec(host);
+  if (m !== null) {
+    const a = Number(m[1]);
+    const b = Number(m[2]);
+    return a === 10 || a === 127 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) ||
+      (a === 100 && b >= 64 && b <= 127) || (a === 169 && b === 254);
+  }
+  const h = host.toLowerCase();
+  if (!h.includes(':')) return false;
+  return h === '::1' || h.startsWith('fc') || h.startsWith('fd') || h.startsWith('fe80:');
+}
+
+/** Keeps a small sorted set of distinct values; capture agents and hops per call are few, floods are not. */
+export function addDistinct<T extends string | number>(list: T[], v: T, cap: number): boolean {
+  if (list.includes(v)) return false;
+  if (list.length >= cap) return false;
+  list.push(v);
+  list.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return true;
+}
+
+export function minOrNull(a: number | null, b: number): number {
+  return a === null || b < a ? b : a;
+}
+
+/** Validates µs options once at construction: a NaN window would silently never close anything. */
+export function checkUs(name: string, v: number, min = 0): number {
+  if (!Number.isSafeInteger(v) || v < min) {
+    throw new TollgateError(CorrelationErrors.badConfig, `${name} must be an integer ≥ ${min}, got ${v}`, { name, value: v });
+  }
+  return v;
+}
+
+export function badSnapshot(detail: string): TollgateError {
+  return new TollgateError(CorrelationErrors.badSnapshot, `cannot restore correlation state: ${detail}`, { detail });
+}

@@ -1,0 +1,333 @@
+/**
+ * DialogTracker: SIP messages in, one CallRecord per INVITE dialog out, when the call is final.
+ *
+ * Clock. There is none: `now` is the highest capture timestamp seen (or passed to `advanceTo`). A message may
+ * arrive up to `reorderWindowUs` after a message with a later timestamp (several capture agents, Kafka
+ * partitions). A call is emitted once `now` is more than one window past its closing time, so every message
+ * that could still change the record has arrived by then; the record is computed from order-independent facts
+ * (see dialog-facts.ts), so any arrival order within the window yields the same record.
+ *
+ * Closing time, by what is known: BYE + settle; a caller-facing final + settle (+ the retry window for 401/407,
+ * 3xx, 422, 491, so that an authenticated retry or a followed redirect on the same Call-ID and From-tag stays one
+ * call); last message + setup timeout when no final came; for answered calls without BYE, the earlier of
+ * last message + idle timeout and answer + maximum duration.
+ *
+ * Identity. A call is Call-ID + the caller's From-tag. Forked answers with other To-tags and every proxy hop's
+ * copy (same Call-ID and tags, more Vias) are the same call; `hops` counts the capture points. Messages whose
+ * INVITE has not been seen are held as orphans for two windows, then dropped and counted. After emission a
+ * tombstone swallows stragglers (retransmitted finals, late ACKs) for `tombstoneUs`.
+ *
+ * Memory. At most `maxDialogs` open calls: opening one more emits the oldest with end_reason `evicted` (counted).
+ * At most `maxOrphans` held messages and 16 INVITE transactions per call; beyond that, input is dropped and counted.
+ */
+import type { ObservedSip } from './observed.ts';
+import { toUs } from './observed.ts';
+import { DeadlineHeap } from './heap.ts';
+import { badSnapshot, checkUs } from './common.ts';
+import {
+  ORPHAN_METHODS,
+  applyEvent,
+  buildRecord,
+  callKey,
+  closeAt,
+  isCallMethod,
+  newCall,
+  toCallEvent,
+} from './dialog-facts.ts';
+import type { CallEndReason, CallEvent, CallFacts, CallRecord, TrackerTimes } from './dialog-facts.ts';
+
+export interface DialogTrackerOptions {
+  /** How far out of timestamp order messages may arrive. Default 2 s. */
+  readonly reorderWindowUs?: number;
+  /** After 401/407, 3xx, 422 or 491, how long a new INVITE with a higher CSeq still continues the call. Default 10 s. */
+  readonly retryWindowUs?: number;
+  /** Unanswered call with no caller-facing final: closed this long after its last message. Default 180 s. */
+  readonly setupTimeoutUs?: number;
+  /** Answered call without BYE: closed this long after its last message (re-INVITE/UPDATE refreshes count). Default 2 h. */
+  readonly answeredIdleTimeoutUs?: number;
+  /** Answered call without BYE: closed at answer + this, whatever its activity. Default 4 h. */
+  readonly maxCallDurationUs?: number;
+  /** How long an emitted call's identity keeps absorbing stragglers. Default 64 s (2 × Timer B). */
+  readonly tombstoneUs?: number;
+  /** Open calls kept at most. Default 100 000. */
+  readonly maxDialogs?: number;
+  /** Messages held waiting for their INVITE at most. Default 10 000. */
+  readonly maxOrphans?: number;
+  /** Headers carrying the A-leg Call-ID, in priority order, tried before the HEP correlation id and the
+   * P-Charging-Vector icid (heplify-server calls this list AlegIDs). Default `['X-CID']`. */
+  readonly linkHeaders?: readonly string[];
+}
+
+export interface DialogTrackerStats {
+  messages: number;
+  /** Not an INVITE-dialog method (REGISTER, OPTIONS, SUBSCRIBE, MESSAGE ...). */
+  ignored: number;
+  /** In-dialog requests for calls never seen (capture started mid-call), not worth holding. */
+  unmatched: number;
+  calls_opened: number;
+  records: number;
+  orphans_held: number;
+  orphans_adopted: number;
+  orphans_dropped: number;
+  /** Messages for calls already emitted, swallowed by their tombstone. */
+  late: number;
+  evicted: number;
+  open_calls: number;
+  open_orphans: number;
+}
+
+interface Tomb {
+  maxCseq: number;
+  until: number;
+}
+
+export interface DialogSnapshot {
+  readonly v: 1;
+  readonly kind: 'dialogs';
+  readonly now: number;
+  readonly nextSweep: number;
+  readonly calls: CallFacts[];
+  readonly orphans: [string, CallEvent[]][];
+  readonly tombs: [string, Tomb][];
+  readonly stats: DialogTrackerStats;
+}
+
+const NEVER = Number.MIN_SAFE_INTEGER;
+
+function emptyStats(): DialogTrackerStats {
+  return {
+    messages: 0, ignored: 0, unmatched: 0, calls_opened: 0, records: 0, orphans_held: 0, orphans_adopted: 0,
+    orphans_dropped: 0, late: 0, evicted: 0, open_calls: 0, open_orphans: 0,
+  };
+}
+
+export class DialogTracker {
+  private readonly windowUs: number;
+  private readonly times: TrackerTimes;
+  private readonly tombstoneUs: number;
+  private readonly maxDialogs: number;
+  private readonly maxOrphans: number;
+  private readonly linkHeaders: readonly string[];
+
+  private now = NEVER;
+  private nextSweep = NEVER;
+  private calls = new Map<string, CallFacts>();
+  private orphans = new Map<string, CallEvent[]>();
+  private orphanCount = 0;
+  private tombs = new Map<string, Tomb>();
+  private heap = new DeadlineHeap();
+  /** Earliest heap entry per open call; always ≤ its real due time (entries are only added earlier). */
+  private scheduled = new Map<string, number>();
+  private counters = emptyStats();
+
+  constructor(options: DialogTrackerOptions = {}) {
+    this.windowUs = checkUs('reorderWindowUs', options.reorderWindowUs ?? 2_000_000);
+    this.times = {
+      settleUs: this.windowUs,
+      retryWindowUs: checkUs('retryWindowUs', options.retryWindowUs ?? 10_000_000),
+      setupTimeoutUs: checkUs('setupTimeoutUs', options.setupTimeoutUs ?? 180_000_000),
+      answeredIdleUs: checkUs('answeredIdleTimeoutUs', options.answeredIdleTimeoutUs ?? 7_200_000_000),
+      maxDurationUs: checkUs('maxCallDurationUs', options.maxCallDurationUs ?? 14_400_000_000),
+    };
+    this.tombstoneUs = checkUs('tombstoneUs', options.tombstoneUs ?? 64_000_000);
+    this.maxDialogs = checkUs('maxDialogs', options.maxDialogs ?? 100_000, 1);
+    this.maxOrphans = checkUs('maxOrphans', options.maxOrphans ?? 10_000);
+    this.linkHeaders = [...(options.linkHeaders ?? ['X-CID'])];
+  }
+
+  /** Feeds one message; returns the calls that became final before its timestamp (possibly none). */
+  observe(o: ObservedSip): CallRecord[] {
+    const ts = toUs(o.tsUs);
+    const out: CallRecord[] = [];
+    if (ts > this.now) this.advance(ts, out);
+    this.counters.messages++;
+    const m = o.message;
+    const method = m.kind === 'request' ? m.method : m.cseq.method;
+    if (!isCallMethod(method)) {
+      this.counters.ignored++;
+      return out;
+    }
+    this.route(toCallEvent(o, ts, this.linkHeaders), out);
+    return out;
+  }
+
+  /** Declares that capture time has reached `tsUs` (idle consumer, shutdown replay); closes due calls. */
+  advanceTo(tsUs: bigint | number): CallRecord[] {
+    const out: CallRecord[] = [];
+    const ts = toUs(tsUs);
+    if (ts > this.now) this.advance(ts, out);
+    return out;
+  }
+
+  stats(): DialogTrackerStats {
+    return { ...this.counters, open_calls: this.calls.size, open_orphans: this.orphanCount };
+  }
+
+  snapshot(): DialogSnapshot {
+    const snap: DialogSnapshot = {
+      v: 1,
+      kind: 'dialogs',
+      now: this.now,
+      nextSweep: this.nextSweep,
+      calls: [...this.calls.values()],
+      orphans: [...this.orphans.entries()],
+      tombs: [...this.tombs.entries()],
+      stats: this.stats(),
+    };
+    return structuredClone(snap);
+  }
+
+  /** Replaces all state with a snapshot's; options stay those of this instance. */
+  restore(snapshot: unknown): void {
+    const s = snapshot as Partial<DialogSnapshot> | null;
+    if (s === null || typeof s !== 'object' || s.v !== 1 || s.kind !== 'dialogs' || typeof s.now !== 'number' ||
+      typeof s.nextSweep !== 'number' || !Array.isArray(s.calls) || !Array.isArray(s.orphans) ||
+      !Array.isArray(s.tombs) || s.stats === undefined) {
+      throw badSnapshot('not a version 1 dialog tracker snapshot');
+    }
+    const copy = structuredClone(s as DialogSnapshot);
+    this.now = copy.now;
+    this.nextSweep = copy.nextSweep;
+    this.calls = new Map(copy.calls.map((c) => [c.key, c]));
+    this.orphans = new Map(copy.orphans);
+    this.orphanCount = copy.orphans.reduce((n, [, l]) => n + l.length, 0);
+    this.tombs = new Map(copy.tombs);
+    this.counters = { ...emptyStats(), ...copy.stats };
+    this.heap.clear();
+    this.scheduled.clear();
+    for (const c of this.calls.values()) this.schedule(c);
+  }
+
+  private route(e: CallEvent, out: CallRecord[]): void {
+    const c = this.calls.get(callKey(e.callId, e.fromTag)) ??
+      (e.toTag !== '' ? this.calls.get(callKey(e.callId, e.toTag)) : undefined);
+    if (c !== undefined) {
+      applyEvent(c, e);
+      this.schedule(c);
+      return;
+    }
+    const fromKey = callKey(e.callId, e.fromTag);
+    const tomb = this.tombs.get(fromKey) ?? (e.toTag !== '' ? this.tombs.get(callKey(e.callId, e.toTag)) : undefined);
+    if (tomb !== undefined) {
+      // A new initial INVITE after the retry window is a new call on purpose; anything else is a straggler.
+      if (e.invite !== null && e.cseq > tomb.maxCseq && this.tombs.get(fromKey) === tomb) {
+        this.tombs.delete(fromKey);
+      } else {
+        this.counters.late++;
+        return;
+      }
+    }
+    if (e.invite !== null) {
+      this.open(e, out);
+      return;
+    }
+    if (!ORPHAN_METHODS.has(e.method)) {
+      this.counters.unmatched++;
+      return;
+    }
+    if (this.orphanCount >= this.maxOrphans) {
+      this.counters.orphans_dropped++;
+      return;
+    }
+    const list = this.orphans.get(e.callId);
+    if (list === undefined) this.orphans.set(e.callId, [e]);
+    else list.push(e);
+    this.orphanCount++;
+    this.counters.orphans_held++;
+  }
+
+  private open(e: CallEvent, out: CallRecord[]): void {
+    if (this.calls.size >= this.maxDialogs) {
+      const oldest = this.calls.values().next().value;
+      if (oldest !== undefined) {
+        this.counters.evicted++;
+        out.push(this.emit(oldest, 'evicted'));
+      }
+    }
+    const c = newCall(e);
+    this.calls.set(c.key, c);
+    this.counters.calls_opened++;
+    applyEvent(c, e);
+    const held = this.orphans.get(e.callId);
+    if (held !== undefined) {
+      const keep: CallEvent[] = [];
+      for (const o of held) {
+        if (o.fromTag === c.callerTag || o.toTag === c.callerTag) {
+          applyEvent(c, o);
+          this.counters.orphans_adopted++;
+          this.orphanCount--;
+        } else {
+          keep.push(o);
+        }
+      }
+      if (keep.length === 0) this.orphans.delete(e.callId);
+      else this.orphans.set(e.callId, keep);
+    }
+    this.schedule(c);
+  }
+
+  private schedule(c: CallFacts): void {
+    const due = closeAt(c, this.times).at + this.windowUs;
+    const cur = this.scheduled.get(c.key);
+    if (cur === undefined || due < cur) {
+      this.scheduled.set(c.key, due);
+      this.heap.push(due, c.key);
+    }
+  }
+
+  private advance(ts: number, out: CallRecord[]): void {
+    this.now = ts;
+    const due: { at: number; c: CallFacts; reason: CallEndReason }[] = [];
+    for (let top = this.heap.peek(); top !== undefined && top.at < ts; top = this.heap.peek()) {
+      this.heap.pop();
+      if (this.scheduled.get(top.key) !== top.at) continue;
+      const c = this.calls.get(top.key);
+      if (c === undefined) continue;
+      const close = closeAt(c, this.times);
+      const at = close.at + this.windowUs;
+      if (at < ts) {
+        this.scheduled.delete(c.key);
+        this.calls.delete(c.key);
+        due.push({ at: close.at, c, reason: close.reason });
+      } else {
+        this.scheduled.set(c.key, at);
+        this.heap.push(at, c.key);
+      }
+    }
+    // Pop order depends on stale heap entries; sorting makes the batch order a function of state alone.
+    due.sort((a, b) => a.at - b.at || (a.c.key < b.c.key ? -1 : a.c.key > b.c.key ? 1 : 0));
+    for (const d of due) out.push(this.emit(d.c, d.reason));
+    if (ts >= this.nextSweep) this.sweep(ts);
+  }
+
+  private emit(c: CallFacts, reason: CallEndReason): CallRecord {
+    this.calls.delete(c.key);
+    this.scheduled.delete(c.key);
+    let maxCseq = 0;
+    for (const t of c.txns) if (t.initial && t.cseq > maxCseq) maxCseq = t.cseq;
+    this.tombs.delete(c.key);
+    this.tombs.set(c.key, { maxCseq, until: this.now + this.tombstoneUs });
+    this.counters.records++;
+    return buildRecord(c, reason);
+  }
+
+  /** Expires orphans and tombstones; runs at most once per window of capture time. */
+  private sweep(now: number): void {
+    this.nextSweep = now + Math.max(this.windowUs, 1);
+    const orphanLimit = now - 2 * this.windowUs;
+    for (const [callId, list] of this.orphans) {
+      const keep = list.filter((e) => e.ts >= orphanLimit);
+      const dropped = list.length - keep.length;
+      if (dropped === 0) continue;
+      this.orphanCount -= dropped;
+      this.counters.orphans_dropped += dropped;
+      if (keep.length === 0) this.orphans.delete(callId);
+      else this.orphans.set(callId, keep);
+    }
+    // Tombstones are inserted with non-decreasing `until`, so the expired ones are a prefix.
+    for (const [key, t] of this.tombs) {
+      if (t.until >= now) break;
+      this.tombs.delete(key);
+    }
+  }
+}
