@@ -104,7 +104,6 @@ export class StreamListener implements Component {
     const framer = new HepStreamFramer({ maxPacketSize: this.opts.maxPacketSize });
     const framingFailed = (err: unknown): void => {
       if (!(err instanceof HepDecodeError)) throw err;
-      // The framer throws away the frames it had cut from the same chunk; they are counted in tcp_framing's one.
       stats.drop(`decode:${err.reason}`, sender.text);
       state.reason = `framing:${err.reason}`;
       this.#log.debug({ remote: sender.text, reason: err.reason }, 'HEP stream lost framing; connection closed');
@@ -118,10 +117,14 @@ export class StreamListener implements Component {
     });
     socket.on('data', (chunk: Buffer) => {
       const hr = process.hrtime.bigint();
+      const aligned = framer.bufferedBytes === 0;
       let frames: Buffer[];
       try {
         frames = framer.push(chunk);
       } catch (err) {
+        // push() discards the whole packets it had already cut from this chunk; when the chunk started on a packet
+        // boundary they are recovered here, so only the bytes after the loss of sync are dropped.
+        if (aligned) for (const f of wholePacketsBefore(chunk)) pipeline.handle(f, sender, hr, transport);
         framingFailed(err);
         return;
       }
@@ -169,4 +172,17 @@ export class StreamListener implements Component {
     if (this.#failure) return { state: 'down', detail: this.#failure.message };
     return this.#servers.length > 0 ? { state: 'ok', detail: this.#bound.join(', ') } : { state: 'down', detail: 'not listening' };
   }
+}
+
+/** The whole HEP3 packets at the start of `chunk`, up to the first thing that is not one. */
+function wholePacketsBefore(chunk: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  let off = 0;
+  while (chunk.length - off >= 6 && chunk.readUInt32BE(off) === 0x48455033) {
+    const len = chunk.readUInt16BE(off + 4);
+    if (len < 6 || off + len > chunk.length) break;
+    out.push(chunk.subarray(off, off + len));
+    off += len;
+  }
+  return out;
 }

@@ -160,3 +160,14 @@ test('TLS: same framing over a TLS connection; half-set TLS settings are refused
 test('HEP_IPV6 with a specific IPv4 host is refused with a clear message', () => {
   assert.throws(() => new Collector({ config: config({ HEP_HOST: '10.1.2.3', HEP_IPV6: 'true' }), sink: new MemorySink(), log }), /IPv6 counterpart/);
 });
+
+test('TCP: whole packets ahead of garbage in the same segment are kept (regression: framer drops its cut frames)', async () => {
+  const { c, sink, tcp } = await start();
+  const good = hepPacket('OPTIONS sip:x SIP/2.0\r\nCall-ID: g\r\n\r\n');
+  const socket = net.connect(tcp, '127.0.0.1');
+  await new Promise((r) => socket.once('connect', r));
+  socket.write(Buffer.concat([good, good, Buffer.from('junk')]));
+  await new Promise((r) => socket.once('close', r));
+  await until(() => sink.records.length === 2, 'both packets before the junk');
+  assert.equal(c.stats.dropped.get('decode:bad_magic'), 1);
+});
