@@ -94,6 +94,12 @@ export interface DialogSnapshot {
 
 const NEVER = Number.MIN_SAFE_INTEGER;
 
+function maxInitialCseq(c: CallFacts): number {
+  let max = 0;
+  for (const t of c.txns) if (t.initial && t.cseq > max) max = t.cseq;
+  return max;
+}
+
 function emptyStats(): DialogTrackerStats {
   return {
     messages: 0, ignored: 0, unmatched: 0, calls_opened: 0, records: 0, orphans_held: 0, orphans_adopted: 0,
@@ -202,9 +208,21 @@ export class DialogTracker {
     const c = this.calls.get(callKey(e.callId, e.fromTag)) ??
       (e.toTag !== '' ? this.calls.get(callKey(e.callId, e.toTag)) : undefined);
     if (c !== undefined) {
-      applyEvent(c, e);
-      this.schedule(c);
-      return;
+      // A message captured after the call's closing time does not belong to it, whichever order it arrived
+      // in: anything that arrived before the closing message is earlier than closing + settle (settle equals
+      // the reorder window), so this test gives the same answer for every order within the window.
+      const close = closeAt(c, this.times);
+      if (e.ts <= close.at) {
+        applyEvent(c, e);
+        this.schedule(c);
+        return;
+      }
+      if (e.invite === null || e.fromTag !== c.callerTag || e.cseq <= maxInitialCseq(c)) {
+        this.counters.late++;
+        return;
+      }
+      // A new attempt after the old one closed (e.g. a retry past the retry window): close the old one now.
+      out.push(this.emit(c, close.reason));
     }
     const fromKey = callKey(e.callId, e.fromTag);
     const tomb = this.tombs.get(fromKey) ?? (e.toTag !== '' ? this.tombs.get(callKey(e.callId, e.toTag)) : undefined);
@@ -303,10 +321,8 @@ export class DialogTracker {
   private emit(c: CallFacts, reason: CallEndReason): CallRecord {
     this.calls.delete(c.key);
     this.scheduled.delete(c.key);
-    let maxCseq = 0;
-    for (const t of c.txns) if (t.initial && t.cseq > maxCseq) maxCseq = t.cseq;
     this.tombs.delete(c.key);
-    this.tombs.set(c.key, { maxCseq, until: this.now + this.tombstoneUs });
+    this.tombs.set(c.key, { maxCseq: maxInitialCseq(c), until: this.now + this.tombstoneUs });
     this.counters.records++;
     return buildRecord(c, reason);
   }

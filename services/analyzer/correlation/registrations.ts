@@ -246,6 +246,11 @@ export class RegistrationTracker {
     }
     const key = `${m.callId}\n${m.cseq.seq}`;
     let f = this.txns.get(key);
+    // As for dialogs: a copy captured after the transaction closed is a straggler in every arrival order.
+    if (f !== undefined && ts > this.closeAt(f)) {
+      this.counters.late++;
+      return out;
+    }
     if (f === undefined) {
       if (this.tombs.has(key)) {
         this.counters.late++;
