@@ -63,7 +63,11 @@ export function createClickhouseStore(opts: ClickhouseOptions): SqlStore {
           table,
           values: rows as Record<string, unknown>[],
           format: 'JSONEachRow',
-          ...(insertOpts?.dedupToken ? { clickhouse_settings: { insert_deduplication_token: insertOpts.dedupToken } } : {}),
+          // A token also covers the materialized views fed by the table (their targets need a deduplication
+          // window too), so a replayed block is dropped from the rollups as well; older servers default this off.
+          ...(insertOpts?.dedupToken
+            ? { clickhouse_settings: { insert_deduplication_token: insertOpts.dedupToken, deduplicate_blocks_in_dependent_materialized_views: 1 } }
+            : {}),
         });
       } catch (err) {
         throw classifyClickhouseError(err, { ...ctx, table, rows: rows.length });

@@ -1,0 +1,67 @@
+/**
+ * The analyzer on its own (scaled out as members of one consumer group): Kafka → ClickHouse with `/healthz` and
+ * `/metrics` on METRICS_PORT. `node --import tsx services/analyzer/main.ts`. Without KAFKA_BROKERS /
+ * CLICKHOUSE_URL it uses the embedded local stack, like `npm start`; it applies pending migrations first.
+ */
+import { fileURLToPath } from 'node:url';
+import { createClickhouseStore, type SqlStore } from '../shared/clickhouse/client.ts';
+import { migrate } from '../shared/clickhouse/migrations.ts';
+import { commonSettings } from '../shared/config/common.ts';
+import { parseSettings, type Env, type Parsed } from '../shared/config/settings.ts';
+import { runService } from '../shared/entrypoint.ts';
+import { createKafka } from '../shared/kafka/client.ts';
+import { ensureTopics, topicCatalogue } from '../shared/kafka/topics.ts';
+import { OpsServer } from '../shared/ops-server.ts';
+import { buildAnalyzer } from './service.ts';
+import { analyzerSettings } from './settings.ts';
+
+const SQL_DIR = fileURLToPath(new URL('../../sql/', import.meta.url));
+const shape = { ...commonSettings, ...analyzerSettings } as const;
+type Config = Parsed<typeof shape>;
+
+let ops: OpsServer | undefined;
+
+await runService<Config>({
+  name: 'analyzer',
+  loadConfig: (env: Env) => parseSettings(shape, env),
+  async wire({ config, log, registry, supervisor }) {
+    let brokers = config.kafkaBrokers;
+    let chUrl = config.clickhouseUrl?.toString();
+    if (brokers === undefined || chUrl === undefined) {
+      log.info('KAFKA_BROKERS or CLICKHOUSE_URL unset: bringing up the embedded local stack');
+      const { stackUp } = await import('../../scripts/stack/index.ts');
+      const local = await stackUp(process.env, (line) => log.info({ component: 'stack' }, line));
+      brokers ??= [...local.kafkaBrokers];
+      chUrl ??= local.clickhouseUrl;
+    }
+    const chOpts = { url: chUrl, user: config.clickhouseUser, password: config.clickhousePassword };
+    const admin = createClickhouseStore(chOpts);
+    const store: SqlStore = createClickhouseStore({ ...chOpts, database: config.clickhouseDatabase });
+    try {
+      await migrate({ admin, store, database: config.clickhouseDatabase, dir: SQL_DIR });
+    } finally {
+      await admin.close();
+    }
+    const kafka = createKafka({ brokers, clientId: `${config.kafkaClientId}-analyzer`, log });
+    const kadmin = kafka.admin();
+    await kadmin.connect();
+    try {
+      await ensureTopics(kadmin, topicCatalogue(config.kafkaTopicPrefix, config.kafkaPartitions, config.kafkaRetention));
+    } finally {
+      await kadmin.disconnect();
+    }
+    const analyzer = await buildAnalyzer(config, { kafka, store, registry, log });
+    ops = new OpsServer({ host: '127.0.0.1', port: config.metricsPort, registry, components: () => supervisor.components });
+    // The store is closed last: the analyzer's close() may still be finishing a batch.
+    supervisor.add({
+      name: 'clickhouse-store',
+      start: async () => {},
+      close: () => store.close(),
+      destroy: () => store.close(),
+      health: () => ({ state: 'ok' }),
+    }, analyzer, ops);
+  },
+  started({ log }) {
+    log.info({ metricsPort: ops?.port }, 'analyzer is running');
+  },
+});

@@ -1,0 +1,43 @@
+/** The analyzer's Prometheus metrics. Per-partition series are few (partitions × topics), never per message. */
+import { Counter, Gauge, Histogram, type Registry } from '../shared/metrics.ts';
+
+export class AnalyzerMetrics {
+  readonly consumed: Counter<'topic'>;
+  readonly rows: Counter<'table'>;
+  readonly quarantined: Counter<'reason'>;
+  readonly insertSeconds: Histogram<'table'>;
+  readonly batchSeconds: Histogram;
+  readonly insertFailures: Counter<'table'>;
+  readonly lag: Gauge<'topic' | 'partition'>;
+  readonly events: Counter<'topic'>;
+  readonly replayedBatches: Counter;
+  readonly restores: Counter<'source'>;
+  readonly lastCommitAt = { ms: 0 };
+
+  constructor(registry?: Registry) {
+    const registers = registry ? [registry] : [];
+    this.consumed = new Counter({ name: 'tollgate_analyzer_messages_consumed_total', help: 'Kafka records consumed', labelNames: ['topic'], registers });
+    this.rows = new Counter({ name: 'tollgate_analyzer_rows_written_total', help: 'Rows inserted (acknowledged) per table', labelNames: ['table'], registers });
+    this.quarantined = new Counter({ name: 'tollgate_analyzer_quarantined_total', help: 'Records quarantined, by reason', labelNames: ['reason'], registers });
+    this.insertSeconds = new Histogram({
+      name: 'tollgate_analyzer_insert_seconds', help: 'ClickHouse insert latency per table and batch', labelNames: ['table'], registers,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    });
+    this.batchSeconds = new Histogram({
+      name: 'tollgate_analyzer_batch_seconds', help: 'Batch latency: ledger, inserts, events and commit', registers,
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    });
+    this.insertFailures = new Counter({ name: 'tollgate_analyzer_insert_failures_total', help: 'Failed ClickHouse writes (each is retried)', labelNames: ['table'], registers });
+    this.lag = new Gauge({ name: 'tollgate_analyzer_consumer_lag', help: 'High watermark minus the next offset to commit', labelNames: ['topic', 'partition'], registers });
+    this.events = new Counter({ name: 'tollgate_analyzer_events_published_total', help: 'Events produced for the detectors', labelNames: ['topic'], registers });
+    this.replayedBatches = new Counter({ name: 'tollgate_analyzer_replayed_batches_total', help: 'Batches cut at a ledger range (replays after a restart or rebalance)', registers });
+    this.restores = new Counter({ name: 'tollgate_analyzer_partition_restores_total', help: 'Partition assignments by where the tracker state came from', labelNames: ['source'], registers });
+    const last = this.lastCommitAt;
+    new Gauge({
+      name: 'tollgate_analyzer_last_commit_age_seconds', help: 'Seconds since the analyzer last committed offsets (-1: never)', registers,
+      collect() {
+        this.set(last.ms === 0 ? -1 : (Date.now() - last.ms) / 1000);
+      },
+    });
+  }
+}

@@ -1,0 +1,52 @@
+/** Settings of the analyzer: consumer group and batching, retention per table, tenants, correlation windows. */
+import { s } from '../shared/config/settings.ts';
+
+const DAY_FORM_MAX = 3650;
+
+function retention(env: string, def: number, what: string) {
+  return s.int(env, def, 1, DAY_FORM_MAX,
+    `Days ${what} are kept (ClickHouse TTL, applied at start with \`ALTER TABLE ... MODIFY TTL\` when it differs).`);
+}
+
+export const analyzerSettings = {
+  analyzerGroupId: s.string('ANALYZER_GROUP_ID', 'tollgate-analyzer',
+    'Kafka consumer group of the analyzer; part of every ClickHouse deduplication token, so changing it starts a new ingest history.',
+    /^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, ".", "_" or "-" (1-100)'),
+  analyzerBatchMaxRows: s.int('ANALYZER_BATCH_MAX_ROWS', 5_000, 1, 1_000_000,
+    'Most Kafka records per partition in one ClickHouse insert batch.'),
+  analyzerBatchMaxWait: s.duration('ANALYZER_BATCH_MAX_WAIT', 500,
+    'Longest a fetch waits for records before a partition\'s batch is written anyway (bounds ingest latency).', '500ms'),
+  analyzerBatchMaxBytes: s.int('ANALYZER_BATCH_MAX_BYTES', 4 * 1024 * 1024, 65_536, 256 * 1024 * 1024,
+    'Most bytes fetched per partition for one batch.'),
+  analyzerSipEvents: s.bool('ANALYZER_SIP_EVENTS', true,
+    'Publish normalized SIP events (`sip.events`) and quarantine events (`sip.quarantine`) for the detectors.'),
+  retentionSipMessages: retention('RETENTION_SIP_MESSAGES', 30, 'captured SIP messages (`sip_messages`)'),
+  retentionSipQuarantine: retention('RETENTION_SIP_QUARANTINE', 30, 'quarantined packets (`sip_quarantine`)'),
+  retentionQos: retention('RETENTION_QOS', 30, 'RTCP and QoS reports (`qos`)'),
+  retentionCalls: retention('RETENTION_CALLS', 180, 'call records (`calls`)'),
+  retentionRegistrations: retention('RETENTION_REGISTRATIONS', 90, 'REGISTER transactions (`registrations`)'),
+  tenantDomains: s.string('TENANT_DOMAINS', '',
+    'Maps SIP domains to tenants: `domain=tenant` pairs separated by commas; `*.example.com` matches sub-domains. '
+    + 'A message takes the tenant of the first of its From, To and Request-URI domains (To first for REGISTER) that is mapped.',
+    /^\s*(\*\.)?[A-Za-z0-9.:\[\]_-]+\s*=\s*[A-Za-z0-9_.-]+(\s*,\s*(\*\.)?[A-Za-z0-9.:\[\]_-]+\s*=\s*[A-Za-z0-9_.-]+)*\s*$/,
+    'a comma-separated list of domain=tenant'),
+  defaultTenant: s.string('DEFAULT_TENANT', 'default', 'Tenant of rows whose domains are not in `TENANT_DOMAINS`.',
+    /^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." or "-" (1-64)'),
+  blegHeaders: s.string('BLEG_CORRELATION_HEADERS', 'X-CID',
+    'Headers carrying the A-leg Call-ID on B-legs, in priority order (tried before the HEP correlation id and the P-Charging-Vector icid).',
+    /^\s*[A-Za-z0-9!%*_+`'~.-]+(\s*,\s*[A-Za-z0-9!%*_+`'~.-]+)*\s*$/, 'a comma-separated list of header names'),
+  dialogReorderWindow: s.duration('DIALOG_REORDER_WINDOW', 2_000,
+    'How far out of capture-time order messages of a call may arrive; records are written this long after they close.', '2s'),
+  dialogSetupTimeout: s.duration('DIALOG_SETUP_TIMEOUT', 180_000,
+    'An INVITE without final response is closed (`no_final_response`) this long after its last message.', '180s'),
+  dialogAnsweredIdleTimeout: s.duration('DIALOG_ANSWERED_IDLE_TIMEOUT', 7_200_000,
+    'An answered call without BYE is closed (`timeout_without_bye`) this long after its last message.', '2h'),
+  dialogMaxDuration: s.duration('DIALOG_MAX_DURATION', 14_400_000,
+    'An answered call without BYE is closed at answer + this, whatever its activity.', '4h'),
+  registerTimeout: s.duration('REGISTER_TRANSACTION_TIMEOUT', 32_000,
+    'A REGISTER without final response is recorded as `timeout` this long after it was sent.', '32s'),
+} as const;
+
+export function splitList(raw: string): string[] {
+  return raw.split(',').map((x) => x.trim()).filter(Boolean);
+}

@@ -1,0 +1,58 @@
+/**
+ * The analyzer's bookkeeping tables: the ingest ledger (batch ranges, written before the data) and the per-partition
+ * tracker snapshots. Both go through the SqlStore port with typed parameters.
+ */
+import type { SqlStore } from '../../shared/clickhouse/client.ts';
+import type { OffsetRange } from '../consumer/plan.ts';
+
+export interface PartitionKey {
+  readonly group: string;
+  readonly topic: string;
+  readonly partition: number;
+}
+
+export interface StoredSnapshot {
+  readonly offset: number;
+  readonly format: number;
+  readonly state: string;
+}
+
+export class IngestState {
+  constructor(private readonly store: SqlStore) {}
+
+  async recordRange(k: PartitionKey, range: OffsetRange, rows: number): Promise<void> {
+    await this.store.insert('ingest_ledger', [{
+      consumer_group: k.group, topic: k.topic, partition: k.partition, first_offset: range.first, last_offset: range.last, rows,
+    }]);
+  }
+
+  /** Recorded ranges starting at or after `from`, ascending. A range recorded twice (a replay) is the same range;
+   * should two ever disagree, the first written is the one whose token the data carries. */
+  async rangesFrom(k: PartitionKey, from: number): Promise<OffsetRange[]> {
+    const rows = await this.store.query<{ first: string; last: string }>(
+      `SELECT toString(first_offset) AS first, toString(argMin(last_offset, written_at)) AS last
+       FROM ingest_ledger
+       WHERE consumer_group = {g:String} AND topic = {t:String} AND partition = {p:UInt32} AND first_offset >= {from:UInt64}
+       GROUP BY first_offset ORDER BY first_offset`,
+      { g: k.group, t: k.topic, p: k.partition, from });
+    return rows.map((r) => ({ first: Number(r.first), last: Number(r.last) }));
+  }
+
+  async saveSnapshot(k: PartitionKey, offset: number, format: number, state: string): Promise<void> {
+    await this.store.insert('analyzer_snapshots', [{
+      consumer_group: k.group, topic: k.topic, partition: k.partition, offset, format, state,
+    }]);
+  }
+
+  /** The newest snapshot taken at or before `atMost` (the committed offset). */
+  async latestSnapshot(k: PartitionKey, atMost: number): Promise<StoredSnapshot | undefined> {
+    const rows = await this.store.query<{ offset: string; format: number; state: string }>(
+      `SELECT toString(offset) AS offset, format, argMax(state, written_at) AS state
+       FROM analyzer_snapshots
+       WHERE consumer_group = {g:String} AND topic = {t:String} AND partition = {p:UInt32} AND offset <= {o:UInt64}
+       GROUP BY offset, format ORDER BY offset DESC LIMIT 1`,
+      { g: k.group, t: k.topic, p: k.partition, o: atMost });
+    const r = rows[0];
+    return r === undefined ? undefined : { offset: Number(r.offset), format: Number(r.format), state: r.state };
+  }
+}

@@ -1,0 +1,233 @@
+/**
+ * The ClickHouse row shapes of the analyzer's tables and the pure functions that build them. Column names match
+ * the migrations in `sql/`; times are sent as `YYYY-MM-DD hh:mm:ss.ffffff` UTC text, which DateTime64(6) parses
+ * exactly (a JS Date would lose the microseconds).
+ */
+import type { CallRecord, RegistrationRecord } from '../correlation/index.ts';
+import type { TenantMap } from '../tenants.ts';
+
+export const TABLES = ['sip_messages', 'sip_quarantine', 'qos', 'calls', 'registrations'] as const;
+export type TableName = (typeof TABLES)[number];
+
+/** µs since the epoch → DateTime64(6) text. */
+export function formatUs(us: number): string {
+  const t = Math.trunc(us);
+  const ms = Math.floor(t / 1000);
+  const frac = ((t % 1_000_000) + 1_000_000) % 1_000_000;
+  return `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')}.${String(frac).padStart(6, '0')}`;
+}
+
+export function formatUsOrNull(us: number | null): string | null {
+  return us === null ? null : formatUs(us);
+}
+
+export interface KafkaPosition {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+}
+
+export interface SipMessageRow {
+  ts: string;
+  received_at: string;
+  tenant: string;
+  domain: string;
+  kind: 'request' | 'response';
+  method: string;
+  status: number;
+  reason: string;
+  call_id: string;
+  cseq_num: number;
+  cseq_method: string;
+  from_user: string;
+  from_domain: string;
+  from_tag: string;
+  to_user: string;
+  to_domain: string;
+  to_tag: string;
+  ruri_user: string;
+  ruri_domain: string;
+  src_ip: string;
+  src_port: number;
+  dst_ip: string;
+  dst_port: number;
+  transport: string;
+  via_branch: string;
+  user_agent: string;
+  auth_user: string;
+  capture_id: number;
+  node: string;
+  correlation_id: string;
+  warnings: string[];
+  raw: string;
+  kafka_partition: number;
+  kafka_offset: number;
+}
+
+export interface QuarantineRow {
+  ts: string;
+  received_at: string;
+  tenant: string;
+  domain: string;
+  reason: string;
+  detail: string;
+  call_id: string;
+  src_ip: string;
+  src_port: number;
+  dst_ip: string;
+  dst_port: number;
+  transport: string;
+  capture_id: number;
+  node: string;
+  payload_type: number;
+  raw_base64: string;
+  kafka_topic: string;
+  kafka_partition: number;
+  kafka_offset: number;
+}
+
+export interface QosRow {
+  ts: string;
+  received_at: string;
+  tenant: string;
+  domain: string;
+  call_id: string;
+  report: string;
+  src_ip: string;
+  src_port: number;
+  dst_ip: string;
+  dst_port: number;
+  capture_id: number;
+  node: string;
+  reporter_ssrc: number;
+  source_ssrc: number;
+  direction: string;
+  fraction_lost: number | null;
+  cumulative_lost: number | null;
+  highest_seq: number | null;
+  jitter_ts_units: number | null;
+  sr_ntp_ts: string | null;
+  sr_packets: number | null;
+  sr_octets: number | null;
+  mos: number | null;
+  r_factor: number | null;
+  jitter_ms: number | null;
+  packets_lost: number | null;
+  packets_sent: number | null;
+  packets_received: number | null;
+  delay_ms: number | null;
+  raw_json: string;
+  kafka_topic: string;
+  kafka_partition: number;
+  kafka_offset: number;
+}
+
+export type CallRow = Record<string, unknown> & { call_id: string; tenant: string; domain: string };
+export type RegistrationRow = Record<string, unknown> & { call_id: string; tenant: string; domain: string };
+
+export function callRow(r: CallRecord, tenants: TenantMap, partition: number): CallRow {
+  const { tenant, domain } = tenants.pick([r.from_domain, r.to_domain, r.ruri_domain]);
+  return {
+    setup_ts: formatUs(r.setup_us),
+    tenant,
+    domain,
+    call_id: r.call_id,
+    from_tag: r.from_tag,
+    to_tag: r.to_tag ?? '',
+    from_user: r.from_user ?? '',
+    from_domain: r.from_domain ?? '',
+    from_display: r.from_display ?? '',
+    to_user: r.to_user ?? '',
+    to_domain: r.to_domain ?? '',
+    ruri_user: r.ruri_user ?? '',
+    ruri_domain: r.ruri_domain ?? '',
+    src_ip: r.src_ip,
+    src_port: r.src_port,
+    dst_ip: r.dst_ip,
+    dst_port: r.dst_port,
+    transport: r.transport,
+    user_agent: r.user_agent ?? '',
+    first_provisional_ts: formatUsOrNull(r.first_provisional_us),
+    ring_ts: formatUsOrNull(r.ring_us),
+    pdd_ms: r.pdd_ms,
+    answer_ts: formatUsOrNull(r.answer_us),
+    ack_seen: r.ack_seen,
+    end_ts: formatUs(r.end_us),
+    duration_ms: r.duration_ms,
+    final_status: r.final_status,
+    final_reason: r.final_reason ?? '',
+    state: r.state,
+    end_reason: r.end_reason,
+    hangup_side: r.hangup_side,
+    attempts: r.attempts,
+    auth_challenges: r.auth_challenges,
+    redirects: r.redirects,
+    reinvites: r.reinvites,
+    linked_call_id: r.linked_call_id ?? '',
+    linked_source: r.linked_source ?? '',
+    capture_ids: r.capture_ids,
+    nodes: r.nodes,
+    hops: r.hops,
+    retransmissions: r.retransmissions,
+    messages: r.messages,
+    kafka_partition: partition,
+  };
+}
+
+export function registrationRow(r: RegistrationRecord, tenants: TenantMap, partition: number): RegistrationRow {
+  const { tenant, domain } = tenants.pick([r.aor_domain]);
+  return {
+    ts: formatUs(r.ts_us),
+    response_ts: formatUsOrNull(r.response_us),
+    tenant,
+    domain,
+    call_id: r.call_id,
+    cseq: r.cseq,
+    aor_user: r.aor_user ?? '',
+    aor_domain: r.aor_domain ?? '',
+    contacts: r.contacts,
+    expires_requested: r.expires_requested,
+    expires_granted: r.expires_granted,
+    status: r.status,
+    reason: r.reason ?? '',
+    outcome: r.outcome,
+    challenged: r.challenged,
+    deregistration: r.deregistration,
+    auth_user: r.auth_user ?? '',
+    user_agent: r.user_agent ?? '',
+    src_ip: r.src_ip,
+    src_port: r.src_port,
+    dst_ip: r.dst_ip,
+    dst_port: r.dst_port,
+    transport: r.transport,
+    capture_id: r.capture_id,
+    node: r.node,
+    contact_host: r.contact_host ?? '',
+    nat_private_contact: r.nat_private_contact,
+    nat_contact_mismatch: r.nat_contact_mismatch,
+    via_received: r.via_received ?? '',
+    via_rport: r.via_rport,
+    behind_nat: r.behind_nat,
+    hops: r.hops,
+    retransmissions: r.retransmissions,
+    messages: r.messages,
+    kafka_partition: partition,
+  };
+}
+
+/** Rows of one batch, per table, in input order (the order is part of what a replay must reproduce). */
+export class TableRows {
+  readonly sip_messages: SipMessageRow[] = [];
+  readonly sip_quarantine: QuarantineRow[] = [];
+  readonly qos: QosRow[] = [];
+  readonly calls: CallRow[] = [];
+  readonly registrations: RegistrationRow[] = [];
+
+  entries(): Array<[TableName, readonly Record<string, unknown>[]]> {
+    return TABLES.map((t) => [t, this[t] as readonly Record<string, unknown>[]]);
+  }
+
+  get total(): number {
+    return TABLES.reduce((n, t) => n + this[t].length, 0);
+  }
+}
