@@ -1,0 +1,12 @@
+export type { CaptureRecord } from './record.ts';
+export type { RecordProducer } from './producer.ts';
+export { KafkaPublisher } from './publisher.ts';
+export type { KafkaPublisherOptions, OfferResult, PublisherMode, PublisherStats } from './publisher.ts';
+export { KafkaRecordProducer } from './kafka-producer.ts';
+export type { Compression, KafkaRecordProducerOptions } from './kafka-producer.ts';
+export { DiskSpool, parseFsyncPolicy } from './spool.ts';
+export type { DiskSpoolOptions, FsyncPolicy, SpoolStats } from './spool.ts';
+export { PublisherMetrics } from './metrics.ts';
+export type { BatchSource, DropReason, MetricsSnapshot, Outcome, TopicTally } from './metrics.ts';
+export { encodedSize } from './codec.ts';
+export { PublishErrors, SpoolErrors } from './errors.ts';

@@ -1,0 +1,121 @@
+/**
+ * The kafkajs adapter behind `RecordProducer`. Idempotent with one request in flight per broker: that is what keeps
+ * per-partition order across kafkajs's internal retries. After a failed send the producer is thrown away and the
+ * next call builds a fresh one (new producer id): the broker's sequence state for the old id no longer matches what
+ * we will re-send from the spool, and a stale sequence would wedge the partition with OUT_OF_ORDER_SEQUENCE errors.
+ */
+import { CompressionTypes, Partitioners } from 'kafkajs';
+import type { Kafka, Message, Producer, RetryOptions, TopicMessages } from 'kafkajs';
+import type { Logger } from 'pino';
+import { TollgateError } from '../../shared/errors.ts';
+import { PublishErrors } from './errors.ts';
+import type { RecordProducer } from './producer.ts';
+import type { CaptureRecord } from './record.ts';
+
+export type Compression = 'none' | 'gzip';
+
+export interface KafkaRecordProducerOptions {
+  readonly kafka: Kafka;
+  /** Default `none`: see bench/publisher.bench.ts for the measured trade-off. */
+  readonly compression?: Compression;
+  /** Broker-side wait for the in-sync replicas, per request. Default 10 s. */
+  readonly ackTimeoutMs?: number;
+  /**
+   * kafkajs's retry inside one `send`. Kept short (default about 3 s in total) so an outage reaches the spool fast;
+   * the publisher's own probe takes over from there.
+   */
+  readonly retry?: RetryOptions;
+  readonly log?: Logger;
+}
+
+const DEFAULT_RETRY: RetryOptions = { retries: 4, initialRetryTime: 100, maxRetryTime: 1_000 };
+
+export class KafkaRecordProducer implements RecordProducer {
+  readonly #kafka: Kafka;
+  readonly #compression: CompressionTypes;
+  readonly #ackTimeoutMs: number;
+  readonly #retry: RetryOptions;
+  readonly #log: Logger | undefined;
+  #producer: Producer | undefined;
+  #connecting: Promise<Producer> | undefined;
+
+  constructor(opts: KafkaRecordProducerOptions) {
+    this.#kafka = opts.kafka;
+    const compression = opts.compression ?? 'none';
+    if (compression !== 'none' && compression !== 'gzip') {
+      throw new TollgateError(PublishErrors.badOptions, `compression ${String(compression)} is not none | gzip (the codecs kafkajs ships)`);
+    }
+    this.#compression = compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
+    this.#ackTimeoutMs = opts.ackTimeoutMs ?? 10_000;
+    this.#retry = opts.retry ?? DEFAULT_RETRY;
+    this.#log = opts.log;
+  }
+
+  async connect(): Promise<void> {
+    await this.#ready();
+  }
+
+  async send(batch: readonly CaptureRecord[]): Promise<void> {
+    if (batch.length === 0) return;
+    const producer = await this.#ready();
+    try {
+      await producer.sendBatch({ topicMessages: groupByTopic(batch), acks: -1, timeout: this.#ackTimeoutMs, compression: this.#compression });
+    } catch (err) {
+      this.#discard(producer);
+      throw new TollgateError(PublishErrors.sendFailed, `kafka did not acknowledge ${batch.length} records: ${(err as Error).message}`, { records: batch.length }, { cause: err });
+    }
+  }
+
+  async disconnect(): Promise<void> {
+    const pending = this.#connecting;
+    this.#connecting = undefined;
+    const producer = this.#producer ?? (await pending?.catch(() => undefined));
+    this.#producer = undefined;
+    await producer?.disconnect();
+  }
+
+  #ready(): Promise<Producer> {
+    if (this.#producer !== undefined) return Promise.resolve(this.#producer);
+    this.#connecting ??= this.#create().finally(() => {
+      this.#connecting = undefined;
+    });
+    return this.#connecting;
+  }
+
+  async #create(): Promise<Producer> {
+    const producer = this.#kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      retry: this.#retry,
+    });
+    try {
+      await producer.connect();
+    } catch (err) {
+      await producer.disconnect().catch(() => undefined);
+      throw new TollgateError(PublishErrors.connectFailed, `kafka producer cannot connect: ${(err as Error).message}`, {}, { cause: err });
+    }
+    this.#producer = producer;
+    return producer;
+  }
+
+  #discard(producer: Producer): void {
+    if (this.#producer === producer) this.#producer = undefined;
+    producer.disconnect().catch((err: unknown) => this.#log?.warn({ err }, 'discarded kafka producer did not disconnect cleanly'));
+  }
+}
+
+/** One entry per topic in first-seen order; records keep their relative order inside each topic. */
+function groupByTopic(batch: readonly CaptureRecord[]): TopicMessages[] {
+  const byTopic = new Map<string, Message[]>();
+  for (const r of batch) {
+    let list = byTopic.get(r.topic);
+    if (list === undefined) {
+      list = [];
+      byTopic.set(r.topic, list);
+    }
+    list.push({ key: r.key, value: r.value, headers: r.headers });
+  }
+  return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+}
