@@ -83,8 +83,9 @@ export class UdpListener implements Component {
       await Promise.all(this.#sockets.map((s) => new Promise<void>((resolve) => {
         try {
           s.close(() => resolve());
-        } catch {
-          // Already closed by a socket error: nothing left to release.
+        } catch (err) {
+          // Already closed by a socket error: nothing left to release. Anything else is a bug worth surfacing.
+          if ((err as NodeJS.ErrnoException).code !== 'ERR_SOCKET_DGRAM_NOT_RUNNING') throw err;
           resolve();
         }
       })));
