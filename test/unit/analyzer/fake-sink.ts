@@ -1,0 +1,74 @@
+/** An in-memory BatchSink that behaves like ClickHouse's token deduplication and Kafka's committed offset. */
+import type { BatchSink } from '../../../services/analyzer/consumer/partition.ts';
+import type { OffsetRange } from '../../../services/analyzer/consumer/plan.ts';
+import type { QuarantineEvent, SipEvent } from '../../../services/analyzer/events.ts';
+import type { StoredSnapshot } from '../../../services/analyzer/store/ingest-state.ts';
+
+export class FakeSink implements BatchSink {
+  readonly tokens = new Set<string>();
+  readonly tables = new Map<string, Record<string, unknown>[]>();
+  readonly ledger: Array<OffsetRange & { rows: number }> = [];
+  readonly snapshots: StoredSnapshot[] = [];
+  readonly events: Array<SipEvent | QuarantineEvent> = [];
+  committed: number | undefined;
+  duplicatesDropped = 0;
+  /** Throw on the next N inserts (a failing ClickHouse). */
+  failInserts = 0;
+  /** Throws "crash" when this many inserts have been acknowledged (simulates a SIGKILL mid-batch). */
+  crashAfterInserts = Infinity;
+  inserts = 0;
+  /** Set by a simulated crash: the worker's retry loop sees it as a stop and gives up uncommitted. */
+  crashed = false;
+
+  async recordRange(range: OffsetRange, rows: number): Promise<void> {
+    this.ledger.push({ ...range, rows });
+  }
+
+  async insert(table: string, rows: readonly Record<string, unknown>[], token: string): Promise<void> {
+    if (this.failInserts > 0) {
+      this.failInserts--;
+      throw new Error('ClickHouse unavailable (fake)');
+    }
+    if (this.inserts >= this.crashAfterInserts) {
+      this.crashed = true;
+      throw new CrashError();
+    }
+    this.inserts++;
+    if (this.tokens.has(token)) {
+      this.duplicatesDropped++;
+      return;
+    }
+    this.tokens.add(token);
+    const list = this.tables.get(table) ?? [];
+    list.push(...rows.map((r) => structuredClone(r)));
+    this.tables.set(table, list);
+  }
+
+  async publish(sip: readonly SipEvent[], q: readonly QuarantineEvent[]): Promise<void> {
+    this.events.push(...sip, ...q);
+  }
+
+  async commit(next: number): Promise<void> {
+    this.committed = next;
+  }
+
+  async saveSnapshot(offset: number, state: string): Promise<void> {
+    this.snapshots.push({ offset, format: 1, state });
+  }
+
+  async latestSnapshot(atMost: number): Promise<StoredSnapshot | undefined> {
+    return this.snapshots.filter((s) => s.offset <= atMost).sort((a, b) => b.offset - a.offset)[0];
+  }
+
+  async rangesFrom(from: number): Promise<OffsetRange[]> {
+    const seen = new Map<number, number>();
+    for (const r of this.ledger) if (r.first >= from && !seen.has(r.first)) seen.set(r.first, r.last);
+    return [...seen].sort((a, b) => a[0] - b[0]).map(([first, last]) => ({ first, last }));
+  }
+
+  rows(table: string): Record<string, unknown>[] {
+    return this.tables.get(table) ?? [];
+  }
+}
+
+export class CrashError extends Error {}
