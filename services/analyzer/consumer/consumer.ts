@@ -106,7 +106,7 @@ export class AnalyzerConsumer implements Component {
         const msg = (err as Error).message;
         if (this.#failing === undefined || attempt === 1) {
           // Logged on the first failure of a write; later attempts only update health and metrics.
-          if (attempt === 1) this.#o.log.warn({ err }, 'ClickHouse/Kafka write failed; retrying with backoff, offsets stay uncommitted');
+          if (attempt === 1) this.#o.log.warn({ err }, 'ClickHouse/Kafka operation failed; retrying with backoff, offsets stay uncommitted');
         }
         this.#failing = msg;
       },
@@ -137,7 +137,7 @@ export class AnalyzerConsumer implements Component {
         }
       }
       if (!isRunning() || isStale()) return;
-      await worker.process(batch.messages.map((m) => ({ offset: Number(m.offset), value: m.value })), hooks);
+      await worker.process(batch.messages.map((m) => ({ offset: Number(m.offset), value: m.value, timestampMs: Number(m.timestamp) })), hooks);
     } catch (err) {
       this.#workers.delete(key);
       // Stopping mid-batch: nothing was committed, the batch is replayed by whoever owns the partition next.
@@ -203,7 +203,7 @@ export class AnalyzerConsumer implements Component {
 
   health(): ComponentHealth {
     if (this.#crashed !== undefined && !this.#running) return { state: 'down', detail: `consumer crashed: ${this.#crashed}` };
-    if (this.#failing !== undefined) return { state: 'degraded', detail: `writes failing, retrying: ${this.#failing}` };
+    if (this.#failing !== undefined) return { state: 'degraded', detail: `ClickHouse/Kafka operations failing, retrying (offsets not committed): ${this.#failing}` };
     if (!this.#running) return { state: 'down', detail: 'not consuming' };
     return { state: 'ok' };
   }

@@ -21,6 +21,9 @@ export interface RecordContext {
   readonly topicKind: TopicKind;
   readonly partition: number;
   readonly offset: number;
+  /** Kafka record timestamp (ms): the time of a record whose envelope cannot be read. Stable across replays,
+   * unlike the wall clock, so a replayed row lands in the same day partition and insert block. */
+  readonly kafkaTimestampMs: number;
 }
 
 export type Decoded =
@@ -42,7 +45,7 @@ function quarantine(
   ctx: RecordContext, reason: string, detail: string, raw: Buffer, env: Envelope | undefined, hep: HepPacket | undefined,
   tenants: TenantMap, callId = '',
 ): Decoded {
-  const recv = env ? envUs(env) : 0;
+  const recv = env ? envUs(env) : ctx.kafkaTimestampMs * 1000;
   const row: QuarantineRow = {
     ts: formatUs(hep ? hepUs(hep) : recv),
     received_at: formatUs(recv),

@@ -25,6 +25,8 @@ export const SNAPSHOT_FORMAT = 1;
 export interface InputRecord {
   readonly offset: number;
   readonly value: Buffer | null;
+  /** Kafka record timestamp, ms. */
+  readonly timestampMs: number;
 }
 
 export interface BatchSink {
@@ -124,7 +126,7 @@ export class PartitionWorker {
     const qEvents: QuarantineEvent[] = [];
     const { topic, partition, kind, tenants } = this.o;
     for (const r of records) {
-      const d = decodeRecord(r.value, { topic, topicKind: kind, partition, offset: r.offset }, tenants);
+      const d = decodeRecord(r.value, { topic, topicKind: kind, partition, offset: r.offset, kafkaTimestampMs: r.timestampMs }, tenants);
       if (d.kind === 'sip') {
         rows.sip_messages.push(d.row);
         sipEvents.push(d.event);

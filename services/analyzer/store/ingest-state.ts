@@ -46,13 +46,14 @@ export class IngestState {
 
   /** The newest snapshot taken at or before `atMost` (the committed offset). */
   async latestSnapshot(k: PartitionKey, atMost: number): Promise<StoredSnapshot | undefined> {
-    const rows = await this.store.query<{ offset: string; format: number; state: string }>(
-      `SELECT toString(offset) AS offset, format, argMax(state, written_at) AS state
+    // Aliases must not reuse column names: ClickHouse resolves WHERE against SELECT aliases first.
+    const rows = await this.store.query<{ snap_offset: string; format: number; snap_state: string }>(
+      `SELECT toString(offset) AS snap_offset, format, argMax(state, written_at) AS snap_state
        FROM analyzer_snapshots
        WHERE consumer_group = {g:String} AND topic = {t:String} AND partition = {p:UInt32} AND offset <= {o:UInt64}
        GROUP BY offset, format ORDER BY offset DESC LIMIT 1`,
       { g: k.group, t: k.topic, p: k.partition, o: atMost });
     const r = rows[0];
-    return r === undefined ? undefined : { offset: Number(r.offset), format: Number(r.format), state: r.state };
+    return r === undefined ? undefined : { offset: Number(r.snap_offset), format: Number(r.format), state: r.snap_state };
   }
 }

@@ -8,7 +8,7 @@ import { TenantMap } from '../../../services/analyzer/tenants.ts';
 import { callScenario, envelopeOf, hepBytes, registerScenario, sipEnvelope } from '../../support/sip-scenarios.ts';
 
 const tenants = TenantMap.parse('a.example=acme', 'default');
-const ctx = (topicKind: RecordContext['topicKind'] = 'sip'): RecordContext => ({ topic: 't.hep.sip', topicKind, partition: 2, offset: 41 });
+const ctx = (topicKind: RecordContext['topicKind'] = 'sip'): RecordContext => ({ topic: 't.hep.sip', topicKind, partition: 2, offset: 41, kafkaTimestampMs: 1_795_000_000_000 });
 const T = Date.UTC(2026, 10, 20, 10, 0, 0) * 1000 + 123_456;
 const A = { user: 'alice', domain: 'a.example' };
 
@@ -74,6 +74,7 @@ describe('decodeRecord', () => {
       assert.equal(d.event.kind, 'quarantine');
       assert.ok(d.row.detail.length > 0);
       assert.equal(d.row.kafka_offset, 41);
+      if (reason === 'envelope_invalid') assert.equal(d.row.ts, formatUs(1_795_000_000_000_000));
     });
   }
 

@@ -33,7 +33,7 @@ function scenarios(n: number): Scenario[] {
 }
 
 function records(sc: Scenario[]): InputRecord[] {
-  return byTime(sc).map((p, i) => ({ offset: i, value: sipEnvelope(p) }));
+  return byTime(sc).map((p, i) => ({ offset: i, value: sipEnvelope(p), timestampMs: Math.floor(p.tsUs / 1000) }));
 }
 
 function worker(sink: FakeSink, maxRows = 7): PartitionWorker {

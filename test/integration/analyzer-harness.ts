@@ -1,0 +1,164 @@
+/**
+ * Shared set-up of the analyzer integration tests: a random ClickHouse database (migrated) and a random topic
+ * prefix on the local stack, a producer of capture envelopes, the analyzer in-process or as a child process,
+ * and helpers that wait for the consumer group to catch up. Cleanup drops what it created.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Kafka, logLevel, Partitioners, type Admin, type Producer } from 'kafkajs';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import type { AnalyzerConsumer } from '../../services/analyzer/consumer/consumer.ts';
+import { buildAnalyzer } from '../../services/analyzer/service.ts';
+import { analyzerSettings } from '../../services/analyzer/settings.ts';
+import { createClickhouseStore, type SqlStore } from '../../services/shared/clickhouse/client.ts';
+import { migrate } from '../../services/shared/clickhouse/migrations.ts';
+import { parseSettings } from '../../services/shared/config/settings.ts';
+import { ensureTopics, topicCatalogue, topicName, type TopicKey } from '../../services/shared/kafka/topics.ts';
+import { ensureLocalStack, uniqueName } from '../support/stack.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const PARTITIONS = 3;
+
+export interface Outgoing {
+  readonly key: string;
+  readonly value: Buffer | null;
+  readonly partition?: number;
+}
+
+export class AnalyzerEnv {
+  readonly database = uniqueName('tg_an');
+  readonly prefix = `${uniqueName('an')}.`;
+  readonly groupId = uniqueName('analyzer');
+  kafkaBrokers: string[] = [];
+  clickhouseUrl = '';
+  store!: SqlStore;
+  #admin!: SqlStore;
+  kafka!: Kafka;
+  kadmin!: Admin;
+  producer!: Producer;
+
+  async setup(): Promise<void> {
+    const stack = await ensureLocalStack();
+    this.kafkaBrokers = stack.kafkaBrokers;
+    this.clickhouseUrl = stack.clickhouseUrl;
+    this.#admin = createClickhouseStore({ url: this.clickhouseUrl, user: 'default' });
+    this.store = createClickhouseStore({ url: this.clickhouseUrl, user: 'default', database: this.database });
+    await migrate({ admin: this.#admin, store: this.store, database: this.database, dir: `${ROOT}sql/` });
+    this.kafka = new Kafka({ clientId: 'analyzer-test', brokers: this.kafkaBrokers, logLevel: logLevel.NOTHING });
+    this.kadmin = this.kafka.admin();
+    await this.kadmin.connect();
+    await ensureTopics(this.kadmin, topicCatalogue(this.prefix, PARTITIONS, 3_600_000));
+    this.producer = this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await this.producer.connect();
+  }
+
+  topic(key: TopicKey): string {
+    return topicName(this.prefix, key);
+  }
+
+  env(extra: Record<string, string> = {}): Record<string, string> {
+    return {
+      KAFKA_BROKERS: this.kafkaBrokers.join(','),
+      CLICKHOUSE_URL: this.clickhouseUrl,
+      CLICKHOUSE_DATABASE: this.database,
+      KAFKA_TOPIC_PREFIX: this.prefix,
+      KAFKA_PARTITIONS: String(PARTITIONS),
+      ANALYZER_GROUP_ID: this.groupId,
+      ...extra,
+    };
+  }
+
+  async produce(key: TopicKey, messages: readonly Outgoing[], chunk = 500): Promise<void> {
+    for (let i = 0; i < messages.length; i += chunk) {
+      await this.producer.send({
+        topic: this.topic(key),
+        acks: -1,
+        messages: messages.slice(i, i + chunk).map((m) => ({ key: m.key, value: m.value, ...(m.partition !== undefined ? { partition: m.partition } : {}) })),
+      });
+    }
+  }
+
+  async startInProcess(extra: Record<string, string> = {}): Promise<AnalyzerConsumer> {
+    const config = { ...parseSettings(analyzerSettings, this.env(extra)), kafkaTopicPrefix: this.prefix };
+    const analyzer = await buildAnalyzer(config, {
+      kafka: new Kafka({ clientId: 'analyzer-under-test', brokers: this.kafkaBrokers, logLevel: logLevel.NOTHING }),
+      store: this.store, registry: new Registry(), log: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }),
+    });
+    await analyzer.start();
+    return analyzer;
+  }
+
+  spawnAnalyzer(extra: Record<string, string> = {}): ChildProcess {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'services/analyzer/main.ts'], {
+      cwd: ROOT,
+      env: { ...process.env, LOG_LEVEL: 'warn', LOG_FORMAT: 'json', METRICS_PORT: String(20_000 + Math.floor(Math.random() * 40_000)), ...this.env(extra) },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (d: string) => { this.childStderr += d; });
+    return child;
+  }
+
+  childStderr = '';
+
+  /** Sum over the topics' partitions of (end offset − committed offset of the analyzer group). */
+  async lag(keys: readonly TopicKey[] = ['hepSip', 'hepRtcp', 'hepQos']): Promise<number> {
+    let lag = 0;
+    for (const k of keys) {
+      const topic = this.topic(k);
+      const ends = await this.kadmin.fetchTopicOffsets(topic);
+      const committed = (await this.kadmin.fetchOffsets({ groupId: this.groupId, topics: [topic] }))[0]?.partitions ?? [];
+      for (const e of ends) {
+        const c = committed.find((x) => x.partition === e.partition);
+        const co = c === undefined || Number(c.offset) < 0 ? Number(e.low) : Number(c.offset);
+        lag += Number(e.high) - co;
+      }
+    }
+    return lag;
+  }
+
+  async waitCaughtUp(timeoutMs = 120_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last = -1;
+    while (Date.now() < deadline) {
+      last = await this.lag();
+      if (last === 0) return;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    throw new Error(`analyzer still ${last} records behind after ${timeoutMs} ms`);
+  }
+
+  /** `where` is a constant written in the test; values go through `params`. */
+  async count(table: string, where = '1', params: Record<string, unknown> = {}): Promise<number> {
+    // Plain count(), no FINAL: deduplication must have happened at insert time.
+    const rows = await this.store.query<{ n: string }>(`SELECT count() AS n FROM {t:Identifier} WHERE ${where}`, { ...params, t: table });
+    return Number(rows[0]!.n);
+  }
+
+  async endOffsetsSum(key: TopicKey): Promise<number> {
+    const ends = await this.kadmin.fetchTopicOffsets(this.topic(key));
+    return ends.reduce((n, e) => n + Number(e.high) - Number(e.low), 0);
+  }
+
+  async cleanup(): Promise<void> {
+    await this.producer?.disconnect().catch(() => undefined);
+    if (this.kadmin) {
+      const topics = topicCatalogue(this.prefix, PARTITIONS, 0).map((t) => t.name);
+      await this.kadmin.deleteTopics({ topics }).catch(() => undefined);
+      await this.kadmin.deleteGroups([this.groupId]).catch(() => undefined);
+      await this.kadmin.disconnect();
+    }
+    if (this.#admin) {
+      await this.#admin.command('DROP DATABASE IF EXISTS {db:Identifier}', { db: this.database });
+      await this.#admin.close();
+    }
+    await this.store?.close();
+  }
+}
+
+/** Whole minutes, two hours back: inside every retention window, and old enough for a clock message 3 h later. */
+export function baseTimeUs(): number {
+  const minute = 60_000;
+  return Math.floor((Date.now() - 2 * 3_600_000) / minute) * minute * 1000;
+}
