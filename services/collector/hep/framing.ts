@@ -11,11 +11,27 @@ export interface HepStreamFramerOptions {
 
 const MAGIC = [0x48, 0x45, 0x50, 0x33]; // "HEP3"
 
+export interface FramerOutput {
+  /** Whole packets, in stream order; those before `error` in the same chunk included. */
+  readonly packets: Buffer[];
+  /** Set once the stream lost sync (and on every later call); nothing after it is framed. */
+  readonly error: HepDecodeError | undefined;
+}
+
+/** Thrown inside `push` only to unwind to its single catch; never escapes the framer. */
+class FramingStop {
+  constructor(readonly error: HepDecodeError) {}
+}
+
 /**
  * Feed it socket chunks, get whole packets back. Packets lying entirely inside one chunk are returned as views of
  * that chunk (no copy; Node hands every 'data' event a fresh buffer). A packet split across chunks is copied once
  * into a buffer allocated at its exact size as soon as its length is known, so each byte is copied at most once
  * whatever the chunking. After a framing error the framer stays failed: the stream has lost sync for good.
+ *
+ * Errors are returned, not thrown, next to the packets cut before them: a chunk holding the end of one packet, more
+ * whole packets and then garbage yields all those packets and the error, so nothing already framed is lost with
+ * the connection.
  */
 export class HepStreamFramer {
   readonly maxPacketSize: number;
@@ -40,9 +56,19 @@ export class HepStreamFramer {
     return this.pending !== undefined ? this.pendingFill : this.headFill;
   }
 
-  push(chunk: Buffer): Buffer[] {
-    if (this.failure) throw this.failure;
+  push(chunk: Buffer): FramerOutput {
+    if (this.failure) return { packets: [], error: this.failure };
     const out: Buffer[] = [];
+    try {
+      this.cut(chunk, out);
+    } catch (err) {
+      if (err instanceof FramingStop) return { packets: out, error: err.error };
+      throw err;
+    }
+    return { packets: out, error: undefined };
+  }
+
+  private cut(chunk: Buffer, out: Buffer[]): void {
     const n = chunk.length;
     let off = 0;
     while (off < n) {
@@ -91,19 +117,17 @@ export class HepStreamFramer {
         off = n;
       }
     }
-    return out;
   }
 
   /** Call at end of stream: a partial packet left over means the peer cut a packet short. */
-  end(): void {
-    if (this.failure) throw this.failure;
+  end(): HepDecodeError | undefined {
+    if (this.failure) return this.failure;
     const left = this.bufferedBytes;
-    if (left > 0) {
-      this.pending = undefined;
-      this.pendingFill = 0;
-      this.headFill = 0;
-      throw this.fail(new HepDecodeError('truncated_stream', `stream ended inside a packet (${left} bytes held)`, { left }));
-    }
+    if (left === 0) return undefined;
+    this.pending = undefined;
+    this.pendingFill = 0;
+    this.headFill = 0;
+    return this.fail(new HepDecodeError('truncated_stream', `stream ended inside a packet (${left} bytes held)`, { left })).error;
   }
 
   private checkMagic(buf: Buffer, off: number, count: number): void {
@@ -131,8 +155,8 @@ export class HepStreamFramer {
     return total;
   }
 
-  private fail(err: HepDecodeError): HepDecodeError {
+  private fail(err: HepDecodeError): FramingStop {
     this.failure = err;
-    return err;
+    return new FramingStop(err);
   }
 }

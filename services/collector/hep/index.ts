@@ -14,5 +14,5 @@ export { decodeHep, hepJsDecode } from './decode.ts';
 export type { DecodeOptions } from './decode.ts';
 export { encodeHep, encodeHepV2 } from './encode.ts';
 export { HepStreamFramer } from './framing.ts';
-export type { HepStreamFramerOptions } from './framing.ts';
+export type { FramerOutput, HepStreamFramerOptions } from './framing.ts';
 export { formatIpv4, formatIpv6, parseIpv4, writeIpv6 } from './ip.ts';

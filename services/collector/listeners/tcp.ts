@@ -102,8 +102,7 @@ export class StreamListener implements Component {
     const state = { reason: 'peer' };
     this.#sockets.set(socket, state);
     const framer = new HepStreamFramer({ maxPacketSize: this.opts.maxPacketSize });
-    const framingFailed = (err: unknown): void => {
-      if (!(err instanceof HepDecodeError)) throw err;
+    const framingFailed = (err: HepDecodeError): void => {
       stats.drop(`decode:${err.reason}`, sender.text);
       state.reason = `framing:${err.reason}`;
       this.#log.debug({ remote: sender.text, reason: err.reason }, 'HEP stream lost framing; connection closed');
@@ -117,24 +116,15 @@ export class StreamListener implements Component {
     });
     socket.on('data', (chunk: Buffer) => {
       const hr = process.hrtime.bigint();
-      const aligned = framer.bufferedBytes === 0;
-      let frames: Buffer[];
-      try {
-        frames = framer.push(chunk);
-      } catch (err) {
-        // push() discards the whole packets it had already cut from this chunk; when the chunk started on a packet
-        // boundary they are recovered here, so only the bytes after the loss of sync are dropped.
-        if (aligned) for (const f of wholePacketsBefore(chunk)) pipeline.handle(f, sender, hr, transport);
-        framingFailed(err);
-        return;
-      }
-      for (let i = 0; i < frames.length; i++) pipeline.handle(frames[i]!, sender, hr, transport);
+      // Packets cut before a loss of sync in the same chunk are delivered; only the bytes after it are dropped.
+      const { packets, error } = framer.push(chunk);
+      for (let i = 0; i < packets.length; i++) pipeline.handle(packets[i]!, sender, hr, transport);
+      if (error !== undefined) framingFailed(error);
     });
     socket.on('end', () => {
-      try {
-        framer.end();
-      } catch (err) {
-        framingFailed(err);
+      const error = framer.end();
+      if (error !== undefined) {
+        framingFailed(error);
         return;
       }
       socket.end();
@@ -172,17 +162,4 @@ export class StreamListener implements Component {
     if (this.#failure) return { state: 'down', detail: this.#failure.message };
     return this.#servers.length > 0 ? { state: 'ok', detail: this.#bound.join(', ') } : { state: 'down', detail: 'not listening' };
   }
-}
-
-/** The whole HEP3 packets at the start of `chunk`, up to the first thing that is not one. */
-function wholePacketsBefore(chunk: Buffer): Buffer[] {
-  const out: Buffer[] = [];
-  let off = 0;
-  while (chunk.length - off >= 6 && chunk.readUInt32BE(off) === 0x48455033) {
-    const len = chunk.readUInt16BE(off + 4);
-    if (len < 6 || off + len > chunk.length) break;
-    out.push(chunk.subarray(off, off + len));
-    off += len;
-  }
-  return out;
 }

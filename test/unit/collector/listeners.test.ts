@@ -171,3 +171,17 @@ test('TCP: whole packets ahead of garbage in the same segment are kept (regressi
   await until(() => sink.records.length === 2, 'both packets before the junk');
   assert.equal(c.stats.dropped.get('decode:bad_magic'), 1);
 });
+
+test('TCP: a segment starting mid-packet keeps the packets ahead of its garbage (regression: only aligned chunks were recovered)', async () => {
+  const { c, sink, tcp } = await start();
+  const good = hepPacket('OPTIONS sip:x SIP/2.0\r\nCall-ID: m\r\n\r\n');
+  const socket = net.connect(tcp, '127.0.0.1');
+  await new Promise((r) => socket.once('connect', r));
+  socket.write(good.subarray(0, 10));
+  // Let the first piece arrive as a chunk of its own, so the next one starts inside a packet.
+  await new Promise((r) => setTimeout(r, 50));
+  socket.write(Buffer.concat([good.subarray(10), good, good, Buffer.from('junk')]));
+  await new Promise((r) => socket.once('close', r));
+  await until(() => sink.records.length === 3, 'the split packet and both whole ones');
+  assert.equal(c.stats.dropped.get('decode:bad_magic'), 1);
+});

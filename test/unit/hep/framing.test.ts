@@ -9,10 +9,19 @@ const MINIMAL = Buffer.from('HEP3\0\x06');
 const PACKETS = [hepJsInvite(448), MINIMAL, ...SIP_FIXTURES.map((f) => encodeHep(f.packet)), MINIMAL];
 const STREAM = Buffer.concat(PACKETS);
 
-function feed(framer: HepStreamFramer, pieces: Buffer[]): Buffer[] {
-  const out: Buffer[] = [];
-  for (const p of pieces) out.push(...framer.push(p));
-  return out;
+/** Packets of every piece; throws the framer's error (after collecting what came before it) so tests can assert it. */
+function feed(framer: HepStreamFramer, pieces: Buffer[], got: Buffer[] = []): Buffer[] {
+  for (const p of pieces) {
+    const { packets, error } = framer.push(p);
+    got.push(...packets);
+    if (error !== undefined) throw error;
+  }
+  return got;
+}
+
+function endOf(framer: HepStreamFramer): void {
+  const error = framer.end();
+  if (error !== undefined) throw error;
 }
 
 function assertSame(got: Buffer[], want: Buffer[]): void {
@@ -36,7 +45,7 @@ describe('HepStreamFramer', () => {
       const f = new HepStreamFramer();
       assertSame(feed(f, [STREAM.subarray(0, i), STREAM.subarray(i)]), PACKETS);
       assert.equal(f.bufferedBytes, 0);
-      f.end();
+      endOf(f);
     }
   });
 
@@ -60,7 +69,7 @@ describe('HepStreamFramer', () => {
         }
         const f = new HepStreamFramer();
         assertSame(feed(f, pieces), packets);
-        f.end();
+        endOf(f);
       }),
       { numRuns: 500 },
     );
@@ -69,10 +78,10 @@ describe('HepStreamFramer', () => {
   it('returned packets stay intact after later pushes (no shared scratch buffer)', () => {
     const f = new HepStreamFramer();
     const mid = 100;
-    const first = f.push(STREAM.subarray(0, mid));
-    const rest = f.push(Buffer.from(STREAM.subarray(mid)));
+    const first = feed(f, [STREAM.subarray(0, mid)]);
+    const rest = feed(f, [Buffer.from(STREAM.subarray(mid))]);
     const copy = rest.map((b) => Buffer.from(b));
-    f.push(Buffer.from(PACKETS[0]!.subarray(0, 300)));
+    feed(f, [Buffer.from(PACKETS[0]!.subarray(0, 300))]);
     assertSame([...first, ...rest], PACKETS);
     assertSame(rest, copy);
   });
@@ -84,29 +93,49 @@ describe('HepStreamFramer', () => {
     const f = new HepStreamFramer();
     const t0 = performance.now();
     let out: Buffer[] = [];
-    for (let i = 0; i < big.length; i++) out = out.concat(f.push(big.subarray(i, i + 1)));
+    for (let i = 0; i < big.length; i++) out = out.concat(f.push(big.subarray(i, i + 1)).packets);
     assert.ok(performance.now() - t0 < 2000);
     assertSame(out, [big]);
   });
 
   it('rejects garbage with a typed, sticky error', () => {
-    assert.equal(reason(() => new HepStreamFramer().push(Buffer.from('GET / HTTP/1.1\r\n'))), 'bad_magic');
-    assert.equal(reason(() => new HepStreamFramer().push(Buffer.from('X'))), 'bad_magic');
+    assert.equal(reason(() => feed(new HepStreamFramer(), [Buffer.from('GET / HTTP/1.1\r\n')])), 'bad_magic');
+    assert.equal(reason(() => feed(new HepStreamFramer(), [Buffer.from('X')])), 'bad_magic');
     assert.equal(reason(() => feed(new HepStreamFramer(), [Buffer.from('HE'), Buffer.from('Px')])), 'bad_magic');
-    assert.equal(reason(() => new HepStreamFramer().push(Buffer.from('HEP3\0\x05'))), 'bad_length');
+    assert.equal(reason(() => feed(new HepStreamFramer(), [Buffer.from('HEP3\0\x05')])), 'bad_length');
     assert.equal(reason(() => feed(new HepStreamFramer(), [Buffer.from('HEP3\0'), Buffer.from([0])])), 'bad_length');
-    assert.equal(reason(() => new HepStreamFramer({ maxPacketSize: 400 }).push(hepJsInvite(448))), 'too_large');
-    // Garbage after a good packet: the good one is lost with the connection, the error names the cause.
+    assert.equal(reason(() => feed(new HepStreamFramer({ maxPacketSize: 400 }), [hepJsInvite(448)])), 'too_large');
+    // Sticky: later pushes and end() report the same error and frame nothing.
     const f = new HepStreamFramer();
-    assert.equal(reason(() => f.push(Buffer.concat([PACKETS[0]!, Buffer.from('garbage')]))), 'bad_magic');
-    assert.equal(reason(() => f.push(PACKETS[0]!)), 'bad_magic');
+    assert.equal(reason(() => feed(f, [Buffer.concat([PACKETS[0]!, Buffer.from('garbage')])])), 'bad_magic');
+    const later = f.push(PACKETS[0]!);
+    assert.deepEqual(later.packets, []);
+    assert.equal(later.error?.reason, 'bad_magic');
+    assert.equal(f.end()?.reason, 'bad_magic');
+  });
+
+  it('regression: whole packets ahead of garbage in a chunk that starts mid-packet are all delivered', () => {
+    // The chunk holds the tail of packet 0, packets 1..3 whole, then garbage; push used to throw them all away.
+    const cut = 100;
+    const whole = PACKETS.slice(1, 4);
+    for (const garbage of [Buffer.from('GET / HTTP/1.1\r\n'), Buffer.from('HEP3\0\x02'), Buffer.from('H')]) {
+      const f = new HepStreamFramer();
+      const got = feed(f, [PACKETS[0]!.subarray(0, cut)]);
+      assert.deepEqual(got, []);
+      const out = f.push(Buffer.concat([PACKETS[0]!.subarray(cut), ...whole, garbage]));
+      const wantReason = garbage.length === 1 ? undefined : garbage.toString('latin1').startsWith('HEP3') ? 'bad_length' : 'bad_magic';
+      assertSame(out.packets, [PACKETS[0]!, ...whole]);
+      assert.equal(out.error?.reason, wantReason);
+      // A lone 'H' is only a possible header start: the error comes with the next byte or at end of stream.
+      if (wantReason === undefined) assert.equal(f.end()?.reason, 'truncated_stream');
+    }
   });
 
   it('end() inside a packet reports a truncated stream', () => {
     const f = new HepStreamFramer();
-    f.push(STREAM.subarray(0, 10));
+    feed(f, [STREAM.subarray(0, 10)]);
     assert.equal(f.bufferedBytes, 10);
-    assert.equal(reason(() => f.end()), 'truncated_stream');
+    assert.equal(reason(() => endOf(f)), 'truncated_stream');
   });
 
   it('never buffers more than the maximum packet size', () => {
@@ -115,7 +144,7 @@ describe('HepStreamFramer', () => {
     const stream = Buffer.concat(small);
     const out: Buffer[] = [];
     for (let i = 0; i < stream.length; i += 37) {
-      out.push(...f.push(stream.subarray(i, i + 37)));
+      out.push(...feed(f, [stream.subarray(i, i + 37)]));
       assert.ok(f.bufferedBytes <= 500);
     }
     assertSame(out, small);
