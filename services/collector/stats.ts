@@ -6,6 +6,7 @@
 import type { Registry } from 'prom-client';
 import { Counter, Gauge } from '../shared/metrics.ts';
 import { TRANSPORTS, type Transport } from './envelope.ts';
+import { registerKernelUdpCounters } from './kernel-udp.ts';
 import { ROUTE_KEYS, type DropReason } from './intake.ts';
 
 /**
@@ -121,6 +122,7 @@ export class CollectorStats {
       },
     });
     registerDropped(registry, () => stats.dropped);
+    registerKernelUdpCounters(registry);
     new Counter({
       name: 'tollgate_collector_decode_errors_total',
       help: 'HEP packets that failed to decode, by decoder reason.',
