@@ -86,7 +86,7 @@ await runService<TollgateConfig>({
         await kafkaAdmin.describeCluster();
       }),
     );
-    capture = buildCollectorWithPublisher(config, kafka, registry, log);
+    capture = buildCollectorWithPublisher(config, { client: kafka, brokers: endpoints.kafkaBrokers, clientId: config.kafkaClientId }, registry, log);
     supervisor.add(...capture.components);
     api = new ApiServer({ host: config.apiHost, port: config.apiPort, log, registry, health: () => supervisor.health() });
     supervisor.add(api);

@@ -28,7 +28,8 @@ await runService<Config>({
       const { stackUp } = await import('../../scripts/stack/index.ts');
       brokers = [...(await stackUp(process.env, (line) => log.info({ component: 'stack' }, line))).kafkaBrokers];
     }
-    const kafka = createKafka({ brokers, clientId: `${config.kafkaClientId}-collector`, log });
+    const clientId = `${config.kafkaClientId}-collector`;
+    const kafka = createKafka({ brokers, clientId, log });
     const admin = kafka.admin();
     await admin.connect();
     try {
@@ -36,7 +37,7 @@ await runService<Config>({
     } finally {
       await admin.disconnect();
     }
-    wiring = buildCollectorWithPublisher(config, kafka, registry, log);
+    wiring = buildCollectorWithPublisher(config, { client: kafka, brokers, clientId }, registry, log);
     ops = new OpsServer({ host: config.hepHost, port: config.metricsPort, registry, components: () => supervisor.components });
     supervisor.add(...wiring.components, ops);
   },

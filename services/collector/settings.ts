@@ -34,6 +34,9 @@ export const collectorSettings = {
     'Largest HEP packet accepted; larger ones are dropped and counted (`reason="decode:too_large"`).'),
   hepTimestampSkew: s.duration('HEP_TIMESTAMP_SKEW', 5_000,
     'A HEP timestamp further than this in the future (or zero) is replaced by the receive time and flagged.', '5s'),
+  publishKafkaClient: s.enumOf('PUBLISH_KAFKA_CLIENT', ['platformatic', 'kafkajs'] as const, 'platformatic',
+    'Kafka client of the capture publisher. `platformatic` (@platformatic/kafka) carries about twice the records per CPU '
+    + 'second of `kafkajs` (bench/README.md); both are idempotent, acks=all, same key → partition mapping.'),
   publishQueueBytes: s.int('PUBLISH_QUEUE_BYTES', 64 * MiB, MiB, 16 * 1024 * MiB,
     'Bytes of accepted records held in memory waiting for Kafka before the publisher spools to disk.'),
   publishSpoolDir: s.string('PUBLISH_SPOOL_DIR', 'data/spool',

@@ -7,7 +7,7 @@
 import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { DiskSpool, KafkaPublisher, KafkaRecordProducer, PublisherMetrics, type FsyncPolicy } from './publish/index.ts';
+import { DiskSpool, KafkaPublisher, KafkaRecordProducer, PlatformaticRecordProducer, PublisherMetrics, type FsyncPolicy, type RecordProducer } from './publish/index.ts';
 import { Collector, type CollectorConfig } from './service.ts';
 import type { Component } from '../shared/lifecycle.ts';
 
@@ -18,7 +18,14 @@ export interface CollectorWiring {
   readonly components: readonly Component[];
 }
 
-export function buildCollectorWithPublisher(config: CollectorConfig, kafka: Kafka, registry: Registry, log: Logger): CollectorWiring {
+/** The process's kafkajs client (admin, consumers, and the kafkajs publisher) and what a second client needs. */
+export interface CollectorKafka {
+  readonly client: Kafka;
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+}
+
+export function buildCollectorWithPublisher(config: CollectorConfig, kafka: CollectorKafka, registry: Registry, log: Logger): CollectorWiring {
   const fsync: FsyncPolicy = config.publishSpoolFsync === 'interval'
     ? `interval:${config.publishSpoolFsyncInterval}`
     : config.publishSpoolFsync;
@@ -26,7 +33,7 @@ export function buildCollectorWithPublisher(config: CollectorConfig, kafka: Kafk
     ? new DiskSpool({ dir: config.publishSpoolDir, maxBytes: config.publishSpoolBytes, fsync, log: log.child({ component: 'spool' }) })
     : undefined;
   const publisher = new KafkaPublisher({
-    producer: new KafkaRecordProducer({ kafka, log: log.child({ component: 'kafka-producer' }) }),
+    producer: buildProducer(config, kafka, log.child({ component: 'kafka-producer' })),
     spool,
     metrics: new PublisherMetrics(registry),
     log: log.child({ component: 'publisher' }),
@@ -34,4 +41,10 @@ export function buildCollectorWithPublisher(config: CollectorConfig, kafka: Kafk
   });
   const collector = new Collector({ config, sink: publisher, log, registry });
   return { publisher, collector, components: [publisher, collector] };
+}
+
+function buildProducer(config: CollectorConfig, kafka: CollectorKafka, log: Logger): RecordProducer {
+  return config.publishKafkaClient === 'kafkajs'
+    ? new KafkaRecordProducer({ kafka: kafka.client, log })
+    : new PlatformaticRecordProducer({ brokers: kafka.brokers, clientId: kafka.clientId, log });
 }

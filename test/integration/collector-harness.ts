@@ -24,6 +24,11 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+function kafkaClientFromEnv(): Record<string, string> {
+  const v = process.env.PUBLISH_KAFKA_CLIENT;
+  return v === undefined ? {} : { PUBLISH_KAFKA_CLIENT: v };
+}
+
 export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
   const { kafkaBrokers } = await ensureLocalStack();
   const prefix = `${uniqueName('col')}.`;
@@ -34,12 +39,13 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
   await ensureTopics(admin, specs);
   const spoolDir = mkdtempSync(join(tmpdir(), 'tg-spool-'));
   const config: CollectorConfig = {
-    ...parseSettings(collectorSettings, { HEP_IPV6: 'true', PUBLISH_SPOOL_DIR: spoolDir, ...env }),
+    // PUBLISH_KAFKA_CLIENT from the test run's environment picks the producer adapter under test.
+    ...parseSettings(collectorSettings, { HEP_IPV6: 'true', PUBLISH_SPOOL_DIR: spoolDir, ...kafkaClientFromEnv(), ...env }),
     hepPort: 0,
     kafkaTopicPrefix: prefix,
   };
   const registry = new Registry();
-  const wiring = buildCollectorWithPublisher(config, kafka, registry, pino({ level: 'silent' }));
+  const wiring = buildCollectorWithPublisher(config, { client: kafka, brokers: kafkaBrokers, clientId: 'tollgate-collector-test' }, registry, pino({ level: 'silent' }));
   for (const c of wiring.components) await c.start();
   const port = (a: string | undefined): number => Number(a!.slice(a!.lastIndexOf(':') + 1));
   return {

@@ -10,13 +10,22 @@ import { pino } from 'pino';
 import { localStackParts } from '../../scripts/stack/index.ts';
 import { createKafkaPart } from '../../scripts/stack/kafka.ts';
 import type { StackContext } from '../../scripts/stack/part.ts';
-import { DiskSpool, KafkaPublisher, KafkaRecordProducer } from '../../services/collector/publish/index.ts';
-import type { CaptureRecord } from '../../services/collector/publish/index.ts';
+import { DiskSpool, KafkaPublisher, KafkaRecordProducer, PlatformaticRecordProducer } from '../../services/collector/publish/index.ts';
+import type { CaptureRecord, RecordProducer } from '../../services/collector/publish/index.ts';
 import { createKafka } from '../../services/shared/kafka/client.ts';
 import { ensureLocalStack, uniqueName } from '../support/stack.ts';
 
 const log = pino({ level: 'silent' });
 const PARTITIONS = 6;
+
+/** Both producer adapters run the same scenarios; `outage` asks for the short timeouts of the outage test. */
+const ADAPTERS: Record<string, (brokers: string[], clientId: string, outage: boolean) => RecordProducer> = {
+  platformatic: (brokers, clientId, outage) => new PlatformaticRecordProducer({ brokers, clientId, log, ...(outage ? { connectTimeoutMs: 1_000 } : {}) }),
+  kafkajs: (brokers, clientId, outage) => new KafkaRecordProducer({
+    kafka: createKafka({ brokers, clientId, log, ...(outage ? { connectionTimeoutMs: 1_000, requestTimeoutMs: 5_000 } : {}) }),
+    log,
+  }),
+};
 
 function record(topic: string, key: string, seq: number, pad: number): CaptureRecord {
   return {
@@ -99,13 +108,13 @@ describe('KafkaPublisher against the local stack Kafka', () => {
     for (const d of dirs) await rm(d, { recursive: true, force: true });
   });
 
-  test('50,000 records over 2,000 keys: exact count, no duplicates, per-key order', { timeout: 180_000 }, async () => {
+  for (const [adapter, makeProducer] of Object.entries(ADAPTERS)) test(`${adapter}: 50,000 records over 2,000 keys: exact count, no duplicates, per-key order`, { timeout: 180_000 }, async () => {
     const topic = uniqueName('publisher');
     assert.equal(await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: true }), true);
     topics.push(topic);
     const dir = await mkdtemp(join(tmpdir(), 'tollgate-pub-it-'));
     dirs.push(dir);
-    const producer = new KafkaRecordProducer({ kafka: createKafka({ brokers, clientId: 'tollgate-publisher-it', log }), log });
+    const producer = makeProducer(brokers, 'tollgate-publisher-it', false);
     const p = new KafkaPublisher({ producer, spool: new DiskSpool({ dir, fsync: 'interval:100' }), log });
     await p.start();
     const KEYS = 2_000;
@@ -130,7 +139,7 @@ describe('KafkaPublisher against the local stack Kafka', () => {
     assert.equal(got.missing, 0);
     assert.equal(got.duplicates, 0, 'no duplicates without send failures');
     assert.equal(got.total, TOTAL);
-    process.stderr.write(`[publisher] ${TOTAL} records in ${elapsed} ms (${Math.round((TOTAL * 1000) / elapsed)}/s incl. close); acked ${s.acked}, spooled ${s.spooled}\n`);
+    process.stderr.write(`[publisher ${adapter}] ${TOTAL} records in ${elapsed} ms (${Math.round((TOTAL * 1000) / elapsed)}/s incl. close); acked ${s.acked}, spooled ${s.spooled}\n`);
   });
 
   describe('Kafka outage on a broker of its own', () => {
@@ -148,8 +157,9 @@ describe('KafkaPublisher against the local stack Kafka', () => {
       await rm(runDir, { recursive: true, force: true });
     });
 
-    test('a 10-15 s broker outage mid-load: everything offered lands once per key order, via the spool', { timeout: 400_000 }, async () => {
+    for (const [adapter, makeProducer] of Object.entries(ADAPTERS)) test(`${adapter}: a 10-15 s broker outage mid-load: everything offered lands once per key order, via the spool`, { timeout: 400_000 }, async (t) => {
       await part.up(ctx);
+      t.after(() => part.down(ctx));
       const outageBrokers = ['127.0.0.1:19192'];
       const k = new Kafka({ clientId: 'tollgate-test-outage', brokers: outageBrokers, logLevel: logLevel.NOTHING });
       const a = k.admin();
@@ -160,7 +170,7 @@ describe('KafkaPublisher against the local stack Kafka', () => {
 
       const spoolDir = await mkdtemp(join(tmpdir(), 'tollgate-outage-spool-'));
       dirs.push(spoolDir);
-      const producer = new KafkaRecordProducer({ kafka: createKafka({ brokers: outageBrokers, clientId: 'tollgate-outage-it', log, connectionTimeoutMs: 1_000, requestTimeoutMs: 5_000 }), log });
+      const producer = makeProducer(outageBrokers, 'tollgate-outage-it', true);
       const p = new KafkaPublisher({ producer, spool: new DiskSpool({ dir: spoolDir, fsync: 'interval:100' }), log, probeMaxMs: 1_000 });
       await p.start();
 
@@ -204,7 +214,7 @@ describe('KafkaPublisher against the local stack Kafka', () => {
 
       const got = await consumeAll(k, topic, expected, 120_000);
       process.stderr.write(
-        `[outage] offered ${s.offered}, acked direct ${s.acked}, spooled ${s.spooled} (at restart ${spooledAtUp}), replayed ${s.replayed}, ` +
+        `[outage ${adapter}] offered ${s.offered}, acked direct ${s.acked}, spooled ${s.spooled} (at restart ${spooledAtUp}), replayed ${s.replayed}, ` +
           `dropped ${s.droppedTotal}, send failures ${s.sendFailures}; consumed ${got.total}, unique ${got.unique}, duplicates ${got.duplicates}; ` +
           `broker unreachable for ${outageMs} ms (stop took ${stoppedIn} ms, restart began ${upAt - downAt} ms after the stop)\n`,
       );
