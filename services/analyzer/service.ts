@@ -33,6 +33,7 @@ export async function buildAnalyzer(config: AnalyzerConfig, deps: {
     maxRows: config.analyzerBatchMaxRows,
     maxWaitMs: config.analyzerBatchMaxWait,
     maxBytesPerPartition: config.analyzerBatchMaxBytes,
+    sessionTimeoutMs: config.analyzerSessionTimeout,
     publishEvents: config.analyzerSipEvents,
     tenants: TenantMap.parse(config.tenantDomains, config.defaultTenant),
     dialogs: {

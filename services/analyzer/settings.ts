@@ -18,6 +18,9 @@ export const analyzerSettings = {
     'Longest a fetch waits for records before a partition\'s batch is written anyway (bounds ingest latency).', '500ms'),
   analyzerBatchMaxBytes: s.int('ANALYZER_BATCH_MAX_BYTES', 4 * 1024 * 1024, 65_536, 256 * 1024 * 1024,
     'Most bytes fetched per partition for one batch.'),
+  analyzerSessionTimeout: s.duration('ANALYZER_SESSION_TIMEOUT', 30_000,
+    'Kafka group session timeout: how long a crashed analyzer keeps its partitions before the group hands them to another member '
+    + '(the broker allows 6s-5m by default).', '30s'),
   analyzerSipEvents: s.bool('ANALYZER_SIP_EVENTS', true,
     'Publish normalized SIP events (`sip.events`) and quarantine events (`sip.quarantine`) for the detectors.'),
   retentionSipMessages: retention('RETENTION_SIP_MESSAGES', 30, 'captured SIP messages (`sip_messages`)'),

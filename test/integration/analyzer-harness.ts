@@ -136,12 +136,42 @@ export class AnalyzerEnv {
     return Number(rows[0]!.n);
   }
 
+  /**
+   * Where the analyzer stands on the SIP topic: ranges recorded in the ledger beyond the committed offset (a batch
+   * was started and not committed), and records inserted beyond it (inserted, not committed: must be deduplicated
+   * when replayed).
+   */
+  async progress(): Promise<{ rowsAtKill: number; startedNotCommitted: number; insertedNotCommitted: number }> {
+    const topic = this.topic('hepSip');
+    const committed = (await this.kadmin.fetchOffsets({ groupId: this.groupId, topics: [topic] }))[0]?.partitions ?? [];
+    const ends = await this.kadmin.fetchTopicOffsets(topic);
+    const ledger = await this.store.query<{ partition: number; next: string }>(
+      'SELECT partition, toString(max(last_offset) + 1) AS next FROM ingest_ledger WHERE topic = {t:String} GROUP BY partition', { t: topic });
+    let started = 0;
+    let committedRecords = 0;
+    for (const e of ends) {
+      const c = Number(committed.find((x) => x.partition === e.partition)?.offset ?? -1);
+      const co = c < 0 ? Number(e.low) : c;
+      committedRecords += co - Number(e.low);
+      const l = ledger.find((x) => Number(x.partition) === e.partition);
+      if (l !== undefined && Number(l.next) > co) started++;
+    }
+    const rows = (await this.count('sip_messages')) + (await this.count('sip_quarantine'));
+    return { rowsAtKill: rows, startedNotCommitted: started, insertedNotCommitted: Math.max(0, rows - committedRecords) };
+  }
+
   async endOffsetsSum(key: TopicKey): Promise<number> {
     const ends = await this.kadmin.fetchTopicOffsets(this.topic(key));
     return ends.reduce((n, e) => n + Number(e.high) - Number(e.low), 0);
   }
 
   async cleanup(): Promise<void> {
+    if (process.env['ANALYZER_TEST_KEEP']) {
+      process.stderr.write(`[analyzer-test] kept database ${this.database}, prefix ${this.prefix}, group ${this.groupId}\n`);
+      await this.producer?.disconnect().catch(() => undefined);
+      await this.kadmin?.disconnect();
+      return;
+    }
     await this.producer?.disconnect().catch(() => undefined);
     if (this.kadmin) {
       const topics = topicCatalogue(this.prefix, PARTITIONS, 0).map((t) => t.name);

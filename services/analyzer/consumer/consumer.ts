@@ -31,6 +31,7 @@ export interface AnalyzerConsumerOptions {
   readonly maxRows: number;
   readonly maxWaitMs: number;
   readonly maxBytesPerPartition: number;
+  readonly sessionTimeoutMs: number;
   readonly publishEvents: boolean;
   readonly tenants: TenantMap;
   readonly dialogs: DialogTrackerOptions;
@@ -63,8 +64,8 @@ export class AnalyzerConsumer implements Component {
       groupId: o.groupId,
       maxWaitTimeInMs: o.maxWaitMs,
       maxBytesPerPartition: o.maxBytesPerPartition,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      sessionTimeout: o.sessionTimeoutMs,
+      heartbeatInterval: Math.max(500, Math.floor(o.sessionTimeoutMs / 10)),
     });
     // Idempotent: a retried send after a lost acknowledgement is not written twice.
     this.#producer = o.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });

@@ -8,6 +8,13 @@
  *   4. commit offset last + 1                                  — only after 1-3 were acknowledged
  *   5. tracker snapshot at offset last + 1 (SIP partitions)    — lets the next owner resume without a long replay
  *
+ * The guarantee: every record of the partition ends up in ClickHouse exactly once per table (same token on
+ * replay → dropped by ClickHouse), and the trackers see every record exactly once in offset order from a
+ * snapshot taken at a batch boundary, so calls and registrations are also emitted exactly once. It holds as long
+ * as a replayed range is still within the table's deduplication window and the ledger's TTL, and only one
+ * consumer processes a partition at a time (a member that outlives its session is fenced by the commit failing,
+ * but its in-flight inserts are not: keep the session timeout above the worst batch latency).
+ *
  * Everything about Kafka and ClickHouse is behind `BatchSink`, so the protocol is tested without either.
  */
 import { DialogTracker, RegistrationTracker, type DialogTrackerOptions, type RegistrationTrackerOptions } from '../correlation/index.ts';
@@ -90,8 +97,15 @@ export class PartitionWorker {
         this.#registrations.restore(state.registrations);
         start = snap.offset;
         source = snap.offset === resume ? 'snapshot' : 'snapshot_replay';
+      } else if (committed !== undefined) {
+        // Offsets were committed but no snapshot survives (lost, expired, or a crash before the first one): rebuild
+        // the trackers by replaying from the first recorded range. Every range up to the committed offset is in the
+        // ledger, so the replay is cut identically and deduplicated; only history older than the ledger is gone.
+        const all = await retryForever('reading the ingest ledger', () => this.sink.rangesFrom(0), hooks);
+        if (all[0] !== undefined && all[0].first < resume) start = all[0].first;
+        source = 'no_snapshot';
       } else {
-        source = committed === undefined ? 'fresh' : 'no_snapshot';
+        source = 'fresh';
       }
     }
     this.#planned = await retryForever('reading the ingest ledger', () => this.sink.rangesFrom(start), hooks);
@@ -111,11 +125,12 @@ export class PartitionWorker {
     const plan = planCuts(all.map((r) => r.offset), this.#planned, this.o.maxRows);
     for (const cut of plan.cuts) {
       await this.#batch(all.slice(cut.start, cut.end), cut.range, cut.planned, hooks);
+      // After every committed batch: a crash later in this fetch resumes from here, not from an older state.
+      if (this.o.kind === 'sip') await this.#snapshot();
       await hooks.heartbeat?.();
     }
     this.#held = all.slice(plan.holdFrom);
     this.#planned = plan.remaining;
-    if (plan.cuts.length > 0 && this.o.kind === 'sip') await this.#snapshot();
   }
 
   async #batch(records: readonly InputRecord[], range: OffsetRange, replay: boolean, hooks: RetryHooks & { highWatermark?: number }): Promise<void> {
