@@ -12,6 +12,7 @@ import { runService, type RunContext } from './shared/entrypoint.ts';
 import { createKafka } from './shared/kafka/client.ts';
 import { ensureTopics, topicCatalogue } from './shared/kafka/topics.ts';
 import { buildCollectorWithPublisher, type CollectorWiring } from './collector/wiring.ts';
+import { buildAnalyzer } from './analyzer/service.ts';
 
 const SQL_DIR = fileURLToPath(new URL('../sql/', import.meta.url));
 
@@ -88,6 +89,7 @@ await runService<TollgateConfig>({
     );
     capture = buildCollectorWithPublisher(config, { client: kafka, brokers: endpoints.kafkaBrokers, clientId: config.kafkaClientId }, registry, log);
     supervisor.add(...capture.components);
+    supervisor.add(await buildAnalyzer(config, { kafka, store, registry, log }));
     api = new ApiServer({ host: config.apiHost, port: config.apiPort, log, registry, health: () => supervisor.health() });
     supervisor.add(api);
   },

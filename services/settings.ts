@@ -2,6 +2,7 @@
  * Every setting of every service, in one table: the all-in-one run validates all of them at start-up and the
  * README's configuration reference is generated from it (`npm run config-docs`).
  */
+import { analyzerSettings } from './analyzer/settings.ts';
 import { apiSettings } from './api/settings.ts';
 import { collectorSettings } from './collector/settings.ts';
 import { commonSettings } from './shared/config/common.ts';
@@ -11,6 +12,7 @@ export const allSettings = {
   ...commonSettings,
   ...apiSettings,
   ...collectorSettings,
+  ...analyzerSettings,
 } as const;
 
 export type TollgateConfig = Parsed<typeof allSettings>;
@@ -24,4 +26,5 @@ export const settingsSections = [
   { title: 'Common (every service)', shape: commonSettings },
   { title: 'API', shape: apiSettings },
   { title: 'HEP collector', shape: collectorSettings },
+  { title: 'Analyzer (SIP analytics into ClickHouse)', shape: analyzerSettings },
 ] as const;
