@@ -4,6 +4,7 @@
  * sent vs records in Kafka (sum of the topics' high watermarks), drops by reason, receive->Kafka-ack p50/p99 (the
  * publisher's histogram, bucket resolution), collector CPU (utime+stime over the window) and peak RSS (VmHWM).
  * Run: npx tsx bench/collector.bench.ts --transport udp --rates 10000,20000,40000 --duration 20
+ * The collector inherits the environment, so PUBLISH_KAFKA_CLIENT / PUBLISH_HEADERS select what is measured.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -89,7 +90,7 @@ for (const rate of values.rates!.split(',').map(Number)) {
   const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   const drops = [...metrics.matchAll(/tollgate_collector_dropped_total\{reason="([^"]+)"[^}]*\} (\d+)/g)].map((m) => `${m[1]}=${m[2]}`);
   const row = {
-    transport: values.transport, rate, sent: sent.sent, achievedRate: sent.achievedRate, inKafka, lost: sent.sent - inKafka,
+    transport: values.transport, client: process.env.PUBLISH_KAFKA_CLIENT ?? 'default', headers: process.env.PUBLISH_HEADERS ?? 'default', rate, sent: sent.sent, achievedRate: sent.achievedRate, inKafka, lost: sent.sent - inKafka,
     drops: drops.join(',') || 'none', p50ms: (quantile(metrics, 0.5) ?? NaN) * 1000, p99ms: (quantile(metrics, 0.99) ?? NaN) * 1000,
     cpuPct: Math.round(((after.cpuSec - before.cpuSec) / sent.seconds) * 100), peakRssMb: Math.round(after.hwmKb / 1024),
   };

@@ -28,6 +28,7 @@ export interface CollectorOptions {
   readonly log: Logger;
   /** Register after the publisher's metrics: the dropped counter is shared (see stats.ts). */
   readonly registry?: Registry;
+  /** Overrides `PUBLISH_HEADERS`. */
   readonly headers?: HeaderMode;
 }
 
@@ -80,7 +81,7 @@ export class Collector implements Component {
       captureIds,
       maxPacketSize: c.hepMaxPacketSize,
       timestampSkewMs: c.hepTimestampSkew,
-      headers: opts.headers ?? 'full',
+      headers: opts.headers ?? c.publishHeaders,
     });
     const pipeline = new Pipeline(this.intake, opts.sink, this.stats);
     const senders = new SenderTable(allow);

@@ -8,7 +8,8 @@ import { startHarness, type Harness } from './collector-harness.ts';
 
 let h: Harness;
 before(async () => {
-  h = await startHarness({ HEP_AUTH_KEY: 'right-key' });
+  // Full headers: the test checks the src header end to end (the default is minimal).
+  h = await startHarness({ HEP_AUTH_KEY: 'right-key', PUBLISH_HEADERS: 'full' });
 });
 after(async () => {
   await h?.close();
