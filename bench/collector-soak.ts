@@ -4,42 +4,21 @@
  * the run is reported in MB/min next to the first and last samples.
  * Run: npx tsx bench/collector-soak.ts --transport udp --rate 20000 --minutes 10
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
-import { topicCatalogue } from '../services/shared/kafka/topics.ts';
-import { freePort } from '../test/support/kamailio.ts';
-import { ensureLocalStack, uniqueName } from '../test/support/stack.ts';
+import { ensureLocalStack } from '../test/support/stack.ts';
+import { procStat, runLoad, startCollector } from './support/collector-process.ts';
 
 const { values } = parseArgs({ options: {
   transport: { type: 'string', default: 'udp' }, rate: { type: 'string', default: '20000' }, minutes: { type: 'string', default: '10' },
 } });
 const minutes = Number(values.minutes);
 const { kafkaBrokers } = await ensureLocalStack();
-const prefix = `${uniqueName('soak')}.`;
-const hepPort = await freePort();
-const metricsPort = await freePort();
-const spool = mkdtempSync(join(tmpdir(), 'tg-soak-spool-'));
-const collector = spawn(process.execPath, ['--import', 'tsx', 'services/collector/main.ts'], {
-  env: { ...process.env, KAFKA_BROKERS: kafkaBrokers.join(','), KAFKA_TOPIC_PREFIX: prefix, HEP_PORT: String(hepPort),
-    METRICS_PORT: String(metricsPort), PUBLISH_SPOOL_DIR: spool, LOG_LEVEL: 'warn', LOG_FORMAT: 'json' },
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-await new Promise<void>((resolve, reject) => {
-  let out = '';
-  collector.stdout!.on('data', (d: Buffer) => {
-    out += d.toString();
-    if (out.includes('collector is running')) resolve();
-  });
-  collector.once('exit', (c) => reject(new Error(`collector exited ${c}`)));
-});
+const collector = await startCollector(kafkaBrokers, 'soak');
+const { metricsPort } = collector;
 
 function rssMb(): number {
-  const status = readFileSync(`/proc/${collector.pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+  return procStat(collector.child.pid!).rssKb / 1024;
 }
 async function heapMb(): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
@@ -47,16 +26,12 @@ async function heapMb(): Promise<number> {
   return m ? Number(m[1]) / 1024 / 1024 : NaN;
 }
 
-const load = spawn(process.execPath, ['--import', 'tsx', 'bench/hep-load.ts', '--transport', values.transport!, '--rate', values.rate!,
-  '--duration', String(minutes * 60), '--port', String(hepPort)], { stdio: ['ignore', 'pipe', 'inherit'] });
-let loadOut = '';
-load.stdout!.on('data', (d: Buffer) => { loadOut += d.toString(); });
-const done = new Promise((r) => load.once('exit', r));
+const load = runLoad({ transport: values.transport!, rate: Number(values.rate), seconds: minutes * 60, port: collector.hepPort });
 
 const samples: { min: number; rssMb: number; heapMb: number }[] = [];
 const t0 = Date.now();
 let finished = false;
-void done.then(() => { finished = true; });
+void load.done.then(() => { finished = true; });
 while (!finished) {
   await new Promise((r) => setTimeout(r, 10_000));
   const s = { min: (Date.now() - t0) / 60_000, rssMb: rssMb(), heapMb: await heapMb() };
@@ -73,7 +48,7 @@ function slope(points: { x: number; y: number }[]): number {
   return den === 0 ? 0 : num / den;
 }
 const half = samples.slice(Math.floor(samples.length / 2));
-const sent = JSON.parse(loadOut.trim()) as { sent: number; achievedRate: number };
+const sent = await load.done;
 const summary = {
   transport: values.transport, rate: Number(values.rate), minutes, sent: sent.sent, achievedRate: sent.achievedRate,
   rssFirstMb: Math.round(samples[0]?.rssMb ?? NaN), rssLastMb: Math.round(samples.at(-1)?.rssMb ?? NaN),
@@ -82,11 +57,8 @@ const summary = {
   heapSlopeSecondHalfMbPerMin: Number(slope(half.map((s) => ({ x: s.min, y: s.heapMb }))).toFixed(2)),
 };
 console.log(JSON.stringify(summary));
-collector.kill('SIGTERM');
-await new Promise((r) => collector.once('exit', r));
-rmSync(spool, { recursive: true, force: true });
 const kafka = new Kafka({ clientId: 'tollgate-soak', brokers: kafkaBrokers, logLevel: logLevel.NOTHING });
 const admin = kafka.admin();
 await admin.connect();
-await admin.deleteTopics({ topics: topicCatalogue(prefix, 1, 1).map((t) => t.name), timeout: 10_000 }).catch(() => undefined);
+await collector.stop(admin);
 await admin.disconnect();

@@ -6,15 +6,11 @@
  * Run: npx tsx bench/collector.bench.ts --transport udp --rates 10000,20000,40000 --duration 20
  * The collector inherits the environment, so PUBLISH_KAFKA_CLIENT / PUBLISH_HEADERS select what is measured.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { topicCatalogue } from '../services/shared/kafka/topics.ts';
-import { freePort } from '../test/support/kamailio.ts';
-import { ensureLocalStack, uniqueName } from '../test/support/stack.ts';
+import { ensureLocalStack } from '../test/support/stack.ts';
+import { procStat, runLoad, startCollector } from './support/collector-process.ts';
 
 const { values } = parseArgs({ options: {
   transport: { type: 'string', default: 'udp' }, rates: { type: 'string', default: '10000,20000,40000' },
@@ -24,15 +20,6 @@ const { kafkaBrokers } = await ensureLocalStack();
 const kafka = new Kafka({ clientId: 'tollgate-bench', brokers: kafkaBrokers, logLevel: logLevel.NOTHING });
 const admin = kafka.admin();
 await admin.connect();
-const CLK = 100; // USER_HZ
-
-function procStat(pid: number): { cpuSec: number; hwmKb: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return { cpuSec: (Number(f[11]) + Number(f[12])) / CLK, hwmKb: Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) };
-}
-
 function quantile(text: string, q: number): number | undefined {
   const rows = text.split('\n')
     .filter((l) => l.startsWith('tollgate_collector_receive_to_ack_seconds_bucket{') && l.includes('source="memory"'))
@@ -55,30 +42,10 @@ async function kafkaCount(prefix: string): Promise<number> {
 
 const results = [];
 for (const rate of values.rates!.split(',').map(Number)) {
-  const prefix = `${uniqueName('bench')}.`;
-  const hepPort = await freePort();
-  const metricsPort = await freePort();
-  const spool = mkdtempSync(join(tmpdir(), 'tg-bench-spool-'));
-  const collector = spawn(process.execPath, ['--import', 'tsx', 'services/collector/main.ts'], {
-    env: { ...process.env, KAFKA_BROKERS: kafkaBrokers.join(','), KAFKA_TOPIC_PREFIX: prefix, HEP_PORT: String(hepPort),
-      METRICS_PORT: String(metricsPort), PUBLISH_SPOOL_DIR: spool, LOG_LEVEL: 'warn', LOG_FORMAT: 'json', KAFKA_PARTITIONS: '6' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    collector.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('collector is running')) resolve();
-    });
-    collector.once('exit', (c) => reject(new Error(`collector exited ${c}`)));
-  });
-  const before = procStat(collector.pid!);
-  const load = spawn(process.execPath, ['--import', 'tsx', 'bench/hep-load.ts', '--transport', values.transport!, '--rate', String(rate),
-    '--duration', values.duration!, '--port', String(hepPort)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let loadOut = '';
-  load.stdout!.on('data', (d: Buffer) => { loadOut += d.toString(); });
-  await new Promise((r) => load.once('exit', r));
-  const sent = JSON.parse(loadOut.trim()) as { sent: number; achievedRate: number; seconds: number };
+  const collector = await startCollector(kafkaBrokers, 'bench');
+  const { prefix, metricsPort } = collector;
+  const before = procStat(collector.child.pid!);
+  const sent = await runLoad({ transport: values.transport!, rate, seconds: Number(values.duration), port: collector.hepPort }).done;
   // Let the publisher drain, then read everything.
   let inKafka = 0;
   for (let i = 0; i < 60; i++) {
@@ -86,7 +53,7 @@ for (const rate of values.rates!.split(',').map(Number)) {
     if (inKafka >= sent.sent) break;
     await new Promise((r) => setTimeout(r, 500));
   }
-  const after = procStat(collector.pid!);
+  const after = procStat(collector.child.pid!);
   const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   const drops = [...metrics.matchAll(/tollgate_collector_dropped_total\{reason="([^"]+)"[^}]*\} (\d+)/g)].map((m) => `${m[1]}=${m[2]}`);
   const row = {
@@ -96,10 +63,7 @@ for (const rate of values.rates!.split(',').map(Number)) {
   };
   results.push(row);
   console.log(JSON.stringify(row));
-  collector.kill('SIGTERM');
-  await new Promise((r) => collector.once('exit', r));
-  rmSync(spool, { recursive: true, force: true });
-  await admin.deleteTopics({ topics: topicCatalogue(prefix, 1, 1).map((t) => t.name), timeout: 10_000 }).catch(() => undefined);
+  await collector.stop(admin);
 }
 console.table(results);
 await admin.disconnect();
