@@ -21,6 +21,26 @@ import type { TenantMap } from '../tenants.ts';
 import type { TopicKind } from './decode.ts';
 import { PartitionWorker, type BatchSink } from './partition.ts';
 
+const PUBLISH_SLICE_BYTES = 512 * 1024;
+
+export function sliceByBytes<T extends { value: string }>(items: readonly T[], maxBytes: number): T[][] {
+  const out: T[][] = [];
+  let cur: T[] = [];
+  let size = 0;
+  for (const it of items) {
+    const n = Buffer.byteLength(it.value) + 64;
+    if (cur.length > 0 && size + n > maxBytes) {
+      out.push(cur);
+      cur = [];
+      size = 0;
+    }
+    cur.push(it);
+    size += n;
+  }
+  if (cur.length > 0) out.push(cur);
+  return out;
+}
+
 export interface AnalyzerConsumerOptions {
   readonly kafka: Kafka;
   readonly store: SqlStore;
@@ -165,12 +185,20 @@ export class AnalyzerConsumer implements Component {
       insert: (table, rows, token) => store.insert(table, rows, { dedupToken: token }),
       publish: async (sip, quarantine) => {
         if (!this.#o.publishEvents) return;
-        const topicMessages = [];
-        if (sip.length > 0) topicMessages.push({ topic: eventsTopic, messages: sip.map((e) => ({ key: e.src_ip, value: JSON.stringify(e) })) });
-        if (quarantine.length > 0) {
-          topicMessages.push({ topic: quarantineTopic, messages: quarantine.map((e) => ({ key: e.src_ip, value: JSON.stringify(e) })) });
+        const out = [
+          ...sip.map((e) => ({ topic: eventsTopic, key: e.src_ip, value: JSON.stringify(e) })),
+          ...quarantine.map((e) => ({ topic: quarantineTopic, key: e.src_ip, value: JSON.stringify(e) })),
+        ];
+        // Kafka refuses requests above the broker's message.max.bytes (1 MiB by default): send in slices.
+        for (const slice of sliceByBytes(out, PUBLISH_SLICE_BYTES)) {
+          const byTopic = new Map<string, Array<{ key: string; value: string }>>();
+          for (const m of slice) {
+            const list = byTopic.get(m.topic) ?? [];
+            list.push({ key: m.key, value: m.value });
+            byTopic.set(m.topic, list);
+          }
+          await this.#producer.sendBatch({ topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })), acks: -1 });
         }
-        await this.#producer.sendBatch({ topicMessages, acks: -1 });
         this.#o.metrics.events.inc({ topic: eventsTopic }, sip.length);
         this.#o.metrics.events.inc({ topic: quarantineTopic }, quarantine.length);
       },
