@@ -34,6 +34,7 @@ export async function buildAnalyzer(config: AnalyzerConfig, deps: {
     maxWaitMs: config.analyzerBatchMaxWait,
     maxBytesPerPartition: config.analyzerBatchMaxBytes,
     sessionTimeoutMs: config.analyzerSessionTimeout,
+    snapshotIntervalMs: config.analyzerSnapshotInterval,
     publishEvents: config.analyzerSipEvents,
     tenants: TenantMap.parse(config.tenantDomains, config.defaultTenant),
     dialogs: {

@@ -21,6 +21,9 @@ export const analyzerSettings = {
   analyzerSessionTimeout: s.duration('ANALYZER_SESSION_TIMEOUT', 30_000,
     'Kafka group session timeout: how long a crashed analyzer keeps its partitions before the group hands them to another member '
     + '(the broker allows 6s-5m by default).', '30s'),
+  analyzerSnapshotInterval: s.duration('ANALYZER_SNAPSHOT_INTERVAL', 5_000,
+    'Least time between two saved correlation-tracker snapshots of a partition (taken after a committed batch; `0s`: after every batch). '
+    + 'A restart replays, deduplicated, from the newest snapshot, so this bounds the replay work, not correctness.', '5s'),
   analyzerSipEvents: s.bool('ANALYZER_SIP_EVENTS', true,
     'Publish normalized SIP events (`sip.events`) and quarantine events (`sip.quarantine`) for the detectors.'),
   retentionSipMessages: retention('RETENTION_SIP_MESSAGES', 30, 'captured SIP messages (`sip_messages`)'),

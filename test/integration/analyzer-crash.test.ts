@@ -93,8 +93,12 @@ describe('analyzer crash/restart: SIGKILL mid-batch under load, exact counts aft
       kills.push({ afterMs: wait, ...(await env.progress()) });
     }
     await rest;
-    child = env.spawnAnalyzer(childEnv);
+    const port = 20_000 + Math.floor(Math.random() * 40_000);
+    child = env.spawnAnalyzer({ ...childEnv, METRICS_PORT: String(port) });
     await env.waitCaughtUp(300_000);
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const restarts = metrics.split('\n').filter((l) => /^tollgate_analyzer_(partition_restores_total|replayed_batches_total)/.test(l))
+      .map((l) => l.replace(/,?(service|node)="[^"]*"/g, '').replace('{}', '')).join('; ');
     child.kill('SIGTERM');
     await once(child, 'exit');
 
@@ -107,7 +111,7 @@ describe('analyzer crash/restart: SIGKILL mid-batch under load, exact counts aft
     const [roll] = await env.store.query<{ m: string; a: string; r: string }>(
       `SELECT (SELECT sum(messages) FROM sip_messages_minute) AS m, (SELECT sum(attempts) FROM calls_minute) AS a,
               (SELECT sum(attempts) FROM registrations_minute) AS r`);
-    process.stderr.write(`[analyzer-crash] kills ${JSON.stringify(kills)}; counts ${JSON.stringify(counts)}\n`);
+    process.stderr.write(`[analyzer-crash] kills ${JSON.stringify(kills)}; last run: ${restarts}; counts ${JSON.stringify(counts)}\n`);
     // At least one kill hit a batch after its ledger row and before its commit: the case the ledger exists for.
     assert.ok(kills.some((k) => k.startedNotCommitted > 0), `no kill landed mid-batch: ${JSON.stringify(kills)}`);
     assert.deepEqual(counts, { sip_messages: sipCount, sip_quarantine: junk, calls: SETS * 4, registrations: SETS * 3 });

@@ -52,6 +52,7 @@ export interface AnalyzerConsumerOptions {
   readonly maxWaitMs: number;
   readonly maxBytesPerPartition: number;
   readonly sessionTimeoutMs: number;
+  readonly snapshotIntervalMs: number;
   readonly publishEvents: boolean;
   readonly tenants: TenantMap;
   readonly dialogs: DialogTrackerOptions;
@@ -210,6 +211,7 @@ export class AnalyzerConsumer implements Component {
     return new PartitionWorker({
       group: this.#o.groupId, topic, partition, kind, maxRows: this.#o.maxRows, tenants: this.#o.tenants,
       dialogs: this.#o.dialogs, registrations: this.#o.registrations, metrics: this.#o.metrics,
+      snapshotIntervalMs: this.#o.snapshotIntervalMs,
       onSnapshotError: (err) => this.#o.log.warn({ err, topic, partition }, 'tracker snapshot not saved; a restart replays from an older one'),
     }, sink);
   }

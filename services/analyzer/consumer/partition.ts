@@ -6,7 +6,7 @@
  *   2. every table's rows with token <group>:<topic>:<partition>:<first>-<last>:<table>
  *   3. events for the detectors (idempotent producer, at least once, id = topic/partition/offset)
  *   4. commit offset last + 1                                  — only after 1-3 were acknowledged
- *   5. tracker snapshot at offset last + 1 (SIP partitions)    — lets the next owner resume without a long replay
+ *   5. tracker snapshot at offset last + 1 (SIP partitions, at most every snapshotIntervalMs) — bounds the replay
  *
  * The guarantee: every record of the partition ends up in ClickHouse exactly once per table (same token on
  * replay → dropped by ClickHouse), and the trackers see every record exactly once in offset order from a
@@ -57,6 +57,9 @@ export interface PartitionOptions {
   readonly dialogs: DialogTrackerOptions;
   readonly registrations: RegistrationTrackerOptions;
   readonly metrics?: AnalyzerMetrics;
+  /** Least time between two snapshots of the partition; 0 snapshots after every committed batch. A restart
+   * replays (deduplicated) from the newest snapshot, so this bounds the replay, not correctness. */
+  readonly snapshotIntervalMs?: number;
   /** Called once when a snapshot could not be saved: not fatal (an older snapshot + ledger replay cover it). */
   readonly onSnapshotError?: (err: unknown) => void;
 }
@@ -71,6 +74,7 @@ export class PartitionWorker {
   /** Highest offset handed to us; later deliveries at or below it are ignored. */
   #seenUpTo = -1;
   #next = 0;
+  #lastSnapshotAt = 0;
 
   constructor(private readonly o: PartitionOptions, private readonly sink: BatchSink) {}
 
@@ -125,7 +129,7 @@ export class PartitionWorker {
     const plan = planCuts(all.map((r) => r.offset), this.#planned, this.o.maxRows);
     for (const cut of plan.cuts) {
       await this.#batch(all.slice(cut.start, cut.end), cut.range, cut.planned, hooks);
-      // After every committed batch: a crash later in this fetch resumes from here, not from an older state.
+      // After a committed batch (at most every snapshotIntervalMs): a crash resumes from here.
       if (this.o.kind === 'sip') await this.#snapshot();
       await hooks.heartbeat?.();
     }
@@ -184,6 +188,9 @@ export class PartitionWorker {
   }
 
   async #snapshot(): Promise<void> {
+    const now = Date.now();
+    if (now - this.#lastSnapshotAt < (this.o.snapshotIntervalMs ?? 0)) return;
+    this.#lastSnapshotAt = now;
     const state = this.snapshotState();
     if (state === undefined) return;
     try {
