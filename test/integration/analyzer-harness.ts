@@ -79,11 +79,11 @@ export class AnalyzerEnv {
     }
   }
 
-  async startInProcess(extra: Record<string, string> = {}): Promise<AnalyzerConsumer> {
+  async startInProcess(extra: Record<string, string> = {}, store: SqlStore = this.store, registry = new Registry()): Promise<AnalyzerConsumer> {
     const config = { ...parseSettings(analyzerSettings, this.env(extra)), kafkaTopicPrefix: this.prefix };
     const analyzer = await buildAnalyzer(config, {
       kafka: new Kafka({ clientId: 'analyzer-under-test', brokers: this.kafkaBrokers, logLevel: logLevel.NOTHING }),
-      store: this.store, registry: new Registry(), log: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }),
+      store, registry, log: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }),
     });
     await analyzer.start();
     return analyzer;
