@@ -241,6 +241,8 @@ class Outcome:
     body: bytes
     format: str
     summary: dict[str, str]
+    wait_ns: int = 0
+    query_ns: int = 0
 
 
 def quote_ident(name: str) -> str:
@@ -256,6 +258,10 @@ class Engine:
         self.session = chdb_session.Session(data_dir)
         self.lock = threading.Lock()
         self.current_db = "default"
+        # Engine-level values of settings before any request changed them (None: at its default). Every request
+        # restores what it set, so these only change through a SET statement, which clears the cache; looking
+        # them up in system.settings cost more than a small insert's SET + restore together.
+        self._baseline: dict[str, str | None] = {}
         # chdb turns on conveniences a server has off; a query valid here must be valid on a server
         self.session.query("SET implicit_select = 0", "TSV")
         self.version = self.session.query("SELECT version()", "TSV").bytes().decode().strip()
@@ -279,6 +285,14 @@ class Engine:
             out[name] = value
         return out
 
+    def _before(self, names: list[str]) -> dict[str, str]:
+        missing = [n for n in names if n not in self._baseline]
+        if missing:
+            found = self._changed_settings(missing)
+            for n in missing:
+                self._baseline[n] = found.get(n)
+        return {n: v for n in names if (v := self._baseline[n]) is not None}
+
     def _restore(self, names: list[str], before: dict[str, str]) -> None:
         if not names:
             return
@@ -290,18 +304,24 @@ class Engine:
         for name in settings:
             if not IDENT.match(name):
                 raise ChError(115, "UNKNOWN_SETTING", f"Unknown setting '{name}'")
+        waited = time.monotonic_ns()
         with self.lock:
             started = time.monotonic_ns()
             if database != self.current_db:
                 self._run(f"USE {quote_ident(database)}")
                 self.current_db = database
             names = list(settings)
-            before = self._changed_settings(names) if names else {}
+            before = self._before(names) if names else {}
             snapshot_all = self._changed_settings(None) if shape.kind == "SET" else None
+            if snapshot_all is not None:
+                self._baseline.clear()
+            restored = False
             try:
                 if names:
                     self._run("SET " + ", ".join(f"{n} = {quote_str(v)}" for n, v in settings.items()))
+                query_started = time.monotonic_ns()
                 result = self._run(sql, fmt, params)
+                query_ns = time.monotonic_ns() - query_started
                 if snapshot_all is not None:
                     after = self._changed_settings(None)
                     made = {k: v for k, v in after.items() if snapshot_all.get(k) != v and k not in settings}
@@ -312,9 +332,18 @@ class Engine:
                     self.current_db = self._run("SELECT currentDatabase()").bytes().decode().strip()
                     if session is not None:
                         session.database = self.current_db
+                restored = True
             finally:
-                if names:
-                    self._restore(names, before)
+                try:
+                    if names:
+                        self._restore(names, before)
+                except BaseException:
+                    restored = False
+                    raise
+                finally:
+                    if not restored:
+                        # A failed query or restore may leave settings changed: look them up again next time.
+                        self._baseline.clear()
             elapsed_ns = time.monotonic_ns() - started
         body = result.bytes()
         written_rows = result.rows_written()
@@ -328,7 +357,7 @@ class Engine:
             "result_bytes": str(len(body)),
             "elapsed_ns": str(elapsed_ns),
         }
-        return Outcome(body, fmt, summary)
+        return Outcome(body, fmt, summary, started - waited, query_ns)
 
 
 # --- HTTP -------------------------------------------------------------------------------------------------------
@@ -354,6 +383,7 @@ class Handler(BaseHTTPRequestHandler):
         query_id = ""
         sql_text = ""
         status = 200
+        self._timing = ""
         try:
             if url.path in ("/ping", "/replicas_status") or (url.path == "/" and readonly_get and not url.query):
                 self._drain_body()
@@ -390,7 +420,7 @@ class Handler(BaseHTTPRequestHandler):
             ms = (time.monotonic() - started) * 1000
             shown = SECRET.sub(r"\1'[HIDDEN]'", sql_text)[:200].replace("\n", " ")
             sys.stderr.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {self.command} {query_id or '-'} {status} "
-                             f"{ms:.1f}ms {shown}\n")
+                             f"{ms:.1f}ms{self._timing} {shown}\n")
 
     def _run(self, sql: bytes, sql_text: str, args: dict[str, str], query_id: str, readonly_get: bool) -> int:
         if not sql.strip():
@@ -422,6 +452,9 @@ class Handler(BaseHTTPRequestHandler):
             outcome = self.server.engine.execute(sql, shape, fmt, database, effective, params, session)
         finally:
             self.server.sessions.release(session)
+        # Where the request's time went: waiting for the engine lock, inside it (settings + query), the query alone.
+        self._timing = (f" (lock wait {outcome.wait_ns / 1e6:.1f}ms, engine {int(outcome.summary['elapsed_ns']) / 1e6:.1f}ms,"
+                        f" query {outcome.query_ns / 1e6:.1f}ms, body {len(sql)} B)")
 
         headers = {
             "Content-Type": content_type_for(outcome.format),
