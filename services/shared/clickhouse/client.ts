@@ -59,10 +59,14 @@ export function createClickhouseStore(opts: ClickhouseOptions): SqlStore {
     async insert(table, rows, insertOpts) {
       if (rows.length === 0) return;
       try {
+        const { columns, values } = toCompactRows(table, rows);
         await client.insert({
           table,
-          values: rows as Record<string, unknown>[],
-          format: 'JSONEachRow',
+          columns,
+          values,
+          // Positional arrays: the column names are not repeated on every row, which makes the body ~40% smaller
+          // and the server's parse ~1.5x faster than JSONEachRow for the same values (see bench/README.md).
+          format: 'JSONCompactEachRow',
           // A token also covers the materialized views fed by the table (their targets need a deduplication
           // window too), so a replayed block is dropped from the rollups as well; older servers default this off.
           ...(insertOpts?.dedupToken
@@ -79,6 +83,32 @@ export function createClickhouseStore(opts: ClickhouseOptions): SqlStore {
     },
     close: () => client.close(),
   };
+}
+
+/**
+ * Object rows → one column list (the first row's keys) and positional values. Every row must have exactly those
+ * keys: a missing one would be sent as null and an extra one dropped, so both are refused here.
+ */
+export function toCompactRows(table: string, rows: readonly Record<string, unknown>[]): { columns: [string, ...string[]]; values: unknown[][] } {
+  const first = rows[0];
+  if (first === undefined) throw new TypeError(`no rows to insert into ${table}`);
+  const keys = Object.keys(first);
+  const [head, ...rest] = keys;
+  if (head === undefined) throw new TypeError(`rows for ${table} have no columns`);
+  const n = keys.length;
+  const values = new Array<unknown[]>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    const v = new Array<unknown>(n);
+    for (let j = 0; j < n; j++) {
+      const x = r[keys[j]!];
+      if (x === undefined) throw new TypeError(`row ${i} for ${table} has no value for column ${keys[j]}`);
+      v[j] = x;
+    }
+    if (Object.keys(r).length !== n) throw new TypeError(`row ${i} for ${table} has other columns than ${keys.join(', ')}`);
+    values[i] = v;
+  }
+  return { columns: [head, ...rest], values };
 }
 
 function redactUrl(url: string): string {
