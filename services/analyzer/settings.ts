@@ -12,12 +12,13 @@ export const analyzerSettings = {
   analyzerGroupId: s.string('ANALYZER_GROUP_ID', 'tollgate-analyzer',
     'Kafka consumer group of the analyzer; part of every ClickHouse deduplication token, so changing it starts a new ingest history.',
     /^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, ".", "_" or "-" (1-100)'),
-  analyzerBatchMaxRows: s.int('ANALYZER_BATCH_MAX_ROWS', 5_000, 1, 1_000_000,
-    'Most Kafka records per partition in one ClickHouse insert batch.'),
+  analyzerBatchMaxRows: s.int('ANALYZER_BATCH_MAX_ROWS', 20_000, 1, 1_000_000,
+    'Most Kafka records per partition in one ClickHouse insert batch. Larger batches spread the fixed cost of a batch '
+    + '(ledger row, one insert per table, event publish, commit) over more rows; `ANALYZER_BATCH_MAX_WAIT` still bounds the latency.'),
   analyzerBatchMaxWait: s.duration('ANALYZER_BATCH_MAX_WAIT', 500,
     'Longest a fetch waits for records before a partition\'s batch is written anyway (bounds ingest latency).', '500ms'),
-  analyzerBatchMaxBytes: s.int('ANALYZER_BATCH_MAX_BYTES', 4 * 1024 * 1024, 65_536, 256 * 1024 * 1024,
-    'Most bytes fetched per partition for one batch.'),
+  analyzerBatchMaxBytes: s.int('ANALYZER_BATCH_MAX_BYTES', 16 * 1024 * 1024, 65_536, 256 * 1024 * 1024,
+    'Most bytes fetched per partition for one batch (a fetch returns at most four times this over all partitions).'),
   analyzerSessionTimeout: s.duration('ANALYZER_SESSION_TIMEOUT', 30_000,
     'Kafka group session timeout: how long a crashed analyzer keeps its partitions before the group hands them to another member '
     + '(the broker allows 6s-5m by default).', '30s'),

@@ -85,6 +85,9 @@ export class AnalyzerConsumer implements Component {
       groupId: o.groupId,
       maxWaitTimeInMs: o.maxWaitMs,
       maxBytesPerPartition: o.maxBytesPerPartition,
+      // kafkajs caps a whole fetch at 10 MiB by default, which would cut batches below maxBytesPerPartition as soon
+      // as several partitions have backlog.
+      maxBytes: o.maxBytesPerPartition * 4,
       sessionTimeout: o.sessionTimeoutMs,
       heartbeatInterval: Math.max(500, Math.floor(o.sessionTimeoutMs / 10)),
     });
@@ -114,7 +117,9 @@ export class AnalyzerConsumer implements Component {
     await c.run({
       autoCommit: false,
       eachBatchAutoResolve: true,
-      partitionsConsumedConcurrently: 1,
+      // Partitions are independent (own worker, trackers, ledger ranges); running them concurrently lets one
+      // partition decode while another waits for ClickHouse or Kafka. A partition's batches stay sequential.
+      partitionsConsumedConcurrently: 3,
       eachBatch: (p) => this.#eachBatch(p),
     });
     this.#running = true;
