@@ -90,7 +90,9 @@ export class AnalyzerEnv {
   }
 
   spawnAnalyzer(extra: Record<string, string> = {}): ChildProcess {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'services/analyzer/main.ts'], {
+    // ANALYZER_CPU_PROF=<dir>: the analyzer writes a V8 CPU profile there when it exits (bench/README.md).
+    const prof = process.env.ANALYZER_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.ANALYZER_CPU_PROF}`] : [];
+    const child = spawn(process.execPath, [...prof, '--import', 'tsx', 'services/analyzer/main.ts'], {
       cwd: ROOT,
       env: { ...process.env, LOG_LEVEL: 'warn', LOG_FORMAT: 'json', METRICS_PORT: String(20_000 + Math.floor(Math.random() * 40_000)), ...this.env(extra) },
       stdio: ['ignore', 'ignore', 'pipe'],
