@@ -4,7 +4,7 @@
  * records/s, where the time went (the analyzer's own insert/batch histograms, its CPU, and a pure in-process run
  * of decode + parse + correlation over the same records), and ClickHouse bytes per stored message.
  *
- *   npx tsx bench/analyzer.bench.ts --sets 3000 --batch 5000 [--events false]
+ *   npx tsx bench/analyzer.bench.ts --sets 3000 --batch 20000 [--events false]
  */
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
@@ -15,7 +15,7 @@ import { AnalyzerEnv, baseTimeUs, type Outgoing } from '../test/integration/anal
 import { byTime, callScenario, optionsScenario, registerScenario, sipEnvelope, type Scenario } from '../test/support/sip-scenarios.ts';
 
 const { values: args } = parseArgs({
-  options: { sets: { type: 'string', default: '1000' }, batch: { type: 'string', default: '5000' }, keep: { type: 'boolean', default: false }, events: { type: 'string', default: 'true' } },
+  options: { sets: { type: 'string', default: '1000' }, batch: { type: 'string', default: '20000' }, keep: { type: 'boolean', default: false }, events: { type: 'string', default: 'true' } },
 });
 const SETS = Number(args.sets);
 const A = { user: 'alice', domain: 'a.example' };
