@@ -5,7 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(openjdk-17-jre-headless maven python3-venv)
+# Java + Maven: the local Kafka; python3-venv: the dev ClickHouse (chdb); Kamailio, sipp, sngrep: the real HEP
+# senders and SIP traffic of the integration tests (without them those tests are skipped, not faked).
+APT_PACKAGES=(openjdk-17-jre-headless maven python3-venv
+  kamailio kamailio-json-modules kamailio-extra-modules kamailio-utils-modules sip-tester sngrep)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
