@@ -89,7 +89,7 @@ await runService<TollgateConfig>({
     );
     capture = buildCollectorWithPublisher(config, { client: kafka, brokers: endpoints.kafkaBrokers, clientId: config.kafkaClientId }, registry, log);
     supervisor.add(...capture.components);
-    supervisor.add(await buildAnalyzer(config, { kafka, store, registry, log }));
+    supervisor.add(await buildAnalyzer(config, { kafka, brokers: endpoints.kafkaBrokers, clientId: config.kafkaClientId, store, registry, log }));
     api = new ApiServer({ host: config.apiHost, port: config.apiPort, log, registry, health: () => supervisor.health() });
     supervisor.add(api);
   },

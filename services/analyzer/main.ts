@@ -42,7 +42,8 @@ await runService<Config>({
     } finally {
       await admin.close();
     }
-    const kafka = createKafka({ brokers, clientId: `${config.kafkaClientId}-analyzer`, log });
+    const clientId = `${config.kafkaClientId}-analyzer`;
+    const kafka = createKafka({ brokers, clientId, log });
     const kadmin = kafka.admin();
     await kadmin.connect();
     try {
@@ -50,7 +51,7 @@ await runService<Config>({
     } finally {
       await kadmin.disconnect();
     }
-    const analyzer = await buildAnalyzer(config, { kafka, store, registry, log });
+    const analyzer = await buildAnalyzer(config, { kafka, brokers, clientId, store, registry, log });
     ops = new OpsServer({ host: '127.0.0.1', port: config.metricsPort, registry, components: () => supervisor.components });
     // The store is closed last: the analyzer's close() may still be finishing a batch.
     supervisor.add({

@@ -6,6 +6,10 @@ import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { SqlStore } from '../shared/clickhouse/client.ts';
+import { KafkaRecordProducer } from '../shared/kafka/kafkajs-producer.ts';
+import { PlatformaticRecordProducer } from '../shared/kafka/platformatic-producer.ts';
+import { oneAtATime } from '../shared/kafka/one-at-a-time.ts';
+import type { RecordProducer } from '../shared/kafka/producer.ts';
 import type { Parsed } from '../shared/config/settings.ts';
 import { AnalyzerConsumer } from './consumer/consumer.ts';
 import { AnalyzerMetrics } from './metrics.ts';
@@ -17,9 +21,17 @@ export type AnalyzerConfig = Parsed<typeof analyzerSettings> & { readonly kafkaT
 
 const US_PER_MS = 1000;
 
-export async function buildAnalyzer(config: AnalyzerConfig, deps: {
-  kafka: Kafka; store: SqlStore; registry: Registry; log: Logger;
-}): Promise<AnalyzerConsumer> {
+/** The process's kafkajs client (consumer, admin, the kafkajs events producer) and what a second client needs. */
+export interface AnalyzerDeps {
+  readonly kafka: Kafka;
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly store: SqlStore;
+  readonly registry: Registry;
+  readonly log: Logger;
+}
+
+export async function buildAnalyzer(config: AnalyzerConfig, deps: AnalyzerDeps): Promise<AnalyzerConsumer> {
   const log = deps.log.child({ component: 'analyzer' });
   const changed = await applyRetention(deps.store, retentionRules(config));
   if (changed.length > 0) log.info({ changed }, 'applied retention settings');
@@ -35,7 +47,7 @@ export async function buildAnalyzer(config: AnalyzerConfig, deps: {
     maxBytesPerPartition: config.analyzerBatchMaxBytes,
     sessionTimeoutMs: config.analyzerSessionTimeout,
     snapshotIntervalMs: config.analyzerSnapshotInterval,
-    publishEvents: config.analyzerSipEvents,
+    events: buildEventsProducer(config, deps, log.child({ component: 'events-producer' })),
     tenants: TenantMap.parse(config.tenantDomains, config.defaultTenant),
     dialogs: {
       reorderWindowUs: config.dialogReorderWindow * US_PER_MS,
@@ -49,4 +61,12 @@ export async function buildAnalyzer(config: AnalyzerConfig, deps: {
       transactionTimeoutUs: config.registerTimeout * US_PER_MS,
     },
   });
+}
+
+function buildEventsProducer(config: AnalyzerConfig, deps: AnalyzerDeps, log: Logger): RecordProducer | undefined {
+  if (!config.analyzerSipEvents) return undefined;
+  // Partitions are consumed concurrently, and each publishes its batch's events through this one producer.
+  return oneAtATime(config.analyzerEventsKafkaClient === 'kafkajs'
+    ? new KafkaRecordProducer({ kafka: deps.kafka, log })
+    : new PlatformaticRecordProducer({ brokers: deps.brokers, clientId: deps.clientId, log }));
 }

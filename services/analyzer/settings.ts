@@ -27,6 +27,9 @@ export const analyzerSettings = {
     + 'A restart replays, deduplicated, from the newest snapshot, so this bounds the replay work, not correctness.', '5s'),
   analyzerSipEvents: s.bool('ANALYZER_SIP_EVENTS', true,
     'Publish normalized SIP events (`sip.events`) and quarantine events (`sip.quarantine`) for the detectors.'),
+  analyzerEventsKafkaClient: s.enumOf('ANALYZER_EVENTS_KAFKA_CLIENT', ['platformatic', 'kafkajs'] as const, 'platformatic',
+    'Kafka client of the event producer (`ANALYZER_SIP_EVENTS`). Both are idempotent, acks=all, same key → partition mapping; '
+    + '`platformatic` (@platformatic/kafka) costs less analyzer CPU per event (bench/README.md).'),
   retentionSipMessages: retention('RETENTION_SIP_MESSAGES', 30, 'captured SIP messages (`sip_messages`)'),
   retentionSipQuarantine: retention('RETENTION_SIP_QUARANTINE', 30, 'quarantined packets (`sip_quarantine`)'),
   retentionQos: retention('RETENTION_QOS', 30, 'RTCP and QoS reports (`qos`)'),

@@ -83,6 +83,7 @@ export class AnalyzerEnv {
     const config = { ...parseSettings(analyzerSettings, this.env(extra)), kafkaTopicPrefix: this.prefix };
     const analyzer = await buildAnalyzer(config, {
       kafka: new Kafka({ clientId: 'analyzer-under-test', brokers: this.kafkaBrokers, logLevel: logLevel.NOTHING }),
+      brokers: this.kafkaBrokers, clientId: 'analyzer-under-test',
       store, registry, log: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }),
     });
     await analyzer.start();

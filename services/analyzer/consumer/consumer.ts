@@ -7,11 +7,12 @@
  * dropped on join and rebuilt on their partition's first batch: committed offset → newest snapshot at or below it
  * → seek there when older → ledger ranges from there on. Batches of a partition run one at a time, in offset order.
  */
-import type { Admin, Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { SqlStore } from '../../shared/clickhouse/client.ts';
 import { isTollgateError } from '../../shared/errors.ts';
 import { Once, type Component, type ComponentHealth } from '../../shared/lifecycle.ts';
+import type { OutgoingRecord, RecordProducer } from '../../shared/kafka/producer.ts';
 import { topicName } from '../../shared/kafka/topics.ts';
 import type { DialogTrackerOptions, RegistrationTrackerOptions } from '../correlation/index.ts';
 import { AnalyzerErrors } from '../errors.ts';
@@ -23,12 +24,12 @@ import { PartitionWorker, type BatchSink } from './partition.ts';
 
 const PUBLISH_SLICE_BYTES = 512 * 1024;
 
-export function sliceByBytes<T extends { value: string }>(items: readonly T[], maxBytes: number): T[][] {
+export function sliceByBytes<T extends { value: Buffer }>(items: readonly T[], maxBytes: number): T[][] {
   const out: T[][] = [];
   let cur: T[] = [];
   let size = 0;
   for (const it of items) {
-    const n = Buffer.byteLength(it.value) + 64;
+    const n = it.value.length + 64;
     if (cur.length > 0 && size + n > maxBytes) {
       out.push(cur);
       cur = [];
@@ -53,7 +54,8 @@ export interface AnalyzerConsumerOptions {
   readonly maxBytesPerPartition: number;
   readonly sessionTimeoutMs: number;
   readonly snapshotIntervalMs: number;
-  readonly publishEvents: boolean;
+  /** The `sip.events` / `sip.quarantine` producer; none when events are off. Connected in start(), closed in close(). */
+  readonly events: RecordProducer | undefined;
   readonly tenants: TenantMap;
   readonly dialogs: DialogTrackerOptions;
   readonly registrations: RegistrationTrackerOptions;
@@ -63,7 +65,7 @@ export class AnalyzerConsumer implements Component {
   readonly name = 'analyzer';
   readonly #o: AnalyzerConsumerOptions;
   readonly #consumer: Consumer;
-  readonly #producer: Producer;
+  readonly #events: RecordProducer | undefined;
   readonly #admin: Admin;
   readonly #state: IngestState;
   readonly #kinds: Map<string, TopicKind>;
@@ -91,15 +93,14 @@ export class AnalyzerConsumer implements Component {
       sessionTimeout: o.sessionTimeoutMs,
       heartbeatInterval: Math.max(500, Math.floor(o.sessionTimeoutMs / 10)),
     });
-    // Idempotent: a retried send after a lost acknowledgement is not written twice.
-    this.#producer = o.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    this.#events = o.events;
     this.#admin = o.kafka.admin();
     this.#state = new IngestState(o.store);
   }
 
   async start(): Promise<void> {
     await this.#admin.connect();
-    await this.#producer.connect();
+    await this.#events?.connect();
     await this.#consumer.connect();
     const c = this.#consumer;
     // kafkajs resets fetch positions to the committed offsets on every join: rebuild workers from there.
@@ -190,21 +191,15 @@ export class AnalyzerConsumer implements Component {
       recordRange: (range, rows) => state.recordRange(k, range, rows),
       insert: (table, rows, token) => store.insert(table, rows, { dedupToken: token }),
       publish: async (sip, quarantine) => {
-        if (!this.#o.publishEvents) return;
-        const out = [
-          ...sip.map((e) => ({ topic: eventsTopic, key: e.src_ip, value: JSON.stringify(e) })),
-          ...quarantine.map((e) => ({ topic: quarantineTopic, key: e.src_ip, value: JSON.stringify(e) })),
+        const events = this.#events;
+        if (events === undefined) return;
+        const out: OutgoingRecord[] = [
+          ...sip.map((e) => ({ topic: eventsTopic, key: Buffer.from(e.src_ip), value: Buffer.from(JSON.stringify(e)) })),
+          ...quarantine.map((e) => ({ topic: quarantineTopic, key: Buffer.from(e.src_ip), value: Buffer.from(JSON.stringify(e)) })),
         ];
-        // Kafka refuses requests above the broker's message.max.bytes (1 MiB by default): send in slices.
-        for (const slice of sliceByBytes(out, PUBLISH_SLICE_BYTES)) {
-          const byTopic = new Map<string, Array<{ key: string; value: string }>>();
-          for (const m of slice) {
-            const list = byTopic.get(m.topic) ?? [];
-            list.push({ key: m.key, value: m.value });
-            byTopic.set(m.topic, list);
-          }
-          await this.#producer.sendBatch({ topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })), acks: -1 });
-        }
+        // The broker refuses a partition's record batch above message.max.bytes (1 MiB by default), and neither
+        // client splits one send: send in slices, one at a time so the order per key holds.
+        for (const slice of sliceByBytes(out, PUBLISH_SLICE_BYTES)) await events.send(slice);
         this.#o.metrics.events.inc({ topic: eventsTopic }, sip.length);
         this.#o.metrics.events.inc({ topic: quarantineTopic }, quarantine.length);
       },
@@ -227,7 +222,7 @@ export class AnalyzerConsumer implements Component {
       this.#running = false;
       // disconnect() waits for the batch in flight: it either finishes (committed) or aborts uncommitted.
       await this.#consumer.disconnect();
-      await this.#producer.disconnect();
+      await this.#events?.disconnect();
       await this.#admin.disconnect();
     });
   }

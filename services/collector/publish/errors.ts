@@ -1,4 +1,5 @@
 import { defineError } from '../../shared/errors.ts';
+import { ProducerErrors } from '../../shared/kafka/errors.ts';
 
 export const SpoolErrors = {
   full: defineError('TG_SPOOL_FULL', 'The disk spool has no room for the records within its byte bound.', true),
@@ -11,8 +12,6 @@ export const SpoolErrors = {
 } as const;
 
 export const PublishErrors = {
-  sendFailed: defineError('TG_PUBLISH_SEND_FAILED', 'Kafka did not acknowledge a batch after the producer retries.', true),
-  connectFailed: defineError('TG_PUBLISH_CONNECT_FAILED', 'The Kafka producer could not connect.', true),
-  badOptions: defineError('TG_PUBLISH_BAD_OPTIONS', 'Publisher options are invalid.'),
+  ...ProducerErrors,
   notStarted: defineError('TG_PUBLISH_NOT_STARTED', 'The publisher was used before start().'),
 } as const;

@@ -1,12 +1,12 @@
 export type { CaptureRecord } from './record.ts';
-export type { RecordProducer } from './producer.ts';
+export type { OutgoingRecord, RecordProducer } from '../../shared/kafka/producer.ts';
 export { KafkaPublisher } from './publisher.ts';
 export type { KafkaPublisherOptions, OfferResult, PublisherMode, PublisherStats } from './publisher.ts';
-export { KafkaRecordProducer } from './kafka-producer.ts';
-export type { Compression, KafkaRecordProducerOptions } from './kafka-producer.ts';
-export { PlatformaticRecordProducer } from './platformatic-producer.ts';
-export type { PlatformaticRecordProducerOptions } from './platformatic-producer.ts';
-export { keyHash, murmur2, partitionFor } from './partition.ts';
+export { KafkaRecordProducer } from '../../shared/kafka/kafkajs-producer.ts';
+export type { Compression, KafkaRecordProducerOptions } from '../../shared/kafka/kafkajs-producer.ts';
+export { PlatformaticRecordProducer } from '../../shared/kafka/platformatic-producer.ts';
+export type { PlatformaticRecordProducerOptions } from '../../shared/kafka/platformatic-producer.ts';
+export { keyHash, murmur2, partitionFor } from '../../shared/kafka/partition.ts';
 export { DiskSpool, parseFsyncPolicy } from './spool.ts';
 export type { DiskSpoolOptions, FsyncPolicy, SpoolStats } from './spool.ts';
 export { PublisherMetrics } from './metrics.ts';

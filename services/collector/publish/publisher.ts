@@ -24,7 +24,7 @@ import type { Component, ComponentHealth } from '../../shared/lifecycle.ts';
 import { encodedSize } from './codec.ts';
 import { PublishErrors, SpoolErrors } from './errors.ts';
 import type { BatchSource, DropReason, MetricsSnapshot, PublisherMetrics, TopicTally } from './metrics.ts';
-import type { RecordProducer } from './producer.ts';
+import type { RecordProducer } from '../../shared/kafka/producer.ts';
 import type { CaptureRecord } from './record.ts';
 import type { DiskSpool } from './spool.ts';
 

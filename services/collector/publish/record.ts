@@ -1,5 +1,7 @@
+import type { OutgoingRecord } from '../../shared/kafka/producer.ts';
+
 /** What the collector hands to the publisher once a HEP packet has been accepted. */
-export interface CaptureRecord {
+export interface CaptureRecord extends OutgoingRecord {
   /** Full topic name. */
   readonly topic: string;
   /** Call-ID / correlation id bytes: one dialog stays on one partition, in order. */

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { Partitioners } from 'kafkajs';
 import type { PartitionMetadata } from 'kafkajs';
 import { murmur2 as platformaticMurmur2 } from '@platformatic/kafka';
-import { keyHash, murmur2, partitionFor } from '../../../services/collector/publish/partition.ts';
+import { keyHash, murmur2, partitionFor } from '../../../services/shared/kafka/partition.ts';
 
 /** What kafkajs's default (Java-compatible) partitioner picks for `key` on a topic of `n` partitions. */
 function kafkajsPartition(key: Buffer, n: number): number {

@@ -2,19 +2,18 @@
  * The kafkajs adapter behind `RecordProducer`. Idempotent with one request in flight per broker: that is what keeps
  * per-partition order across kafkajs's internal retries. After a failed send the producer is thrown away and the
  * next call builds a fresh one (new producer id): the broker's sequence state for the old id no longer matches what
- * we will re-send from the spool, and a stale sequence would wedge the partition with OUT_OF_ORDER_SEQUENCE errors.
+ * the caller will re-send (the collector from its spool, the analyzer by retrying the batch), and a stale sequence would wedge the partition with OUT_OF_ORDER_SEQUENCE errors.
  *
  * kafkajs can keep a send retrying for far longer than its producer retry budget while a broker is gone (connection
- * retries are counted separately), so a send is bounded by `sendTimeoutMs`: past it the producer is disconnected and
- * the send is reported failed only once it has settled, so no write of the old producer can land after a re-send.
+ * retries are counted separately), so a send is bounded by `sendTimeoutMs` (bounded-send.ts).
  */
 import { CompressionTypes, Partitioners } from 'kafkajs';
 import type { Kafka, Message, Producer, RetryOptions, TopicMessages } from 'kafkajs';
 import type { Logger } from 'pino';
-import { TollgateError } from '../../shared/errors.ts';
-import { PublishErrors } from './errors.ts';
-import type { RecordProducer } from './producer.ts';
-import type { CaptureRecord } from './record.ts';
+import { TollgateError } from '../errors.ts';
+import { boundedSend } from './bounded-send.ts';
+import { ProducerErrors } from './errors.ts';
+import type { OutgoingRecord, RecordProducer } from './producer.ts';
 
 export type Compression = 'none' | 'gzip';
 
@@ -30,8 +29,8 @@ export interface KafkaRecordProducerOptions {
   /** Broker-side wait for the in-sync replicas, per request. Default 10 s. */
   readonly ackTimeoutMs?: number;
   /**
-   * kafkajs's retry inside one `send`. Kept short (default about 3 s in total) so an outage reaches the spool fast;
-   * the publisher's own probe takes over from there.
+   * kafkajs's retry inside one `send`. Kept short (default about 3 s in total) so an outage reaches the caller's own
+   * recovery fast (the collector's spool and probe, the analyzer's batch retry).
    */
   readonly retry?: RetryOptions;
   /** Bound on one `send` (default 5 s) and on one `connect` (default 5 s). */
@@ -57,7 +56,7 @@ export class KafkaRecordProducer implements RecordProducer {
     this.#kafka = opts.kafka;
     const compression = opts.compression ?? 'none';
     if (compression !== 'none' && compression !== 'gzip') {
-      throw new TollgateError(PublishErrors.badOptions, `compression ${String(compression)} is not none | gzip (the codecs kafkajs ships)`);
+      throw new TollgateError(ProducerErrors.badOptions, `compression ${String(compression)} is not none | gzip (the codecs kafkajs ships)`);
     }
     this.#compression = compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
     this.#ackTimeoutMs = opts.ackTimeoutMs ?? 10_000;
@@ -71,27 +70,18 @@ export class KafkaRecordProducer implements RecordProducer {
     await this.#ready();
   }
 
-  async send(batch: readonly CaptureRecord[]): Promise<void> {
+  async send(batch: readonly OutgoingRecord[]): Promise<void> {
     if (batch.length === 0) return;
     const producer = await this.#ready();
     const sending = producer.sendBatch({ topicMessages: groupByTopic(batch), acks: -1, timeout: this.#ackTimeoutMs, compression: this.#compression });
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), this.#sendTimeoutMs);
-    });
     try {
-      const first = await Promise.race([sending, timedOut]);
-      if (first !== 'timeout') return;
-      // Cut the producer off, then wait for the send to settle: it may still have succeeded.
-      const stopped = producer.disconnect().catch(() => undefined);
-      this.#forget(producer);
-      await Promise.race([sending, new Promise((_, reject) => setTimeout(reject, this.#sendTimeoutMs, new Error('send did not settle after disconnect')))]);
-      await stopped;
+      await boundedSend(sending, this.#sendTimeoutMs, () => {
+        this.#forget(producer);
+        return producer.disconnect().catch(() => undefined);
+      });
     } catch (err) {
       this.#discard(producer);
-      throw new TollgateError(PublishErrors.sendFailed, `kafka did not acknowledge ${batch.length} records: ${(err as Error).message}`, { records: batch.length }, { cause: err });
-    } finally {
-      clearTimeout(timer);
+      throw new TollgateError(ProducerErrors.sendFailed, `kafka did not acknowledge ${batch.length} records: ${(err as Error).message}`, { records: batch.length }, { cause: err });
     }
   }
 
@@ -130,7 +120,7 @@ export class KafkaRecordProducer implements RecordProducer {
     } catch (err) {
       clearTimeout(timer);
       await producer.disconnect().catch(() => undefined);
-      throw new TollgateError(PublishErrors.connectFailed, `kafka producer cannot connect: ${(err as Error).message}`, {}, { cause: err });
+      throw new TollgateError(ProducerErrors.connectFailed, `kafka producer cannot connect: ${(err as Error).message}`, {}, { cause: err });
     }
     clearTimeout(timer);
     this.#producer = producer;
@@ -148,7 +138,7 @@ export class KafkaRecordProducer implements RecordProducer {
 }
 
 /** One entry per topic in first-seen order; records keep their relative order inside each topic. */
-function groupByTopic(batch: readonly CaptureRecord[]): TopicMessages[] {
+function groupByTopic(batch: readonly OutgoingRecord[]): TopicMessages[] {
   const byTopic = new Map<string, Message[]>();
   for (const r of batch) {
     let list = byTopic.get(r.topic);
@@ -156,7 +146,7 @@ function groupByTopic(batch: readonly CaptureRecord[]): TopicMessages[] {
       list = [];
       byTopic.set(r.topic, list);
     }
-    list.push({ key: r.key, value: r.value, headers: r.headers });
+    list.push(r.headers === undefined ? { key: r.key, value: r.value } : { key: r.key, value: r.value, headers: r.headers });
   }
   return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
 }

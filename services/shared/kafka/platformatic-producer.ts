@@ -1,29 +1,30 @@
 /**
- * The @platformatic/kafka adapter behind `RecordProducer`: the capture hot path's producer (see README.md here for
- * why a second client, with the figures). Same guarantees as the kafkajs adapter:
+ * The @platformatic/kafka adapter behind `RecordProducer`: the default producer of the capture publisher and of the
+ * analyzer's events (services/collector/publish/README.md says why a second client, with the figures). Same
+ * guarantees as the kafkajs adapter:
  *
- * - idempotent, acks=all; the client then forces one request in flight per connection, and the publisher has one
+ * - idempotent, acks=all; the client then forces one request in flight per connection, and callers have one
  *   batch in flight at a time, so per-partition order holds across the client's own retries (a retried produce
  *   carries the same sequence numbers and the broker de-duplicates it);
  * - a failed send throws the producer away: the client advances its sequence numbers only on success, but after a
  *   partial failure or an OUT_OF_ORDER_SEQUENCE the broker's state for that producer id no longer matches what the
- *   spool will re-send, so the next send gets a fresh producer id;
+ *   caller will re-send, so the next send gets a fresh producer id;
  * - every send and connect is bounded. The client turns `retries <= 1` into "retry forever" for idempotent
  *   producers, so the retry budget is set explicitly and the send is also raced against `sendTimeoutMs`;
  * - before a failure is reported the producer is closed and the send has settled: closing the pool fails requests
  *   still on the wire and cancels pending retry timers, and a closed pool opens no connection, so no write of the
- *   old producer can reach the broker after the publisher re-sends the batch from the spool.
+ *   old producer can reach the broker after the caller re-sends the batch (bounded-send.ts).
  *
  * Partitioning is Kafka's Java/kafkajs mapping (partition.ts), not this client's default.
  */
 import { Producer } from '@platformatic/kafka';
 import type { MessageToProduce } from '@platformatic/kafka';
 import type { Logger } from 'pino';
-import { TollgateError } from '../../shared/errors.ts';
-import { PublishErrors } from './errors.ts';
+import { TollgateError } from '../errors.ts';
+import { boundedSend, rejectAfter } from './bounded-send.ts';
+import { ProducerErrors } from './errors.ts';
 import { keyHash } from './partition.ts';
-import type { RecordProducer } from './producer.ts';
-import type { CaptureRecord } from './record.ts';
+import type { OutgoingRecord, RecordProducer } from './producer.ts';
 
 export interface PlatformaticRecordProducerOptions {
   readonly brokers: readonly string[];
@@ -60,7 +61,7 @@ export class PlatformaticRecordProducer implements RecordProducer {
   #connecting: Promise<Client> | undefined;
 
   constructor(opts: PlatformaticRecordProducerOptions) {
-    if (opts.brokers.length === 0) throw new TollgateError(PublishErrors.badOptions, 'at least one Kafka broker is needed');
+    if (opts.brokers.length === 0) throw new TollgateError(ProducerErrors.badOptions, 'at least one Kafka broker is needed');
     this.#brokers = [...opts.brokers];
     this.#clientId = opts.clientId;
     this.#ackTimeoutMs = opts.ackTimeoutMs ?? 10_000;
@@ -71,7 +72,7 @@ export class PlatformaticRecordProducer implements RecordProducer {
     this.#log = opts.log;
     // 0 or 1 would mean "forever" to the client (see the header comment).
     if (!(Number.isInteger(this.#retries) && this.#retries >= 2)) {
-      throw new TollgateError(PublishErrors.badOptions, `retries must be an integer >= 2, got ${this.#retries}`);
+      throw new TollgateError(ProducerErrors.badOptions, `retries must be an integer >= 2, got ${this.#retries}`);
     }
   }
 
@@ -79,33 +80,26 @@ export class PlatformaticRecordProducer implements RecordProducer {
     await this.#ready();
   }
 
-  async send(batch: readonly CaptureRecord[]): Promise<void> {
+  async send(batch: readonly OutgoingRecord[]): Promise<void> {
     if (batch.length === 0) return;
     const producer = await this.#ready();
     const messages: Message[] = new Array<Message>(batch.length);
     for (let i = 0; i < batch.length; i++) {
       const r = batch[i]!;
-      messages[i] = { topic: r.topic, key: r.key, value: r.value, headers: this.#headers(r.headers) };
+      messages[i] = r.headers === undefined
+        ? { topic: r.topic, key: r.key, value: r.value }
+        : { topic: r.topic, key: r.key, value: r.value, headers: this.#headers(r.headers) };
     }
     const sending = producer.send({ messages });
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), this.#sendTimeoutMs);
-    });
     try {
-      const first = await Promise.race([sending, timedOut]);
-      if (first !== 'timeout') return;
-      // Cut the producer off, then wait for the send to settle: it may still have succeeded.
-      this.#forget(producer);
-      const closed = this.#close(producer);
-      await Promise.race([sending, rejectAfter(this.#sendTimeoutMs, 'send did not settle after close')]);
-      await closed;
+      await boundedSend(sending, this.#sendTimeoutMs, () => {
+        this.#forget(producer);
+        return this.#close(producer);
+      });
     } catch (err) {
       this.#forget(producer);
       await this.#close(producer);
-      throw new TollgateError(PublishErrors.sendFailed, `kafka did not acknowledge ${batch.length} records: ${describe(err)}`, { records: batch.length }, { cause: err });
-    } finally {
-      clearTimeout(timer);
+      throw new TollgateError(ProducerErrors.sendFailed, `kafka did not acknowledge ${batch.length} records: ${describe(err)}`, { records: batch.length }, { cause: err });
     }
   }
 
@@ -159,7 +153,7 @@ export class PlatformaticRecordProducer implements RecordProducer {
       await Promise.race([producer.initIdempotentProducer({}), rejectAfter(this.#connectTimeoutMs, `no producer id within ${this.#connectTimeoutMs} ms`)]);
     } catch (err) {
       await this.#close(producer);
-      throw new TollgateError(PublishErrors.connectFailed, `kafka producer cannot connect: ${describe(err)}`, {}, { cause: err });
+      throw new TollgateError(ProducerErrors.connectFailed, `kafka producer cannot connect: ${describe(err)}`, {}, { cause: err });
     }
     this.#producer = producer;
     return producer;
@@ -169,7 +163,7 @@ export class PlatformaticRecordProducer implements RecordProducer {
     if (this.#producer === producer) this.#producer = undefined;
   }
 
-  /** Bounded: a close that hangs must not hold the publisher's loop; the pool is marked closed at once regardless. */
+  /** Bounded: a close that hangs must not hold the caller's loop; the pool is marked closed at once regardless. */
   async #close(producer: Client): Promise<void> {
     try {
       await Promise.race([producer.close(true), rejectAfter(this.#sendTimeoutMs, 'close did not finish')]);
@@ -177,12 +171,6 @@ export class PlatformaticRecordProducer implements RecordProducer {
       this.#log?.warn({ err }, 'discarded kafka producer did not close cleanly');
     }
   }
-}
-
-function rejectAfter(ms: number, message: string): Promise<never> {
-  return new Promise<never>((_, reject) => {
-    setTimeout(() => reject(new Error(message)), ms).unref();
-  });
 }
 
 /** The client nests causes in `errors` (MultipleErrors); the innermost messages say what actually happened. */
