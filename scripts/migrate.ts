@@ -1,5 +1,6 @@
 /** `npm run migrate`: applies `sql/` migrations to CLICKHOUSE_URL / CLICKHOUSE_DATABASE (or the local stack). */
 import { fileURLToPath } from 'node:url';
+import { resolveEndpoints } from '../services/endpoints.ts';
 import { loadConfig } from '../services/settings.ts';
 import { createClickhouseStore } from '../services/shared/clickhouse/client.ts';
 import { migrate } from '../services/shared/clickhouse/migrations.ts';
@@ -8,11 +9,7 @@ import { isTollgateError } from '../services/shared/errors.ts';
 
 try {
   const config = loadConfig(process.env);
-  let url = config.clickhouseUrl?.toString();
-  if (!url) {
-    const { stackUp } = await import('./stack/index.ts');
-    url = (await stackUp(process.env, (line) => process.stdout.write(`${line}\n`))).clickhouseUrl;
-  }
+  const { clickhouseUrl: url } = await resolveEndpoints(config, (line) => process.stdout.write(`${line}\n`), 'clickhouse');
   const opts = { url, user: config.clickhouseUser, password: config.clickhousePassword };
   const admin = createClickhouseStore(opts);
   const store = createClickhouseStore({ ...opts, database: config.clickhouseDatabase });

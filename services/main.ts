@@ -8,35 +8,14 @@ import { loadConfig, type TollgateConfig } from './settings.ts';
 import { createClickhouseStore } from './shared/clickhouse/client.ts';
 import { migrate } from './shared/clickhouse/migrations.ts';
 import { DependencyProbe } from './shared/dependency-probe.ts';
-import { runService, type RunContext } from './shared/entrypoint.ts';
+import { runService } from './shared/entrypoint.ts';
 import { createKafka } from './shared/kafka/client.ts';
 import { ensureTopics, topicCatalogue } from './shared/kafka/topics.ts';
 import { buildCollectorWithPublisher, type CollectorWiring } from './collector/wiring.ts';
 import { buildAnalyzer } from './analyzer/service.ts';
+import { resolveEndpoints, type Endpoints } from './endpoints.ts';
 
 const SQL_DIR = fileURLToPath(new URL('../sql/', import.meta.url));
-
-interface Endpoints {
-  kafkaBrokers: string[];
-  clickhouseUrl: string;
-  embedded: boolean;
-}
-
-async function resolveEndpoints(ctx: RunContext<TollgateConfig>): Promise<Endpoints> {
-  const { config, log } = ctx;
-  if (config.kafkaBrokers && config.clickhouseUrl) {
-    return { kafkaBrokers: config.kafkaBrokers, clickhouseUrl: config.clickhouseUrl.toString(), embedded: false };
-  }
-  log.info('KAFKA_BROKERS or CLICKHOUSE_URL unset: bringing up the embedded local stack');
-  // Imported lazily: production images run with external endpoints and need not ship the dev stack.
-  const { stackUp } = await import('../scripts/stack/index.ts');
-  const local = await stackUp(process.env, (line) => log.info({ component: 'stack' }, line));
-  return {
-    kafkaBrokers: config.kafkaBrokers ?? local.kafkaBrokers,
-    clickhouseUrl: config.clickhouseUrl?.toString() ?? local.clickhouseUrl,
-    embedded: true,
-  };
-}
 
 let endpoints: Endpoints | undefined;
 let api: ApiServer | undefined;
@@ -47,7 +26,7 @@ await runService<TollgateConfig>({
   loadConfig,
   async wire(ctx) {
     const { config, log, registry, supervisor } = ctx;
-    endpoints = await resolveEndpoints(ctx);
+    endpoints = await resolveEndpoints(config, (line) => log.info({ component: 'stack' }, line));
 
     const chOpts = { url: endpoints.clickhouseUrl, user: config.clickhouseUser, password: config.clickhousePassword };
     const admin = createClickhouseStore(chOpts);

@@ -12,6 +12,7 @@ import { runService } from '../shared/entrypoint.ts';
 import { createKafka } from '../shared/kafka/client.ts';
 import { ensureTopics, topicCatalogue } from '../shared/kafka/topics.ts';
 import { OpsServer } from '../shared/ops-server.ts';
+import { resolveEndpoints } from '../endpoints.ts';
 import { buildAnalyzer } from './service.ts';
 import { analyzerSettings } from './settings.ts';
 
@@ -25,15 +26,7 @@ await runService<Config>({
   name: 'analyzer',
   loadConfig: (env: Env) => parseSettings(shape, env),
   async wire({ config, log, registry, supervisor }) {
-    let brokers = config.kafkaBrokers;
-    let chUrl = config.clickhouseUrl?.toString();
-    if (brokers === undefined || chUrl === undefined) {
-      log.info('KAFKA_BROKERS or CLICKHOUSE_URL unset: bringing up the embedded local stack');
-      const { stackUp } = await import('../../scripts/stack/index.ts');
-      const local = await stackUp(process.env, (line) => log.info({ component: 'stack' }, line));
-      brokers ??= [...local.kafkaBrokers];
-      chUrl ??= local.clickhouseUrl;
-    }
+    const { kafkaBrokers: brokers, clickhouseUrl: chUrl } = await resolveEndpoints(config, (line) => log.info({ component: 'stack' }, line));
     const chOpts = { url: chUrl, user: config.clickhouseUser, password: config.clickhousePassword };
     const admin = createClickhouseStore(chOpts);
     const store: SqlStore = createClickhouseStore({ ...chOpts, database: config.clickhouseDatabase });

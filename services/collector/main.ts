@@ -9,6 +9,7 @@ import { runService } from '../shared/entrypoint.ts';
 import { createKafka } from '../shared/kafka/client.ts';
 import { ensureTopics, topicCatalogue } from '../shared/kafka/topics.ts';
 import { OpsServer } from '../shared/ops-server.ts';
+import { resolveEndpoints } from '../endpoints.ts';
 import { collectorSettings } from './settings.ts';
 import { buildCollectorWithPublisher, type CollectorWiring } from './wiring.ts';
 
@@ -22,12 +23,7 @@ await runService<Config>({
   name: 'collector',
   loadConfig: (env: Env) => parseSettings(shape, env),
   async wire({ config, log, registry, supervisor }) {
-    let brokers = config.kafkaBrokers;
-    if (brokers === undefined) {
-      log.info('KAFKA_BROKERS unset: bringing up the embedded local stack');
-      const { stackUp } = await import('../../scripts/stack/index.ts');
-      brokers = [...(await stackUp(process.env, (line) => log.info({ component: 'stack' }, line))).kafkaBrokers];
-    }
+    const { kafkaBrokers: brokers } = await resolveEndpoints(config, (line) => log.info({ component: 'stack' }, line), 'kafka');
     const clientId = `${config.kafkaClientId}-collector`;
     const kafka = createKafka({ brokers, clientId, log });
     const admin = kafka.admin();
