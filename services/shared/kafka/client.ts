@@ -35,8 +35,6 @@ function pinoLogCreator(log: Logger): logCreator {
 }
 
 export function createKafka(opts: KafkaOptions): Kafka {
-  // kafkajs warns about its partitioner change on every producer; we always pass the default partitioner explicitly.
-  process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
   return new Kafka({
     brokers: [...opts.brokers],
     clientId: opts.clientId,
