@@ -7,8 +7,11 @@ cd "$(dirname "$0")/.."
 
 # Java + Maven: the local Kafka; python3-venv: the dev ClickHouse (chdb); Kamailio, sipp, sngrep: the real HEP
 # senders and SIP traffic of the integration tests (without them those tests are skipped, not faked).
+# tshark: the independent dissector for imports and PCAP exports; chromium: the API's browser tests; sipvicious: real
+# scanner traffic for the guard; bison, flex, libmicrohttpd-dev, pkg-config: building OpenSIPS (scripts/setup.d).
 APT_PACKAGES=(openjdk-17-jre-headless maven python3-venv
-  kamailio kamailio-json-modules kamailio-extra-modules kamailio-utils-modules sip-tester sngrep)
+  kamailio kamailio-json-modules kamailio-extra-modules kamailio-utils-modules sip-tester sngrep
+  tshark chromium sipvicious bison flex libmicrohttpd-dev pkg-config)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -36,4 +39,10 @@ if [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules/.package-loc
 else
   echo "setup: node_modules current"
 fi
+# Test peers that no registry serves as a package (CGRateS, OpenSIPS, Alertmanager, promtool): each script in
+# scripts/setup.d builds one into the cache once and only checks on later runs.
+for peer in scripts/setup.d/*.sh; do
+  [[ -e "$peer" ]] || continue
+  bash "$peer"
+done
 echo "setup: done"
