@@ -26,6 +26,8 @@ export interface ClickhousePartOptions {
   readonly python?: string;
   readonly startTimeoutMs?: number;
   readonly stopTimeoutMs?: number;
+  /** Extra `server.py` flags (limits such as `--engine-connections`; `server.py --help` lists them). */
+  readonly serverArgs?: readonly string[];
 }
 
 const here = fileURLToPath(new URL('./clickhouse/', import.meta.url));
@@ -68,7 +70,8 @@ export function createClickhousePart(opts: ClickhousePartOptions = {}): StackPar
     const log = await open(p.log, 'a');
     let exited: number | null | undefined;
     try {
-      const child = spawn(venvPython, [serverScript, '--host', host, '--port', String(port), '--data', p.data, '--pid-file', p.pid], {
+      const args = [serverScript, '--host', host, '--port', String(port), '--data', p.data, '--pid-file', p.pid];
+      const child = spawn(venvPython, [...args, ...(opts.serverArgs ?? [])], {
         detached: true,
         stdio: ['ignore', log.fd, log.fd],
       });

@@ -1,23 +1,26 @@
 /**
  * The dev/CI ClickHouse endpoint must behave like a ClickHouse server towards `@clickhouse/client`; every check
- * here goes through the real client (or raw HTTP where the client hides what a server sends).
+ * here goes through the real client (or raw HTTP and raw sockets where the client hides what a server sends).
+ * The tests run endpoints of their own (free ports, temporary data): they restart them and tighten their limits,
+ * which must never touch the dev ClickHouse other processes use.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
+import type { Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { ClickHouseError, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { clickhousePart } from '../../scripts/stack/clickhouse.ts';
-import { stackContext } from '../support/clickhouse.ts';
+import { startPrivateEndpoint } from '../support/clickhouse.ts';
+import type { PrivateEndpoint } from '../support/clickhouse.ts';
 
-const url = 'http://127.0.0.1:8123';
 const password = process.env['CLICKHOUSE_DEV_PASSWORD'] ?? '';
-const ctx = stackContext();
 const table = `t_endpoint_${randomBytes(6).toString('hex')}`;
 const rowCount = 100_000;
 
 let client: ClickHouseClient;
-let startedHere = false;
+let ep: PrivateEndpoint;
+let url = '';
 
 function newClient(extra: Parameters<typeof createClient>[0] = {}): ClickHouseClient {
   // the client logs every rejected request; these tests provoke errors on purpose
@@ -44,11 +47,10 @@ function authHeader(): string {
 
 describe('dev ClickHouse endpoint', () => {
   before(async () => {
-    startedHere = !(await clickhousePart.status(ctx)).running;
     const t0 = performance.now();
-    const st = await clickhousePart.up(ctx);
-    ctx.progress(`clickhouse up in ${Math.round(performance.now() - t0)} ms`);
-    assert.equal(st.running, true);
+    ep = await startPrivateEndpoint();
+    url = ep.url;
+    ep.ctx.progress(`clickhouse up in ${Math.round(performance.now() - t0)} ms on ${url}`);
     client = newClient();
     await client.command({
       query: `CREATE TABLE ${table} (id UInt32, k LowCardinality(String), v UInt64, s String, at DateTime64(3, 'UTC'))
@@ -59,7 +61,7 @@ describe('dev ClickHouse endpoint', () => {
   after(async () => {
     await client?.command({ query: `DROP TABLE IF EXISTS ${table}` }).catch(() => undefined);
     await client?.close();
-    if (startedHere) await clickhousePart.down(ctx);
+    await ep?.stop();
   });
 
   test('ping answers like a server', async () => {
@@ -79,7 +81,7 @@ describe('dev ClickHouse endpoint', () => {
     }));
     const t0 = performance.now();
     const res = await client.insert({ table, values, format: 'JSONEachRow' });
-    ctx.progress(`inserted ${rowCount} rows in ${Math.round(performance.now() - t0)} ms`);
+    ep.ctx.progress(`inserted ${rowCount} rows in ${Math.round(performance.now() - t0)} ms`);
     assert.equal(res.summary?.written_rows, String(rowCount));
 
     const from = 12_345;
@@ -240,14 +242,242 @@ describe('dev ClickHouse endpoint', () => {
   });
 
   test('data survives a down/up restart', async () => {
-    const before = await clickhousePart.status(ctx);
-    assert.ok(before.pid !== undefined, 'the endpoint on 8123 was not started by this stack (no pid file), so it cannot be restarted here');
-    await clickhousePart.down(ctx);
-    assert.equal((await clickhousePart.status(ctx)).running, false);
+    const before = await ep.part.status(ep.ctx);
+    assert.ok(before.pid !== undefined);
+    await ep.part.down(ep.ctx);
+    assert.equal((await ep.part.status(ep.ctx)).running, false);
     const t0 = performance.now();
-    await clickhousePart.up(ctx);
-    ctx.progress(`warm restart in ${Math.round(performance.now() - t0)} ms`);
+    await ep.part.up(ep.ctx);
+    ep.ctx.progress(`warm restart in ${Math.round(performance.now() - t0)} ms`);
     const [after] = await rows<{ c: string }>(client, `SELECT toString(count()) AS c FROM ${table} WHERE id < {n:UInt32}`, { n: rowCount });
     assert.equal(after?.c, String(rowCount));
   });
 });
+
+interface Exchange {
+  readonly text: string;
+  /** HTTP status lines the server sent back, in order. */
+  readonly statuses: number[];
+  /** The server closed the connection (rather than the wait running out). */
+  readonly closedByServer: boolean;
+}
+
+/** Writes raw bytes on one connection and collects everything the server answers until it closes or `waitMs`. */
+function exchange(port: number, parts: readonly (string | Buffer)[], waitMs = 3_000): Promise<Exchange> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const sock = connect({ host: '127.0.0.1', port });
+    let settled = false;
+    const finish = (closedByServer: boolean) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      sock.destroy();
+      const text = Buffer.concat(chunks).toString('latin1');
+      const statuses = [...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
+      resolve({ text, statuses, closedByServer });
+    };
+    const timer = setTimeout(() => finish(false), waitMs);
+    sock.on('data', (d: Buffer) => chunks.push(d));
+    sock.on('end', () => finish(true));
+    sock.on('close', () => finish(true));
+    sock.on('error', (err) => (chunks.length > 0 ? finish(true) : reject(err)));
+    sock.on('connect', () => {
+      for (const p of parts) sock.write(p);
+    });
+  });
+}
+
+const pingRequest = 'GET /ping HTTP/1.1\r\nHost: x\r\n\r\n';
+
+async function pingMs(base: string): Promise<number> {
+  const t0 = performance.now();
+  const res = await fetch(`${base}/ping`, { signal: AbortSignal.timeout(5_000) });
+  assert.equal(await res.text(), 'Ok.\n');
+  return performance.now() - t0;
+}
+
+async function processesLike(base: string, marker: string): Promise<number> {
+  const q = `SELECT count() FROM system.processes WHERE query LIKE '%${marker}%' AND query NOT LIKE '%system.processes%'`;
+  const res = await fetch(`${base}/?query=${encodeURIComponent(q)}`, { headers: { Authorization: authHeader() } });
+  const text = (await res.text()).trim();
+  assert.equal(res.status, 200, text);
+  return Number(text);
+}
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<number> {
+  const t0 = performance.now();
+  while (!(await check())) {
+    if (performance.now() - t0 > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return performance.now() - t0;
+}
+
+describe('dev ClickHouse endpoint under hostile or heavy clients', () => {
+  // tight limits, so every bound is reached with a few requests
+  let tight: PrivateEndpoint;
+  const auth = () => `Authorization: ${authHeader()}\r\n`;
+
+  before(async () => {
+    tight = await startPrivateEndpoint([
+      '--max-body-bytes', '65536', '--max-connections', '6', '--engine-connections', '2', '--engine-wait-ms', '300',
+      '--max-result-bytes', '2000000',
+    ]);
+  });
+
+  after(async () => {
+    await tight?.stop();
+  });
+
+  test('a bad Content-Length answers 400 and closes: the body is never read as the next request', async () => {
+    for (const bad of ['abc', '-5', '1e3', '5, 6']) {
+      const r = await exchange(tight.port, [
+        `POST /?query=SELECT%201 HTTP/1.1\r\nHost: x\r\n${auth()}Content-Length: ${bad}\r\n\r\n${pingRequest}`,
+      ]);
+      assert.deepEqual(r.statuses, [400], `Content-Length: ${bad}: ${r.text}`);
+      assert.equal(r.closedByServer, true);
+      assert.match(r.text, /Code: 1000\. DB::Exception: (Invalid|Conflicting) Content-Length/);
+      assert.doesNotMatch(r.text, /Ok\./);
+    }
+  });
+
+  test('Content-Length together with Transfer-Encoding is refused and the connection closed', async () => {
+    const r = await exchange(tight.port, [
+      `POST / HTTP/1.1\r\nHost: x\r\n${auth()}Transfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n8\r\nSELECT 1\r\n0\r\n\r\n${pingRequest}`,
+    ]);
+    assert.deepEqual(r.statuses, [400]);
+    assert.equal(r.closedByServer, true);
+  });
+
+  test('an oversized chunked body answers 413 and closes the connection; a bad chunk size answers 400', async () => {
+    const head = `POST / HTTP/1.1\r\nHost: x\r\n${auth()}Transfer-Encoding: chunked\r\n\r\n`;
+    const piece = `1000\r\n${'x'.repeat(0x1000)}\r\n`;
+    const r = await exchange(tight.port, [head, "8\r\nSELECT '\r\n", ...Array.from({ length: 100 }, () => piece), `0\r\n\r\n${pingRequest}`]);
+    assert.deepEqual(r.statuses, [413], r.text.slice(0, 300));
+    assert.match(r.text, /Code: 393\. .*QUERY_IS_TOO_LARGE/);
+    assert.equal(r.closedByServer, true);
+
+    const bad = await exchange(tight.port, [`${head}zz\r\nSELECT 1\r\n0\r\n\r\n${pingRequest}`]);
+    assert.deepEqual(bad.statuses, [400]);
+    assert.match(bad.text, /Invalid chunk size 'zz'/);
+    assert.equal(bad.closedByServer, true);
+  });
+
+  test('a wrong password is refused on the headers alone, before any of the body is sent', async () => {
+    const wrong = Buffer.from('default:not-the-password').toString('base64');
+    const r = await exchange(tight.port, [
+      `POST /?query=INSERT%20INTO%20x%20FORMAT%20CSV HTTP/1.1\r\nHost: x\r\nAuthorization: Basic ${wrong}\r\nContent-Length: 50000000\r\n\r\n`,
+    ]);
+    assert.deepEqual(r.statuses, [403]);
+    assert.match(r.text, /Code: 516\./);
+    assert.equal(r.closedByServer, true);
+  });
+
+  test('connections past --max-connections get 503 at once; a freed slot serves again', async () => {
+    const held = await Promise.all(Array.from({ length: 6 }, () => openKeptAlive(tight.port)));
+    try {
+      const r = await exchange(tight.port, [pingRequest]);
+      assert.deepEqual(r.statuses, [503]);
+      assert.match(r.text, /Code: 202\. .*--max-connections/);
+    } finally {
+      for (const s of held) s.destroy();
+    }
+    await waitUntil(async () => (await exchange(tight.port, [pingRequest], 1_000)).statuses[0] === 200, 5_000);
+  });
+
+  test('a query waits for a busy engine at most --engine-wait-ms, then gets Code 202; /ping answers throughout', async () => {
+    const slowQuery = () => fetch(`${tight.url}/?query=${encodeURIComponent('SELECT sleep(2)')}`, { headers: { Authorization: authHeader() } });
+    const slow = [slowQuery(), slowQuery()];
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = performance.now();
+    const second = await fetch(`${tight.url}/?query=${encodeURIComponent('SELECT 1')}`, { headers: { Authorization: authHeader() } });
+    const waited = performance.now() - t0;
+    assert.equal(second.status, 503);
+    assert.equal(second.headers.get('x-clickhouse-exception-code'), '202');
+    assert.match(await second.text(), /all 2 engine connections .* busy for 300 ms/);
+    assert.ok(waited < 1_500, `answered after ${Math.round(waited)} ms`);
+    assert.ok((await pingMs(tight.url)) < 1_000);
+    for (const res of await Promise.all(slow)) assert.equal((await res.text()).trim(), '0');
+  });
+
+  test('an unbounded SELECT streams; the client hanging up frees the engine and /ping answers throughout', async () => {
+    const c = createClient({ url: tight.url, username: 'default', password, log: { level: ClickHouseLogLevel.OFF } });
+    const pings: number[] = [];
+    let pinging = true;
+    const pinger = (async () => {
+      while (pinging) {
+        pings.push(await pingMs(tight.url));
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    try {
+      // a query may lift the endpoint's default result cap, as any setting
+      const rs = await c.query({
+        query: 'SELECT * FROM system.numbers /* unbounded-stream */',
+        format: 'JSONEachRow',
+        clickhouse_settings: { max_result_bytes: '0' },
+      });
+      let seen = 0;
+      for await (const rows of rs.stream()) {
+        seen += rows.length;
+        if (seen >= 200_000) break; // leaving the loop destroys the response stream
+      }
+      assert.ok(seen >= 200_000);
+      const freedIn = await waitUntil(async () => (await processesLike(tight.url, 'unbounded-stream')) === 0, 5_000);
+      ep.ctx.progress(`engine freed ${Math.round(freedIn)} ms after the client hung up; pings max ${Math.round(Math.max(...pings))} ms`);
+      // the single engine connection is free again
+      assert.deepEqual(await rows(c, 'SELECT 7 AS n'), [{ n: 7 }]);
+    } finally {
+      pinging = false;
+      await pinger;
+      await c.close();
+    }
+    assert.ok(pings.length > 0 && pings.every((ms) => ms < 1_000), `pings: ${pings.map(Math.round).join(',')}`);
+  });
+
+  test('a query still computing its first block is killed when its client hangs up', async () => {
+    const ac = new AbortController();
+    const q = 'SELECT count() FROM numbers(100000000000) /* blocked-first-block */';
+    const pending = fetch(`${tight.url}/?query=${encodeURIComponent(q)}`, { headers: { Authorization: authHeader() }, signal: ac.signal }).catch(() => undefined);
+    await waitUntil(async () => (await processesLike(tight.url, 'blocked-first-block')) === 1, 5_000);
+    ac.abort();
+    await pending;
+    const freedIn = await waitUntil(async () => (await processesLike(tight.url, 'blocked-first-block')) === 0, 5_000);
+    ep.ctx.progress(`blocked query killed ${Math.round(freedIn)} ms after the client hung up`);
+  });
+
+  test('the default result cap (--max-result-bytes) stops a runaway result with Code 396 inside the stream', async () => {
+    const c = createClient({ url: tight.url, username: 'default', password, log: { level: ClickHouseLogLevel.OFF } });
+    try {
+      // refused before the first byte went out (a plain HTTP error) or inside the stream: the cap holds either way
+      const err = await rejection((async () => (await c.query({ query: 'SELECT number FROM system.numbers', format: 'JSONEachRow' })).json())());
+      assert.equal(err.code, '396');
+    } finally {
+      await c.close();
+    }
+  });
+
+  test('INSERT data is streamed to the engine: a body far above --max-body-bytes is accepted', async () => {
+    const name = `t_stream_${randomBytes(4).toString('hex')}`;
+    const c = createClient({ url: tight.url, username: 'default', password, log: { level: ClickHouseLogLevel.OFF } });
+    try {
+      await c.command({ query: `CREATE TABLE ${name} (id UInt32, s String) ENGINE = MergeTree ORDER BY id` });
+      const n = 20_000; // ~1 MB of JSON against a 64 KiB body limit
+      await c.insert({ table: name, values: Array.from({ length: n }, (_, id) => ({ id, s: 'y'.repeat(30) })), format: 'JSONEachRow' });
+      assert.deepEqual(await rows(c, `SELECT toString(count()) AS c FROM ${name}`), [{ c: String(n) }]);
+    } finally {
+      await c.command({ query: `DROP TABLE IF EXISTS ${name}` }).catch(() => undefined);
+      await c.close();
+    }
+  });
+});
+
+function openKeptAlive(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const sock = connect({ host: '127.0.0.1', port });
+    sock.once('error', reject);
+    sock.once('data', () => resolve(sock));
+    sock.on('connect', () => sock.write(pingRequest));
+  });
+}

@@ -1,7 +1,11 @@
-import { homedir } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { StackContext } from '../../scripts/stack/part.ts';
+import { createClickhousePart } from '../../scripts/stack/clickhouse.ts';
+import type { StackContext, StackPart } from '../../scripts/stack/part.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -13,4 +17,41 @@ export function stackContext(): StackContext {
     cacheDir: join(cacheRoot, 'tollgate'),
     progress: (line) => process.stderr.write(`[stack] ${line}\n`),
   };
+}
+
+/** A dev ClickHouse endpoint of its own (free port, temporary data), for tests that restart it or change its limits. */
+export interface PrivateEndpoint {
+  readonly url: string;
+  readonly port: number;
+  readonly part: StackPart;
+  readonly ctx: StackContext;
+  stop(): Promise<void>;
+}
+
+export async function startPrivateEndpoint(serverArgs: readonly string[] = []): Promise<PrivateEndpoint> {
+  const port = await freeTcpPort();
+  const ctx: StackContext = { ...stackContext(), runDir: mkdtempSync(join(tmpdir(), 'tollgate-ch-')) };
+  const part = createClickhousePart({ port, serverArgs });
+  await part.up(ctx);
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    part,
+    ctx,
+    async stop() {
+      await part.down(ctx);
+      rmSync(ctx.runDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function freeTcpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
 }
