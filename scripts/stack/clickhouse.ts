@@ -137,6 +137,12 @@ export function createClickhousePart(opts: ClickhousePartOptions = {}): StackPar
 
 export const clickhousePart: StackPart = createClickhousePart();
 
+/** The endpoint's script and the venv interpreter that runs it (the venv is made on first use), for callers that
+ * run the endpoint somewhere `up` cannot, such as inside a private network namespace. */
+export async function clickhouseEndpointCommand(ctx: StackContext, python = 'python3'): Promise<{ python: string; script: string }> {
+  return { python: await ensureVenv(ctx, python, join(ctx.cacheDir, 'py-chdb')), script: serverScript };
+}
+
 /** Reuses the venv while its marker holds the hash of requirements.txt, so warm starts skip pip entirely. */
 async function ensureVenv(ctx: StackContext, python: string, venv: string): Promise<string> {
   const venvPython = join(venv, 'bin', 'python');

@@ -65,6 +65,8 @@ HEADER_LINES = {
 }
 HEADER_BINARY = {"rowbinarywithnames": 1, "rowbinarywithnamesandtypes": 2}
 PROGRESS_FORMATS = {"jsoneachrowwithprogress", "jsonstringseachrowwithprogress"}
+# settings the engine takes only inside a query (`SETTINGS` clause), never from SET
+QUERY_ONLY_SETTINGS = {"run_query_in_background"}
 
 STATUS_BY_ERROR = {
     "REQUIRED_PASSWORD": 401,
@@ -147,6 +149,8 @@ class Shape:
     kind: str = ""
     format: str | None = None
     extra_statement_at: int | None = None
+    # WITH TOTALS adds rows the engine's block stream leaves out: such results are answered whole
+    totals: bool = False
     # INSERT with inline data: the statement without `FORMAT name` / `VALUES` (what the engine's streaming insert
     # takes), the input format, and where the data starts
     insert_sql_end: int | None = None
@@ -208,6 +212,8 @@ def shape_of(sql: str) -> Shape:
                 j += 1
             word = sql[i:j].upper()
             tokens.append((word, i))
+            if word == "TOTALS":
+                shape.totals = True
             if not shape.kind:
                 shape.kind = word
                 insert = shape.kind == "INSERT"
@@ -354,6 +360,15 @@ class ChunkShaper:
                 self.header = line
             out.append(line)
         return b"".join(out)
+
+
+def progress_first(body: bytes) -> bytes:
+    """A server writes a progress row before the rows it reports on; the engine's whole output has it after."""
+    lines = body.splitlines(keepends=True)
+    at = next((i for i, line in enumerate(lines) if line.startswith(b'{"progress":')), None)
+    if at is None or at == 0:
+        return body
+    return b"".join([lines[at], *lines[:at], *lines[at + 1:]])
 
 
 def progress_row(p: dict) -> dict:
@@ -873,6 +888,13 @@ class Handler(BaseHTTPRequestHandler):
             raise ChError(62, "SYNTAX_ERROR", "Syntax error (Multi-statements are not allowed): failed at position "
                           f"{pos + 1} (end of query): {text[pos:pos + 100]}")
         settings = {k: v for k, v in args.items() if k not in HTTP_PARAMS and not k.startswith("param_")}
+        per_query = {k: settings.pop(k) for k in list(settings) if k in QUERY_ONLY_SETTINGS}
+        for name, value in per_query.items():
+            # the engine refuses these in SET; at their default they change nothing, else they go into the query
+            if value.lower() not in ("0", "false", ""):
+                if shape.kind == "INSERT" and shape.data_at is not None:
+                    raise ChError(36, "BAD_ARGUMENTS", f"{name} cannot be set for an INSERT with data here")
+                sql = sql.rstrip().rstrip(b";") + f"\nSETTINGS {name} = {quote_str(value)}".encode()
         for name in settings:
             if not IDENT.match(name):
                 raise ChError(115, "UNKNOWN_SETTING", f"Unknown setting '{name}'")
@@ -954,7 +976,7 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, b"", self._headers_for(req, query_id, args, summary))
             return 200
         wait_end = args.get("wait_end_of_query", "0") in ("1", "true")
-        if shape.kind in STREAM_KINDS and not wait_end and ChunkShaper.streamable(req.fmt):
+        if shape.kind in STREAM_KINDS and not wait_end and self._streams_whole(req):
             try:
                 return self._stream(conn, req, query_id, args, wait_ns)
             except ChError as err:
@@ -973,6 +995,8 @@ class Handler(BaseHTTPRequestHandler):
             raise ConnectionError("client went away")
         query_ns = time.monotonic_ns() - t0
         body = result.bytes()
+        if req.fmt.lower() in PROGRESS_FORMATS:
+            body = progress_first(body)
         summary = {
             "read_rows": str(result.rows_read()),
             "read_bytes": str(result.bytes_read()),
@@ -990,6 +1014,20 @@ class Handler(BaseHTTPRequestHandler):
             headers["Content-Encoding"] = self._compress_with
         self._send(200, body, headers)
         return 200
+
+    @staticmethod
+    def _streams_whole(req: Request) -> bool:
+        """Whether the engine's block stream carries everything a server would write for this query: it leaves out
+        totals, extremes and the rows_before_* events, so queries that produce them are answered whole."""
+        if not ChunkShaper.streamable(req.fmt):
+            return False
+        on = lambda name: req.settings.get(name, "0").lower() not in ("0", "false", "")  # noqa: E731
+        if req.shape.totals or on("extremes"):
+            return False
+        # rows_before_limit_at_least (a LIMIT in a *WithProgress format) is left out of a streamed result: see README
+        if req.fmt.lower() in PROGRESS_FORMATS and on("rows_before_aggregation"):
+            return False
+        return True
 
     def _insert(self, conn: Conn, req: Request) -> dict[str, str]:
         """INSERT data goes to the engine as it arrives: memory stays bounded whatever the body's size."""
