@@ -241,6 +241,81 @@ describe('dev ClickHouse endpoint', () => {
     assert.deepEqual(await (await client.query({ query: 'SELECT 1 AS one', format: 'JSONEachRow', session_id })).json(), [{ one: 1 }]);
   });
 
+  test('an empty INSERT is accepted and writes nothing, as on a server', async () => {
+    const res = await fetch(`${url}/?query=${encodeURIComponent(`INSERT INTO ${table} FORMAT JSONEachRow`)}`, {
+      method: 'POST',
+      body: '',
+      headers: { Authorization: authHeader() },
+    });
+    assert.equal(res.status, 200, await res.clone().text());
+    const summary = JSON.parse(res.headers.get('x-clickhouse-summary') ?? '{}') as Record<string, string>;
+    assert.equal(summary['written_rows'], '0');
+    await client.insert({ table, values: [], format: 'JSONEachRow' });
+  });
+
+  test('an error after the first blocks arrives inside the stream, as the server 25.11+ sends it', async () => {
+    // one row per block, slowly: the first blocks go out before the engine reaches the failing row
+    const rs = await client.query({
+      query: "SELECT number, throwIf(number = 10, 'boom') AS e, sleepEachRow(0.01) AS z FROM system.numbers",
+      format: 'JSONEachRow',
+      clickhouse_settings: { max_block_size: '1' },
+    });
+    assert.ok(rs.response_headers['x-clickhouse-exception-tag'], 'a streamed response names its exception tag');
+    const err = await rejection(rs.json());
+    assert.equal(err.code, '395');
+    assert.match(err.message, /^boom: while executing/);
+  });
+
+  test('error bodies are compressed under enable_http_compression', async () => {
+    const res = await fetch(`${url}/?enable_http_compression=1&query=${encodeURIComponent('SELECT * FROM nope_missing_table')}`, {
+      headers: { Authorization: authHeader(), 'Accept-Encoding': 'gzip' },
+    });
+    assert.equal(res.status, 404);
+    assert.equal(res.headers.get('content-encoding'), 'gzip');
+    assert.match(await res.text(), /^Code: 60\. DB::Exception: /); // fetch decompresses
+  });
+
+  test('header formats stream as one output: names and types once, whatever the number of blocks', async () => {
+    const q = 'SELECT number AS n, toString(number) AS s FROM numbers(100000)';
+    const settings = { max_block_size: '1000' };
+    const csv = await (await client.query({ query: q, format: 'CSVWithNamesAndTypes', clickhouse_settings: settings })).text();
+    const lines = csv.trimEnd().split('\n');
+    assert.deepEqual(lines.slice(0, 3), ['"n","s"', '"UInt64","String"', '0,"0"']);
+    assert.equal(lines.length, 100_002);
+    const compact = await (await client.query({ query: q, format: 'JSONCompactEachRowWithNames', clickhouse_settings: settings })).json<unknown[]>();
+    assert.deepEqual(compact[0], ['n', 's']);
+    assert.equal(compact.length, 100_001);
+    const res = await fetch(`${url}/?max_block_size=1000&query=${encodeURIComponent(`${q} FORMAT RowBinaryWithNamesAndTypes`)}`, { headers: { Authorization: authHeader() } });
+    const bin = Buffer.from(await res.arrayBuffer());
+    // 2 columns, names n and s, types UInt64 and String, then 100,000 rows of 8 bytes + a length-prefixed string
+    const header = Buffer.from([2, 1, 0x6e, 1, 0x73, 6, ...Buffer.from('UInt64'), 6, ...Buffer.from('String')]);
+    assert.deepEqual(bin.subarray(0, header.length), header);
+    let expectedLength = header.length;
+    for (let i = 0; i < 100_000; i++) expectedLength += 8 + 1 + String(i).length;
+    assert.equal(bin.length, expectedLength);
+  });
+
+  test('WITH TOTALS and extremes come back complete, and progress rows come first', async () => {
+    const q = 'SELECT number % 3 AS k, count() AS c FROM numbers(30) GROUP BY k WITH TOTALS ORDER BY k';
+    const tsv = await (await client.query({ query: q, format: 'TabSeparated', clickhouse_settings: { extremes: 1 } })).text();
+    assert.equal(tsv, '0\t10\n1\t10\n2\t10\n\n0\t30\n\n0\t10\n2\t10\n');
+    const rows = await (await client.query({ query: q, format: 'JSONEachRowWithProgress' })).json<Record<string, unknown>>();
+    assert.ok('progress' in (rows[0] ?? {}), JSON.stringify(rows[0]));
+    assert.ok(rows.some((r) => 'totals' in r));
+  });
+
+  test('settings of one request never leak into the next', async () => {
+    await client.query({ query: 'SELECT 1', format: 'JSONEachRow', clickhouse_settings: { max_threads: 1, max_block_size: '77' } });
+    const all = await Promise.all(
+      Array.from({ length: 8 }, async () => rows<{ v: string }>(client, "SELECT toString(getSetting('max_block_size')) AS v")),
+    );
+    for (const r of all) assert.notEqual(r[0]?.v, '77');
+    // a setting the engine refuses in SET is passed inside the query instead
+    assert.deepEqual(await rows(client, 'SELECT 1 AS one', undefined), [{ one: 1 }]);
+    const bg = await client.query({ query: 'SELECT 2 AS two', format: 'JSONEachRow', clickhouse_settings: { run_query_in_background: 0 } as Record<string, number> });
+    assert.deepEqual(await bg.json(), [{ two: 2 }]);
+  });
+
   test('data survives a down/up restart', async () => {
     const before = await ep.part.status(ep.ctx);
     assert.ok(before.pid !== undefined);
