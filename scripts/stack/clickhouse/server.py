@@ -866,7 +866,9 @@ class Handler(BaseHTTPRequestHandler):
             insert_data = rest.encode() + b"\n" if rest.strip() else b""
             sql = url_query[:url_shape.insert_sql_end].encode()
         else:
-            first = body.read(SQL_HEAD + READ_PIECE, stop_at=SQL_HEAD)
+            if readonly_get:
+                body.discard(limit)  # a GET carries its query in the URL; a body, if any, is read and ignored
+            first = b"" if readonly_get else body.read(SQL_HEAD + READ_PIECE, stop_at=SQL_HEAD)
             head = url_query.encode() + b"\n" + first if url_query and first else url_query.encode() or first
             text = head.decode("utf-8", "surrogateescape")
             shape = shape_of(text)
@@ -1367,6 +1369,9 @@ def main() -> None:
     server.serve_forever()
     server.server_close()
     # the engine flushes MergeTree parts on close; make that explicit rather than leave it to interpreter exit
+    for session in list(server.sessions.by_id.values()):
+        if session.conn is not None:
+            session.conn.close()
     engine.close()
     if a.pid_file:
         try:
