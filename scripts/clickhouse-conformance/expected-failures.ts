@@ -7,6 +7,8 @@
 export interface ExpectedFailure {
   readonly test: string;
   readonly reason: string;
+  /** Fails only sometimes, for a reason that is not the endpoint's: counted as expected when it fails, never as stale. */
+  readonly flaky?: true;
 }
 
 const noUsers = 'engine limit: no access control storage, so no CREATE USER / CREATE ROLE (the file setup creates a user)';
@@ -33,5 +35,12 @@ export const expectedFailures: readonly ExpectedFailure[] = [
     reason:
       'engine limit: the engine reports progress only after its first block, so the first progress row (read_rows 1 of 2) ' +
       'a server writes before the first row cannot be produced; later progress rows are',
+  },
+  {
+    test: '[Node.js] Eager socket destruction should destroy a stale socket and emit a TRACE log when eagerly_destroy_stale_sockets is true',
+    reason:
+      'flaky, not the endpoint: the test talks to an HTTP server of its own and relies on a 50 ms sleep for the socket ' +
+      'to return to the pool; on a busy 2-core machine it sometimes does not (seen against the old endpoint too)',
+    flaky: true,
   },
 ];
