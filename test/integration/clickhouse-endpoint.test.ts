@@ -304,6 +304,35 @@ describe('dev ClickHouse endpoint', () => {
     assert.ok(rows.some((r) => 'totals' in r));
   });
 
+  test('max_result_rows and max_execution_time are honoured by the engine, as on a server', async () => {
+    const rowsErr = await rejection(
+      (async () =>
+        (await client.query({
+          query: 'SELECT number FROM system.numbers',
+          format: 'JSONEachRow',
+          clickhouse_settings: { max_result_rows: '10', result_overflow_mode: 'throw' },
+        })).json())(),
+    );
+    assert.equal(rowsErr.code, '396');
+    const broken = await (await client.query({
+      query: 'SELECT number FROM numbers(1000000)',
+      format: 'JSONEachRow',
+      clickhouse_settings: { max_result_rows: '10', result_overflow_mode: 'break', max_block_size: '10' },
+    })).json();
+    assert.ok(broken.length >= 10 && broken.length < 1_000_000, `break mode returned ${broken.length} rows`);
+    const t0 = performance.now();
+    const timeErr = await rejection(
+      (async () =>
+        (await client.query({
+          query: 'SELECT count() FROM numbers(100000000000)',
+          format: 'JSONEachRow',
+          clickhouse_settings: { max_execution_time: 1 },
+        })).json())(),
+    );
+    assert.equal(timeErr.code, '159');
+    ep.ctx.progress(`max_execution_time=1 stopped the query after ${Math.round(performance.now() - t0)} ms`);
+  });
+
   test('settings of one request never leak into the next', async () => {
     await client.query({ query: 'SELECT 1', format: 'JSONEachRow', clickhouse_settings: { max_threads: 1, max_block_size: '77' } });
     const all = await Promise.all(
