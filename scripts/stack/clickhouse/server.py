@@ -801,7 +801,6 @@ class Handler(BaseHTTPRequestHandler):
         started = time.monotonic()
         url = urlsplit(self.path)
         query_id = ""
-        sql_text = ""
         self._sql_text = ""
         status = 200
         self._timing = ""
@@ -824,11 +823,9 @@ class Handler(BaseHTTPRequestHandler):
             self._authenticate(args)
             self._body = Body(self.rfile, self.headers)
             status = self._run(args, query_id, readonly_get)
-            sql_text = self._sql_text
         except ChError as err:
-            sql_text = getattr(self, "_sql_text", sql_text)
             status = err.status or STATUS_BY_ERROR.get(err.name, 500)
-            if self._body is None or not self._body.done:
+            if not self._body_consumed():
                 self.close_connection = True
             if self._streaming:
                 self.close_connection = True
@@ -843,11 +840,16 @@ class Handler(BaseHTTPRequestHandler):
             if not self._streaming:
                 self._send_error(500, ChError(1001, "STD_EXCEPTION", f"{type(err).__name__}: {err}"), query_id)
         finally:
-            sql_text = getattr(self, "_sql_text", sql_text)
             ms = (time.monotonic() - started) * 1000
-            shown = SECRET.sub(r"\1'[HIDDEN]'", sql_text)[:200].replace("\n", " ")
+            shown = SECRET.sub(r"\1'[HIDDEN]'", self._sql_text)[:200].replace("\n", " ")
             sys.stderr.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {self.command} {query_id or '-'} {status} "
                              f"{ms:.1f}ms{self._timing} {shown}\n")
+
+    def _body_consumed(self) -> bool:
+        """Whether the connection can carry a next request: the body was read to its end, or there is none."""
+        if self._body is not None:
+            return self._body.done
+        return not self.headers.get("Transfer-Encoding") and self.headers.get("Content-Length", "0").strip() == "0"
 
     def _parse(self, args: dict[str, str], readonly_get: bool) -> Request:
         body = self._body
