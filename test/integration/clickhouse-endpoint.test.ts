@@ -387,7 +387,13 @@ function exchange(port: number, parts: readonly (string | Buffer)[], waitMs = 3_
     sock.on('close', () => finish(true));
     sock.on('error', (err) => (chunks.length > 0 ? finish(true) : reject(err)));
     sock.on('connect', () => {
-      for (const p of parts) sock.write(p);
+      void (async () => {
+        for (const p of parts) {
+          const pause = typeof p === 'string' ? undefined : (p as { delayMs?: number }).delayMs;
+          if (pause !== undefined) await new Promise((r) => setTimeout(r, pause));
+          if (!sock.destroyed) sock.write(p);
+        }
+      })();
     });
   });
 }
@@ -466,6 +472,17 @@ describe('dev ClickHouse endpoint under hostile or heavy clients', () => {
     assert.deepEqual(bad.statuses, [400]);
     assert.match(bad.text, /Invalid chunk size 'zz'/);
     assert.equal(bad.closedByServer, true);
+  });
+
+  test('a chunked request cut at every offset is read whole: one response, the right answer', async () => {
+    const sql = "SELECT 'cut-anywhere' AS s, 40 + 2 AS n FORMAT JSONEachRow";
+    const body = `${(10).toString(16)}\r\n${sql.slice(0, 10)}\r\n${(sql.length - 10).toString(16)};ext=1\r\n${sql.slice(10)}\r\n0\r\n\r\n`;
+    const request = Buffer.from(`POST / HTTP/1.1\r\nHost: x\r\n${auth()}Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n${body}`);
+    for (let cut = 1; cut < request.length; cut++) {
+      const r = await exchangeSplit(tight.port, request, cut);
+      assert.deepEqual(r.statuses, [200], `cut at ${cut}: ${r.text.slice(0, 200)}`);
+      assert.match(r.text, /\r\n\r\n\{"s":"cut-anywhere","n":42\}\n$/, `cut at ${cut}`);
+    }
   });
 
   test('a wrong password is refused on the headers alone, before any of the body is sent', async () => {
@@ -576,6 +593,16 @@ describe('dev ClickHouse endpoint under hostile or heavy clients', () => {
     }
   });
 });
+
+/** One request written in two pieces, cut at `cut`, the second after the first has surely been read. */
+async function exchangeSplit(port: number, request: Buffer, cut: number): Promise<Exchange> {
+  return exchange(port, [request.subarray(0, cut), delayed(request.subarray(cut))]);
+}
+
+/** A marker `exchange` waits on before writing: lets a test put a pause between two writes. */
+function delayed(data: Buffer): Buffer & { delayMs?: number } {
+  return Object.assign(Buffer.from(data), { delayMs: 5 });
+}
 
 function openKeptAlive(port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
