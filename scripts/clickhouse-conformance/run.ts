@@ -4,7 +4,7 @@
  * unchanged against the endpoint. Any failure not in `expected-failures.ts` (each named with its reason) fails
  * the run; it prints passed / failed / expected-failed / skipped, the time taken and the endpoint's peak memory.
  *
- * The suite's helpers always connect to 127.0.0.1:8123. So that the run never touches a dev ClickHouse someone
+ * The suite's test utilities always connect to 127.0.0.1:8123. So that the run never touches a dev ClickHouse someone
  * else uses there, the endpoint and the suite run together inside a private network namespace (`unshare -n` as
  * root, `unshare -rn` otherwise), on an endpoint of their own with fresh data.
  *
