@@ -2,13 +2,15 @@
  * The dev ClickHouse endpoint under the query that used to take it down: an unbounded `SELECT * FROM
  * system.numbers` streamed by `@clickhouse/client` and abandoned by its client after a few seconds of reading.
  * Per round: rows the client read, how long until the engine no longer runs the query (system.processes, polled
- * every 20 ms), /ping latencies while all this happens (every 50 ms); at the end the endpoint's peak memory (VmHWM).
+ * every 20 ms), /ping latencies while all this happens (every 50 ms, from another process); at the end the
+ * endpoint's peak memory (VmHWM).
  * The anchor is the same endpoint idle: its memory right after start.
  *
  *   npx tsx bench/clickhouse-endpoint-cancel.ts [--rounds 5] [--read-seconds 3]
  *
  * Runs an endpoint of its own (free port, temporary data); never touches the dev ClickHouse on 8123.
  */
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
@@ -41,17 +43,26 @@ async function running(): Promise<number> {
   return Number((await rs.json<{ n: string }>())[0]?.n);
 }
 
-const pings: number[] = [];
-let pinging = true;
-const pinger = (async () => {
-  while (pinging) {
-    const t0 = performance.now();
-    const res = await fetch(`${ep.url}/ping`);
-    await res.text();
-    pings.push(performance.now() - t0);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-})();
+// /ping from a process of its own: this one is busy parsing the stream, and its event loop would add its own delay
+const pingScript = `
+  const lat = [];
+  let on = true;
+  process.on('SIGTERM', () => { on = false; });
+  (async () => {
+    while (on) {
+      const t0 = performance.now();
+      const res = await fetch(process.argv[1] + '/ping');
+      await res.text();
+      lat.push(performance.now() - t0);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    process.stdout.write(JSON.stringify(lat));
+  })();
+`;
+const pinger = spawn(process.execPath, ['-e', pingScript, ep.url], { stdio: ['ignore', 'pipe', 'inherit'] });
+let pingOut = '';
+pinger.stdout.setEncoding('utf8').on('data', (d: string) => (pingOut += d));
+const pingsDone = new Promise<number[]>((resolve) => pinger.once('exit', () => resolve(JSON.parse(pingOut || '[]') as number[])));
 
 const freed: number[] = [];
 const rowsRead: number[] = [];
@@ -75,10 +86,10 @@ try {
     console.log(`round ${round}: read ${rows} rows in ${readMs} ms, engine free ${Math.round(freed.at(-1) ?? 0)} ms after the hang-up`);
   }
 } finally {
-  pinging = false;
-  await pinger;
+  pinger.kill('SIGTERM');
   await client.close();
 }
+const pings = await pingsDone;
 const peakKb = memKb(pid, 'VmHWM');
 await ep.stop();
 console.log(
