@@ -36,24 +36,24 @@ export function build() {
     .withVariable(apiUrlVariable())
     .withPanel(statPanel('CDRs', 'Call legs with a CDR created in the range.', sqlTable(`SELECT count() AS cdrs FROM cdrs FINAL WHERE ${WHERE}`), 'short', { w: 5, h: 4 }))
     .withPanel(statPanel('Billed minutes', 'Sum of billsec.', sqlTable(`SELECT sum(billsec) / 60 AS minutes FROM cdrs FINAL WHERE ${WHERE}`), 'short', { w: 5, h: 4 }))
-    .withPanel(statPanel('Cost', 'Sum of the cost CGRateS rated, in the tariff currency.', sqlTable(`SELECT sum(ifNull(cost, 0)) AS cost FROM cdrs FINAL WHERE ${WHERE}`), 'none', { w: 5, h: 4 }))
+    .withPanel(statPanel('Cost', 'Sum of the cost CGRateS rated, in the tariff currency.', sqlTable(`SELECT sum(ifNull(cost, 0)) AS cost_total FROM cdrs FINAL WHERE ${WHERE}`), 'none', { w: 5, h: 4 }))
     .withPanel(statPanel('Prepaid refusals', 'Prepaid calls refused before answer (no credit, or CGRateS unreachable).',
       sqlTable(`SELECT countIf(${REFUSED}) AS refused FROM cdrs FINAL WHERE ${WHERE}`), 'short', { w: 5, h: 4 }))
     .withPanel(statPanel('Rating failures', 'CDRs CGRateS could not rate yet (kept and re-rated).',
       sqlTable(`SELECT countIf(${RATING_FAILED}) AS failed FROM cdrs FINAL WHERE ${WHERE}`), 'short', { w: 4, h: 4 }))
     .withPanel(seriesPanel('CDRs and cost per interval', 'CDRs created and their cost per bucket.',
-      [sqlSeries(`SELECT ${bucket('created_at')} AS time, count() AS cdrs, sum(ifNull(cost, 0)) AS cost
+      [sqlSeries(`SELECT ${bucket('created_at')} AS time, count() AS cdrs, sum(ifNull(cost, 0)) AS cost_total
 FROM cdrs FINAL WHERE ${WHERE} GROUP BY time ORDER BY time`)], 'short'))
     .withPanel(stackedBars('Prepaid refusals and rating failures', 'Per bucket.',
       sqlSeries(`SELECT ${bucket('created_at')} AS time, countIf(${REFUSED}) AS refused, countIf(${RATING_FAILED}) AS rating_failed
 FROM cdrs FINAL WHERE ${WHERE} GROUP BY time ORDER BY time`), 'short'))
     .withPanel(tablePanel('Cost by destination', 'Destinations by cost.',
-      sqlTable(`SELECT destination, count() AS cdrs, sum(billsec) / 60 AS minutes, sum(ifNull(cost, 0)) AS cost
-FROM cdrs FINAL WHERE ${WHERE} GROUP BY destination ORDER BY cost DESC, destination LIMIT 20`)))
+      sqlTable(`SELECT destination, count() AS cdrs, sum(billsec) / 60 AS minutes, sum(ifNull(cost, 0)) AS cost_total
+FROM cdrs FINAL WHERE ${WHERE} GROUP BY destination ORDER BY cost_total DESC, destination LIMIT 20`)))
     .withPanel(tablePanel('Cost by account', 'Accounts by cost, with their refusals.',
-      sqlTable(`SELECT account, request_type, count() AS cdrs, sum(billsec) / 60 AS minutes, sum(ifNull(cost, 0)) AS cost, countIf(${REFUSED}) AS refused
-FROM cdrs FINAL WHERE ${WHERE} GROUP BY account, request_type ORDER BY cost DESC, account, request_type LIMIT 20`)))
-    .withPanel(tablePanel('Rating failures', 'CDRs whose rating failed, newest first; the Call-ID opens the SIP ladder.',
+      sqlTable(`SELECT account, request_type, count() AS cdrs, sum(billsec) / 60 AS minutes, sum(ifNull(cost, 0)) AS cost_total, countIf(${REFUSED}) AS refused
+FROM cdrs FINAL WHERE ${WHERE} GROUP BY account, request_type ORDER BY cost_total DESC, account, request_type LIMIT 20`)))
+    .withPanel(tablePanel('CDRs not rated', 'CDRs whose rating failed, newest first; the Call-ID opens the SIP ladder.',
       sqlTable(`SELECT created_at, unique_id, call_id, account, destination, billsec, rating_error, node
 FROM cdrs FINAL WHERE ${WHERE} AND ${RATING_FAILED}
 ORDER BY created_at DESC, unique_id LIMIT 200`), { w: 24, h: 9 }, [{ field: 'call_id', links: [ladderLink()] }])));

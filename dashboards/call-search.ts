@@ -39,7 +39,7 @@ export function build() {
     .withPanel(tablePanel('Calls', 'Newest first, 500 at most; the Call-ID opens the SIP ladder, the state opens the call in the API.',
       sqlTable(`${FILTERS}
 SELECT setup_ts AS time, call_id, from_user AS caller, ruri_user AS callee, src_ip, dst_ip, state, final_status,
-  pdd_ms, duration_ms / 1000 AS duration_s, arrayStringConcat(nodes, ',') AS nodes, tenant, domain
+  pdd_ms, duration_ms / 1000 AS duration_s, arrayStringConcat(nodes, ',') AS capture_nodes, tenant, domain
 FROM calls
 WHERE $__timeFilter(setup_ts) AND ${TENANT} AND ${CALL_NODE} AND ${DOMAIN}
   AND (q_number = '' OR startsWith(from_user, q_number) OR startsWith(to_user, q_number) OR startsWith(ruri_user, q_number))

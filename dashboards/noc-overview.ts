@@ -31,7 +31,7 @@ export function build() {
     .withVariable(intervalVariable())
     .withVariable(apiUrlVariable())
     .withPanel(statPanel('Call attempts', 'INVITE dialogs set up in the range (auth retries and followed redirects are one attempt).',
-      sqlTable(`SELECT count() AS attempts FROM calls WHERE ${CALLS}`), 'short'))
+      sqlTable(`SELECT count() AS call_attempts FROM calls WHERE ${CALLS}`), 'short'))
     .withPanel(statPanel('ASR', 'Answer-seizure ratio: answered calls / attempts.',
       sqlTable(`SELECT ${ASR} AS asr FROM calls WHERE ${CALLS}`), 'percentunit'))
     .withPanel(statPanel('ACD', 'Average call duration of answered calls with a known duration.',
@@ -49,7 +49,7 @@ export function build() {
   GROUP BY tenant, aor_user, aor_domain)
 WHERE last_outcome = 'registered' AND last_ts + toIntervalSecond(expires) > $__toTime`), 'short'))
     .withPanel(seriesPanel('Calls per interval', 'Attempts and answered calls per bucket of the Interval variable.',
-      [sqlSeries(`SELECT ${bucket('setup_ts')} AS time, count() AS attempts, countIf(${ANSWERED}) AS answered
+      [sqlSeries(`SELECT ${bucket('setup_ts')} AS time, count() AS call_attempts, countIf(${ANSWERED}) AS answered
 FROM calls WHERE ${CALLS} GROUP BY time ORDER BY time`)], 'short'))
     .withPanel(seriesPanel('ASR and NER', 'Per bucket.',
       [sqlSeries(`SELECT ${bucket('setup_ts')} AS time, ${ASR} AS asr, ${NER} AS ner
@@ -57,7 +57,7 @@ FROM calls WHERE ${CALLS} GROUP BY time ORDER BY time`)], 'percentunit'))
     .withPanel(stackedBars('Final responses by SIP code', 'Calls by the final status of their last attempt (none: no final response seen).',
       sqlSeries(`SELECT ${bucket('setup_ts')} AS time, if(final_status IS NULL, 'none', toString(final_status)) AS code, count() AS calls
 FROM calls WHERE ${CALLS} GROUP BY time, code ORDER BY time, code`), 'short'))
-    .withPanel(seriesPanel('PDD p50 / p95', 'Post-dial delay quantiles per bucket.',
+    .withPanel(seriesPanel('PDD per interval', 'Post-dial delay p50 and p95 per bucket.',
       [sqlSeries(`SELECT ${bucket('setup_ts')} AS time, quantileExact(0.5)(pdd_ms) AS pdd_p50, quantileExact(0.95)(pdd_ms) AS pdd_p95
 FROM calls WHERE ${CALLS} AND pdd_ms IS NOT NULL GROUP BY time ORDER BY time`)], 'ms'))
     .withPanel(stackedBars('Registrations', 'REGISTER transactions by outcome: success, challenge (normal first half of digest auth), failure.',
@@ -67,9 +67,9 @@ FROM calls WHERE ${CALLS} AND pdd_ms IS NOT NULL GROUP BY time ORDER BY time`)],
   countIf(${REG_FAILED}) AS failure
 FROM registrations WHERE ${REGS} GROUP BY time ORDER BY time`), 'short'))
     .withPanel(tablePanel('Registration failures by user and source', 'Failed REGISTERs (wrong credentials, errors, timeouts): who and from where.',
-      sqlTable(`SELECT aor_user AS user, aor_domain AS domain, src_ip AS source, count() AS failures, max(ts) AS last_seen
+      sqlTable(`SELECT aor_user, aor_domain, src_ip AS source, count() AS failures, max(ts) AS last_failure
 FROM registrations WHERE ${REGS} AND ${REG_FAILED}
-GROUP BY user, domain, source ORDER BY failures DESC, user, source LIMIT 20`), { w: 12, h: 8 }))
+GROUP BY aor_user, aor_domain, source ORDER BY failures DESC, aor_user, source LIMIT 20`), { w: 12, h: 8 }))
     .withPanel(tablePanel('Top destinations', 'Most called numbers (Request-URI user) with their ASR and ACD.',
       sqlTable(`SELECT ruri_user AS destination, count() AS calls, ${ASR} AS asr, ${ACD_S} AS acd_s
 FROM calls WHERE ${CALLS} GROUP BY destination ORDER BY calls DESC, destination LIMIT 10`), { w: 12, h: 9 }))

@@ -4,13 +4,21 @@
  * G.729: the usual telephony codecs), which HEP QoS reports give directly.
  */
 import {
-  apiUrlVariable, baseDashboard, bucket, DOMAIN, domainVariable, finish, intervalVariable, ladderLink, NODE, nodeVariable,
-  seriesPanel, sqlSeries, sqlTable, statPanel, tablePanel, TENANT, tenantVariable,
+  apiUrlVariable, baseDashboard, bucket, domainVariable, finish, intervalVariable, ladderLink, NODE, nodeVariable,
+  seriesPanel, sqlSeries, sqlTable, statPanel, tablePanel, tenantVariable,
 } from './lib/common.ts';
 
 export const UID = 'tollgate-qos';
 
-const WHERE = `$__timeFilter(ts) AND ${TENANT} AND ${NODE} AND ${DOMAIN}`;
+/**
+ * Media reports carry no SIP domain (the analyzer stores them under the default tenant): tenant and domain come from
+ * the call they belong to, set up at most a day before the range ends.
+ */
+const ofCalls = (filter: string) =>
+  `call_id IN (SELECT call_id FROM calls WHERE setup_ts >= $__fromTime - INTERVAL 1 DAY AND setup_ts <= $__toTime AND ${filter})`;
+const QOS_TENANT = `$__conditionalAll(${ofCalls('tenant IN (${tenant:sqlstring})')}, $tenant)`;
+const QOS_DOMAIN = `$__conditionalAll(${ofCalls('domain IN (${domain:sqlstring})')}, $domain)`;
+const WHERE = `$__timeFilter(ts) AND ${QOS_TENANT} AND ${NODE} AND ${QOS_DOMAIN}`;
 /** Fraction lost 0..1: RTCP's own field, else lost / (lost + received) of a QoS report. */
 const LOSS = 'coalesce(toFloat64(fraction_lost), toFloat64(packets_lost) / nullIf(toFloat64(packets_lost) + toFloat64(packets_received), 0))';
 const JITTER_MS = 'coalesce(toFloat64(jitter_ms), toFloat64(jitter_ts_units) / 8)';
@@ -23,7 +31,7 @@ export function build() {
     .withVariable(intervalVariable())
     .withVariable(apiUrlVariable())
     .withPanel(statPanel('Reports', 'RTCP report blocks and QoS reports in the range.', sqlTable(`SELECT count() AS reports FROM qos WHERE ${WHERE}`), 'short', { w: 6, h: 4 }))
-    .withPanel(statPanel('Average MOS', 'Of reports that carry a MOS (HEP QoS).', sqlTable(`SELECT avg(mos) AS mos FROM qos WHERE ${WHERE} AND mos IS NOT NULL`), 'none', { w: 6, h: 4 }))
+    .withPanel(statPanel('Average MOS', 'Of reports that carry a MOS (HEP QoS).', sqlTable(`SELECT avg(mos) AS mos_avg FROM qos WHERE ${WHERE} AND mos IS NOT NULL`), 'none', { w: 6, h: 4 }))
     .withPanel(statPanel('Average loss', 'Mean fraction of packets lost per report.', sqlTable(`SELECT avg(${LOSS}) AS loss FROM qos WHERE ${WHERE}`), 'percentunit', { w: 6, h: 4 }))
     .withPanel(statPanel('Jitter p95', 'Interarrival jitter, 95th percentile of reports.', sqlTable(`SELECT quantileExact(0.95)(${JITTER_MS}) AS jitter_p95 FROM qos WHERE ${WHERE}`), 'ms', { w: 6, h: 4 }))
     .withPanel(seriesPanel('MOS', 'Average and worst MOS per bucket.',

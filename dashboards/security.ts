@@ -4,7 +4,7 @@
  * latest version) and `blocklist_audit` from the guard's migration (sql/0005_guard.sql), and `calls`.
  */
 import {
-  apiUrlVariable, baseDashboard, bucket, CALL_NODE, DOMAIN, domainVariable, finish, intervalVariable, ladderLink, NODE,
+  apiUrlVariable, baseDashboard, bucket, CALL_NODE, DOMAIN, domainVariable, finish, intervalVariable, ladderLink,
   nodeVariable, seriesPanel, sqlSeries, sqlTable, stackedBars, statPanel, tablePanel, TENANT, tenantVariable,
 } from './lib/common.ts';
 
@@ -17,7 +17,8 @@ export const UID = 'tollgate-security';
  */
 export const HIGH_RISK_PREFIXES = ['870', '871', '872', '873', '874', '881', '882', '883', '888', '979'] as const;
 
-const ALERTS = `$__timeFilter(first_seen) AND ${TENANT} AND ${NODE}`;
+/** Alerts carry the guard's node, not a capture node: no node filter. */
+const ALERTS = `$__timeFilter(first_seen) AND ${TENANT}`;
 /** The dialled number without `+`, `00` or `011`. */
 const DIALLED = "replaceRegexpOne(ruri_user, '^(\\\\+|00|011)', '')";
 const HIGH_RISK = `arrayExists(p -> startsWith(${DIALLED}, p), [${HIGH_RISK_PREFIXES.map((p) => `'${p}'`).join(', ')}])`;
@@ -53,21 +54,21 @@ GROUP BY time ORDER BY time`)], 'short'))
   arrayStringConcat(blocked, ' ') AS blocked, JSONExtractString(evidence, 'call_ids', 1) AS call_id, id
 FROM alerts FINAL WHERE ${ALERTS}
 ORDER BY last_seen DESC, id LIMIT 200`), { w: 24, h: 10 }, [{ field: 'call_id', links: [ladderLink()] }]))
-    .withPanel(tablePanel('Active blocks', 'Blocked addresses with why and until when.',
-      sqlTable(`SELECT ip, blocked_at, detector, reason, actor, offences, expires FROM (
-  SELECT ip, argMax(action, ts) AS last_action, max(ts) AS blocked_at, argMax(detector, ts) AS detector, argMax(reason, ts) AS reason,
-    argMax(actor, ts) AS actor, argMax(offences, ts) AS offences, argMax(expires_at, ts) AS expires
+    .withPanel(tablePanel('Blocked addresses', 'Addresses blocked at the end of the range, with why and until when.',
+      sqlTable(`SELECT ip, blocked_at, blocked_by, why, by_actor, offence_count, expires FROM (
+  SELECT ip, argMax(action, ts) AS last_action, max(ts) AS blocked_at, argMax(detector, ts) AS blocked_by, argMax(reason, ts) AS why,
+    argMax(actor, ts) AS by_actor, argMax(offences, ts) AS offence_count, argMax(expires_at, ts) AS expires
   FROM blocklist_audit WHERE ts <= $__toTime AND action IN ('block', 'unblock', 'expire') GROUP BY ip)
 WHERE last_action = 'block' AND (expires IS NULL OR expires > $__toTime)
 ORDER BY blocked_at DESC, ip LIMIT 200`), { w: 12, h: 9 }))
     .withPanel(tablePanel('Top attacking sources', 'Source addresses with the most alerts in the range.',
       sqlTable(`SELECT subject AS source, count() AS alerts, sum(findings) AS findings, arrayStringConcat(groupUniqArray(detector), ',') AS detectors,
-  max(severity = 'critical') AS critical, max(last_seen) AS last_seen
+  max(severity = 'critical') AS any_critical, max(last_seen) AS latest
 FROM alerts FINAL WHERE ${ALERTS} AND subject_kind = 'ip'
 GROUP BY source ORDER BY alerts DESC, findings DESC, source LIMIT 20`), { w: 12, h: 9 }))
     .withPanel(tablePanel('Targeted accounts', 'Accounts named by brute-force and toll-fraud alerts.',
       sqlTable(`SELECT subject AS account, tenant, count() AS alerts, sum(findings) AS findings, arrayStringConcat(groupUniqArray(detector), ',') AS detectors,
-  max(last_seen) AS last_seen
+  max(last_seen) AS latest
 FROM alerts FINAL WHERE ${ALERTS} AND subject_kind = 'account'
 GROUP BY account, tenant ORDER BY alerts DESC, findings DESC, account LIMIT 20`), { w: 12, h: 9 }))
     .withPanel(tablePanel('High-risk destinations called', 'Numbers in high-risk ranges, who called them and from where.',
