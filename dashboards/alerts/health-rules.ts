@@ -1,7 +1,8 @@
 /**
  * Prometheus alerting rules for tollgate's own health, over the metrics its processes export (default labels
  * `service` and `node`). Written out as deploy/prometheus/rules/tollgate.rules.yml; unit-tested with
- * `promtool test rules` (deploy/prometheus/rules/tollgate.rules.test.yml).
+ * `promtool test rules` (test/integration/dashboards-prometheus.test.ts). Summaries name labels only, never `$value`,
+ * so the notification text is stable and testable.
  */
 
 export interface PrometheusRule {
@@ -22,7 +23,7 @@ export const HEALTH_RULES: readonly PrometheusRule[] = [
     alert: 'TollgateCaptureDrops',
     expr: 'sum by (node, reason) (increase(tollgate_collector_dropped_total[5m])) > 0',
     for: '0m', severity: 'critical',
-    summary: 'Collector {{ $labels.node }} dropped {{ $value | humanize }} HEP records ({{ $labels.reason }}) in 5 minutes',
+    summary: 'Collector {{ $labels.node }} is dropping HEP records ({{ $labels.reason }})',
     description: 'Captured SIP is being lost: the in-memory queue or the disk spool is full, or the spool failed. Kafka is slow or down, or the spool disk is full.',
     runbook: anchor('capture drops'),
   },
@@ -30,7 +31,7 @@ export const HEALTH_RULES: readonly PrometheusRule[] = [
     alert: 'TollgateKernelUdpDrops',
     expr: 'sum by (node) (rate(tollgate_collector_kernel_udp_rcvbuf_errors[5m])) > 0',
     for: '5m', severity: 'warning',
-    summary: 'Host of collector {{ $labels.node }} drops {{ $value | humanize }} UDP datagrams/s for full receive buffers',
+    summary: 'Host of collector {{ $labels.node }} drops UDP datagrams for full receive buffers',
     description: 'HEP over UDP is lost in the kernel before the collector reads it. Raise HEP_UDP_RECV_BUFFER and net.core.rmem_max, or add collectors.',
     runbook: anchor('kernel udp drops'),
   },
@@ -46,7 +47,7 @@ export const HEALTH_RULES: readonly PrometheusRule[] = [
     alert: 'TollgateConsumerLag',
     expr: 'sum by (node, topic) (tollgate_analyzer_consumer_lag) > 10000',
     for: '10m', severity: 'warning',
-    summary: 'Analyzer {{ $labels.node }} is {{ $value | humanize }} records behind on {{ $labels.topic }}',
+    summary: 'Analyzer {{ $labels.node }} is more than 10000 records behind on {{ $labels.topic }}',
     description: 'Dashboards, detectors and the API see capture late. ClickHouse inserts are slow or the analyzers need more partitions or members.',
     runbook: anchor('consumer lag'),
   },
