@@ -1,7 +1,8 @@
 /**
  * Billing: CDRs and cost per interval, by destination and account, prepaid refusals and rating failures. Reads the
- * rating service's `cdrs` table (one row per call leg, idempotent on the FreeSWITCH Unique-ID; FINAL gives each
- * leg's latest version once a failed rating is redone). CDRs carry no SIP domain, so there is no domain filter.
+ * rating service's `cdrs` (sql/0006_rating.sql: one row per call leg and revision, ReplacingMergeTree by version, so
+ * FINAL gives each leg's latest revision). CDRs carry no SIP domain, so there is no domain filter; `node` is the
+ * FreeSWITCH node.
  */
 import {
   apiUrlVariable, baseDashboard, bucket, finish, intervalVariable, ladderLink, NODE, seriesPanel, sqlSeries, sqlTable, stackedBars,
@@ -14,7 +15,9 @@ export const UID = 'tollgate-billing';
 
 const WHERE = `$__timeFilter(created_at) AND ${TENANT} AND ${NODE}`;
 const REFUSED = "disposition = 'refused'";
+/** CGRateS answered with an error; `pending`: CGRateS was away, the CDR waits in the retry queue. */
 const RATING_FAILED = "rating_status = 'failed'";
+const NOT_RATED = "rating_status IN ('failed', 'pending')";
 
 const nodeVariable = () => new dashboard.QueryVariableBuilder('node')
   .label('Switch')
@@ -53,8 +56,8 @@ FROM cdrs FINAL WHERE ${WHERE} GROUP BY destination ORDER BY cost_total DESC, de
     .withPanel(tablePanel('Cost by account', 'Accounts by cost, with their refusals.',
       sqlTable(`SELECT account, request_type, count() AS cdrs, sum(billsec) / 60 AS minutes, sum(ifNull(cost, 0)) AS cost_total, countIf(${REFUSED}) AS refused
 FROM cdrs FINAL WHERE ${WHERE} GROUP BY account, request_type ORDER BY cost_total DESC, account, request_type LIMIT 20`)))
-    .withPanel(tablePanel('CDRs not rated', 'CDRs whose rating failed, newest first; the Call-ID opens the SIP ladder.',
-      sqlTable(`SELECT created_at, unique_id, call_id, account, destination, billsec, rating_error, node
-FROM cdrs FINAL WHERE ${WHERE} AND ${RATING_FAILED}
+    .withPanel(tablePanel('CDRs not rated', 'CDRs whose rating failed or waits for CGRateS, newest first; the Call-ID opens the SIP ladder.',
+      sqlTable(`SELECT created_at, unique_id, sip_call_id AS call_id, account, destination, billsec, rating_status, rating_attempts, rating_error, node
+FROM cdrs FINAL WHERE ${WHERE} AND ${NOT_RATED}
 ORDER BY created_at DESC, unique_id LIMIT 200`), { w: 24, h: 9 }, [{ field: 'call_id', links: [ladderLink()] }])));
 }

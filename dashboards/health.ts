@@ -1,7 +1,7 @@
 /**
  * tollgate health, from Prometheus scraping every tollgate process's `/metrics` (default labels `service`, `node`):
- * capture rates and drops, kernel UDP drops, spool, Kafka lag, analyzer throughput and insert latency, process
- * resources. Every metric name used here is checked against the live `/metrics` of running services in the tests.
+ * capture rates and drops, kernel UDP drops, spool, Kafka lag, analyzer throughput and insert latency, guard decisions
+ * and edge proxies, rating decision latency, process resources. Every metric name used here is checked against the live `/metrics` of running services in the tests.
  */
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import * as prometheus from '@grafana/grafana-foundation-sdk/prometheus';
@@ -60,6 +60,18 @@ export function build() {
     .withPanel(seriesPanel('Write failures/s', 'Kafka batches not acknowledged and ClickHouse inserts that failed (both retried).',
       [prom(`sum(rate(tollgate_collector_kafka_send_failures_total{${SEL}}[$__rate_interval]))`, 'kafka send'),
         prom(`sum by (table) (rate(tollgate_analyzer_insert_failures_total{${SEL}}[$__rate_interval]))`, 'clickhouse {{table}}', 'B')], 'short', undefined, PROMETHEUS))
+    .withPanel(seriesPanel('Guard decisions/s', 'Detector findings and blocklist decisions (block, unblock, refused by the allowlist).',
+      [prom(`sum by (detector) (rate(tollgate_guard_findings_total{${SEL}}[$__rate_interval]))`, 'finding {{detector}}'),
+        prom(`sum by (detector, action) (rate(tollgate_guard_blocks_total{${SEL}}[$__rate_interval]))`, '{{action}} {{detector}}', 'B')], 'short', undefined, PROMETHEUS))
+    .withPanel(seriesPanel('Edge proxies', '1 while the last push to a Kamailio or OpenSIPS proxy succeeded; ban changes waiting.',
+      [prom(`min by (proxy) (tollgate_guard_edge_up{${SEL}})`, 'up {{proxy}}'),
+        prom(`sum by (proxy) (tollgate_guard_edge_pending{${SEL}})`, 'pending {{proxy}}', 'B')], 'short', undefined, PROMETHEUS))
+    .withPanel(seriesPanel('Rating decision latency', 'CHANNEL_PARK to the decision written to FreeSWITCH, p50 and p99.',
+      [prom(`histogram_quantile(0.5, sum by (le) (rate(tollgate_rating_park_decision_seconds_bucket{${SEL}}[$__rate_interval])))`, 'p50'),
+        prom(`histogram_quantile(0.99, sum by (le) (rate(tollgate_rating_park_decision_seconds_bucket{${SEL}}[$__rate_interval])))`, 'p99', 'B')], 's', undefined, PROMETHEUS))
+    .withPanel(seriesPanel('Rating: park decisions and retry queue', 'Decisions by action and reason per second; CDRs waiting to be (re-)rated.',
+      [prom(`sum by (action, reason) (rate(tollgate_rating_park_decisions_total{${SEL}}[$__rate_interval]))`, '{{action}} {{reason}}'),
+        prom(`sum(tollgate_rating_retry_queue{${SEL}})`, 'retry queue', 'B')], 'short', undefined, PROMETHEUS))
     .withPanel(seriesPanel('Process memory', 'Resident memory per process.',
       [prom(`tollgate_process_resident_memory_bytes{${SEL}}`, '{{service}} {{node}}')], 'bytes', undefined, PROMETHEUS))
     .withPanel(seriesPanel('Event-loop lag p99', 'A busy or blocked event loop delays capture and inserts.',

@@ -79,11 +79,11 @@ GROUP BY tenant ORDER BY tenant`,
     uid: 'tollgate-rating-failures',
     title: 'Rating failures',
     sql: `SELECT tenant, toFloat64(count()) AS value
-FROM cdrs FINAL WHERE $__timeFilter(created_at) AND rating_status = 'failed'
+FROM cdrs FINAL WHERE $__timeFilter(created_at) AND rating_status IN ('failed', 'pending')
 GROUP BY tenant ORDER BY tenant`,
     windowSeconds: 900, comparison: 'gt', threshold: 0, forDuration: '15m', severity: 'critical',
     summary: '{{ $values.A.Value }} CDR(s) of tenant {{ $labels.tenant }} could not be rated for 15 minutes',
-    description: 'CGRateS did not rate these CDRs; they are kept and re-rated. A persistent count means CGRateS is down or a tariff is missing.',
+    description: 'CGRateS failed (failed) or could not be reached (pending) for these CDRs; they are kept and re-rated. A persistent count means CGRateS is down or a tariff is missing.',
     runbook: `${RUNBOOK}-rating-failures`,
   },
 ];

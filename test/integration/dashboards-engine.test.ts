@@ -139,17 +139,20 @@ describe('dashboards and alert rules on the real ClickHouse engine, over rows th
       audit('192.0.2.99', 5, 'block', { expires_at: at(60) }),
     ]);
     const cdr = (unique_id: string, o: Record<string, unknown>) => ({
-      unique_id, call_id: '', tenant: 'acme', account: '1001', caller: '1001', callee: '', destination: '', request_type: 'prepaid',
-      created_at: at(0), answered_at: null, ended_at: null, billsec: 0, pdd_ms: null, hangup_cause: 'NORMAL_CLEARING', disposition: 'answered',
-      node: 'fs-1', cost: null, currency: 'EUR', rating_status: 'rated', rating_error: '', version: 1, ...o,
+      unique_id, version: 1, tenant: 'acme', node: 'fs-1', origin_host: 'fs-1', sip_call_id: '', direction: 'outbound', caller: '1001', callee: '',
+      account: '1001', subject: '1001', destination: '', category: 'call', request_type: '*prepaid', created_at: at(0), answered_at: null,
+      ended_at: at(200), duration_ms: 0, billsec: 0, billmsec: 0, pdd_ms: 0, hangup_cause: 'NORMAL_CLEARING', hangup_cause_q850: 16,
+      sip_hangup_disposition: 'send_bye', disposition: 'answered', timing_source: 'event', estimated: false, decision: 'credit', max_usage_ms: 0,
+      rating_status: 'rated', rating_error: '', rating_attempts: 1, cost: null, cost_source: '', cgr_id: '', rating_details: '', session_terminated: true,
+      ...o,
     });
     await env.store.insert('cdrs', [
-      cdr('u1', { call_id: traffic.answeredCallId, destination: '4930', billsec: 60, cost: 0.12, created_at: at(62) }),
+      cdr('u1', { sip_call_id: traffic.answeredCallId, destination: '4930', billsec: 60, cost: 0.12, created_at: at(62) }),
       cdr('u2', { destination: '4930', billsec: 90, cost: 0.18, account: '1002', created_at: at(120) }),
-      cdr('u3', { destination: '881', billsec: 0, disposition: 'refused', hangup_cause: 'CALL_REJECTED', rating_status: 'unrated', created_at: at(130) }),
-      cdr('u4', { call_id: `anb-0-${tag}`, tenant: 'beta', account: '2001', destination: '4940', billsec: 60, rating_status: 'failed', rating_error: 'SERVER_ERROR: no tariff', created_at: at(70), version: 1 }),
+      cdr('u3', { destination: '881', billsec: 0, disposition: 'refused', hangup_cause: 'CALL_REJECTED', decision: 'no_credit', rating_status: 'unanswered', created_at: at(130) }),
+      cdr('u4', { sip_call_id: `anb-0-${tag}`, tenant: 'beta', account: '2001', destination: '4940', billsec: 60, rating_status: 'failed', rating_error: 'SERVER_ERROR: no tariff', created_at: at(70), version: 1 }),
       // A CDR re-rated after a failure: the later version replaces the failed one.
-      cdr('u5', { tenant: 'beta', account: '2001', destination: '4940', billsec: 30, rating_status: 'failed', rating_error: 'timeout', created_at: at(80), version: 1 }),
+      cdr('u5', { tenant: 'beta', account: '2001', destination: '4940', billsec: 30, rating_status: 'pending', rating_error: 'timeout', created_at: at(80), version: 1 }),
       cdr('u5', { tenant: 'beta', account: '2001', destination: '4940', billsec: 30, cost: 0.05, rating_status: 'rated', created_at: at(80), version: 2 }),
     ]);
   }

@@ -2,8 +2,7 @@
  * The guard's and the rating service's tables the Security and Billing dashboards read. Their migrations
  * (sql/0005_guard.sql, sql/0006_rating.sql) are written on other branches: when a migration is in this tree the
  * test database already has the table (the migration runner applied it); otherwise the table is created here from
- * the DDL below, copied from the guard's migration as it stood and, for `cdrs`, from the columns the rating issue
- * describes. Rows are seeded through the columns only, so a reconciled schema needs only this file adjusted.
+ * the DDL below, copied from the guard's and the rating service's migrations as they stood on their branches. Rows are seeded through the columns only, so a reconciled schema needs only this file adjusted.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -28,11 +27,14 @@ const FALLBACK_DDL: Record<string, { migration: string; ddl: string[] }> = {
   rating: {
     migration: '0006_',
     ddl: [`CREATE TABLE IF NOT EXISTS cdrs (
-  unique_id String, call_id String, tenant LowCardinality(String), account String, caller String, callee String, destination String,
-  request_type LowCardinality(String), created_at DateTime64(3, 'UTC'), answered_at Nullable(DateTime64(3, 'UTC')),
-  ended_at Nullable(DateTime64(3, 'UTC')), billsec UInt32, pdd_ms Nullable(Float64), hangup_cause LowCardinality(String),
-  disposition LowCardinality(String), node LowCardinality(String), cost Nullable(Float64), currency LowCardinality(String),
-  rating_status LowCardinality(String), rating_error String, version UInt64
+  unique_id String, version UInt64, tenant LowCardinality(String), node LowCardinality(String), origin_host LowCardinality(String),
+  sip_call_id String, direction LowCardinality(String), caller String, callee String, account String, subject String, destination String,
+  category LowCardinality(String), request_type LowCardinality(String), created_at DateTime64(6, 'UTC'), answered_at Nullable(DateTime64(6, 'UTC')),
+  ended_at DateTime64(6, 'UTC'), duration_ms UInt64, billsec UInt32, billmsec UInt64, pdd_ms UInt32, hangup_cause LowCardinality(String),
+  hangup_cause_q850 UInt16, sip_hangup_disposition LowCardinality(String), disposition LowCardinality(String), timing_source LowCardinality(String),
+  estimated Bool, decision LowCardinality(String), max_usage_ms UInt64, rating_status LowCardinality(String), rating_error String,
+  rating_attempts UInt16, cost Nullable(Float64), cost_source LowCardinality(String), cgr_id String, rating_details String,
+  session_terminated Bool, written_at DateTime64(3, 'UTC') DEFAULT now64(3)
 ) ENGINE = ReplacingMergeTree(version) PARTITION BY toYYYYMM(created_at) ORDER BY (tenant, unique_id)`],
   },
 };
