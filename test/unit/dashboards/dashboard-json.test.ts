@@ -154,3 +154,16 @@ describe('generated alert rules', () => {
     }
   });
 });
+
+describe('runbooks', () => {
+  it('every runbook_url points to a heading of dashboards/README.md', async () => {
+    const { HEALTH_RULES } = await import('../../../dashboards/alerts/health-rules.ts');
+    const readme = readFileSync(join(ROOT, 'dashboards/README.md'), 'utf8');
+    // GitHub's heading slugs: lower case, punctuation dropped, spaces to hyphens.
+    const slugs = new Set([...readme.matchAll(/^#{1,6} (.+)$/gm)].map((m) => m[1]!.toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-')));
+    for (const url of [...BUSINESS_RULES.map((r) => r.runbook), ...HEALTH_RULES.map((r) => r.runbook)]) {
+      const anchor = url.split('#')[1]!;
+      assert.ok(slugs.has(anchor), `no heading for #${anchor}`);
+    }
+  });
+});
