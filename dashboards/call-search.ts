@@ -18,6 +18,7 @@ const stateVariable = () => new dashboard.CustomVariableBuilder('state')
   .values(CALL_STATES.join(','))
   .multi(true)
   .includeAll(true)
+  .allowCustomValue(false)
   .current({ selected: true, text: ['All'], value: ['$__all'] })
   .options(CALL_STATES.map((s) => ({ selected: false, text: s, value: s })));
 

@@ -71,6 +71,8 @@ export const intervalVariable = () => {
   return new dashboard.CustomVariableBuilder('interval')
     .label('Interval')
     .values(values)
+    // Inserted into SQL as is: only the listed values may be chosen.
+    .allowCustomValue(false)
     .current({ selected: true, text: 'auto', value: '$__interval_s' })
     .options(INTERVAL_OPTIONS.map((o, i) => ({ selected: i === 0, text: o.text, value: o.value })));
 };
