@@ -87,6 +87,25 @@ describe('generated dashboards', () => {
     for (const r of BUSINESS_RULES) assert.ok(provisioned.has('tollgate-clickhouse'), r.uid);
   });
 
+  it('every ClickHouse target is the plugin\'s SQL query model: editorType sql, format with its queryType, refId, datasource', () => {
+    const queryType: Record<number, string> = { 0: 'timeseries', 1: 'table' };
+    let n = 0;
+    for (const { json } of dashboards()) {
+      for (const p of allPanels(json.panels)) {
+        for (const t of (p.targets ?? []) as Array<Record<string, unknown>>) {
+          if ((t.datasource as { type?: string } | undefined)?.type !== 'grafana-clickhouse-datasource') continue;
+          n++;
+          assert.equal(t.editorType, 'sql');
+          assert.equal(t.queryType, queryType[t.format as number], `${json.uid} ${p.title}: format ${String(t.format)} with queryType ${String(t.queryType)}`);
+          assert.equal(t.refId, 'A');
+          assert.equal(typeof t.rawSql, 'string');
+          assert.equal(p.type === 'timeseries', t.format === 0, `${json.uid} ${p.title}: time series panels use the time series format`);
+        }
+      }
+    }
+    assert.equal(n, 46);
+  });
+
   it('every SQL macro is one the ClickHouse plugin knows', () => {
     for (const { json } of dashboards()) {
       const sql = [...allPanels(json.panels).flatMap((p) => (p.targets ?? []).map((t) => t.rawSql ?? '')), ...json.templating.list.map((v) => (typeof v.query === 'string' ? v.query : ''))];
