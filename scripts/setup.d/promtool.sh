@@ -21,5 +21,6 @@ echo "setup: building promtool $PROMTOOL_VERSION with go install (a few minutes 
 mkdir -p "$PREFIX/bin"
 # GOBIN puts the binary straight into the cache; GOFLAGS keeps a user's -mod=vendor etc. out of the build.
 GOBIN="$PREFIX/bin" GOFLAGS="" go install "github.com/prometheus/prometheus/cmd/promtool@$PROMTOOL_VERSION"
-"$BIN" --version | head -n 1 | sed 's/^/setup: /'
+# go install stamps no version into --version; the module version is in the build info.
+go version -m "$BIN" | awk '$1 == "mod" { print "setup: built " $2 " " $3 }'
 echo "setup: promtool ready ($BIN)"
