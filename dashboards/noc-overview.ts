@@ -4,7 +4,7 @@
  * per-minute rollups carry neither node nor domain); KPI definitions are those of `calls_minute_kpi` (sql/0003).
  */
 import {
-  apiUrlVariable, baseDashboard, bucket, CALL_NODE, DOMAIN, domainVariable, finish, intervalVariable, NODE, nodeVariable,
+  apiUrlVariable, baseDashboard, bucket, CALL_NODE, DOMAIN, domainVariable, finish, guardAlertAnnotation, intervalVariable, NODE, nodeVariable,
   seriesPanel, sqlSeries, sqlTable, stackedBars, statPanel, tablePanel, TENANT, tenantVariable,
 } from './lib/common.ts';
 
@@ -30,6 +30,7 @@ export function build() {
     .withVariable(domainVariable())
     .withVariable(intervalVariable())
     .withVariable(apiUrlVariable())
+    .annotation(guardAlertAnnotation())
     .withPanel(statPanel('Call attempts', 'INVITE dialogs set up in the range (auth retries and followed redirects are one attempt).',
       sqlTable(`SELECT count() AS call_attempts FROM calls WHERE ${CALLS}`), 'short'))
     .withPanel(statPanel('ASR', 'Answer-seizure ratio: answered calls / attempts.',

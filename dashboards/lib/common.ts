@@ -123,6 +123,20 @@ export const callLink = (): FieldLink => ({
   targetBlank: true,
 });
 
+// ---- annotations --------------------------------------------------------------------------------------------------
+
+/** Critical guard alerts marked on every time series, so a KPI drop can be read against an attack or fraud. */
+export const guardAlertAnnotation = () => new dashboard.AnnotationQueryBuilder()
+  .name('Critical guard alerts')
+  .datasource(CLICKHOUSE)
+  .enable(true)
+  .iconColor('red')
+  .target(new ClickHouseQueryBuilder(`SELECT first_seen AS time, last_seen AS timeEnd,
+  concat(detector, ' ', rule, ': ', subject_kind, ' ', subject, ' (', state, ')') AS text, [detector, severity, tenant] AS tags
+FROM alerts FINAL
+WHERE $__timeFilter(first_seen) AND severity = 'critical' AND ${TENANT}
+ORDER BY first_seen, id`).refId('Anno').datasource(CLICKHOUSE_UID).table());
+
 // ---- panels -------------------------------------------------------------------------------------------------------
 
 export const sqlTable = (sql: string, refId = 'A') => new ClickHouseQueryBuilder(sql).refId(refId).datasource(CLICKHOUSE_UID).table();

@@ -179,7 +179,7 @@ describe('dashboards and alert rules on the real ClickHouse engine, over rows th
         queries += qs.length;
       }
     }
-    process.stderr.write(`[dashboards] ${queries} panel queries (${queries / 3} panels' targets × 3 variable modes) ran on the engine\n`);
+    process.stderr.write(`[dashboards] ${queries} panel and annotation queries (${queries / 3} targets × 3 variable modes) ran on the engine\n`);
   });
 
   it('variable queries return exactly the tenants, nodes and domains of the traffic', () => {
@@ -228,6 +228,11 @@ describe('dashboards and alert rules on the real ClickHouse engine, over rows th
     const perNode = panel(NOC, 'all', 'Per tenant and node').objects;
     assert.deepEqual(perNode.map((r) => [r.tenant, r.node, n(r.calls)]),
       [['acme', 'node-a', acmeCalls / 2], ['acme', 'node-b', acmeCalls / 2], ['beta', 'node-a', betaCalls / 2], ['beta', 'node-b', betaCalls / 2]]);
+    // Critical guard alerts as annotations: a1 (acme, escalated to critical) and a3 (beta).
+    const notes = panel(NOC, 'all', 'annotation: Critical guard alerts', 'Anno');
+    assert.deepEqual(notes.columns, ['time', 'timeEnd', 'text', 'tags']);
+    assert.deepEqual(notes.objects.map((r) => r.text), ['flood default: ip 203.0.113.9 (firing)', 'tollfraud default: account zoe (firing)']);
+    assert.equal(panel(NOC, 'single', 'annotation: Critical guard alerts', 'Anno').rows.length, 1);
     const single = panel(NOC, 'single', 'Per tenant and node').objects;
     assert.deepEqual(single.map((r) => [r.tenant, r.node]), [['acme', 'node-a']]);
   });

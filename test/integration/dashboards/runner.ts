@@ -57,7 +57,7 @@ export interface PanelQuery {
   readonly sql: string;
 }
 
-/** Every ClickHouse SQL target of every panel (rows' nested panels included). */
+/** Every ClickHouse SQL target of every panel (rows' nested panels included) and of every annotation. */
 export function panelQueries(d: Dashboard): PanelQuery[] {
   const out: PanelQuery[] = [];
   const visit = (p: { title?: string; targets?: unknown[]; panels?: unknown[] }) => {
@@ -67,6 +67,10 @@ export function panelQueries(d: Dashboard): PanelQuery[] {
     for (const inner of p.panels ?? []) visit(inner as typeof p);
   };
   for (const p of d.panels ?? []) visit(p as Parameters<typeof visit>[0]);
+  for (const a of d.annotations?.list ?? []) {
+    const t = (a as { target?: unknown }).target;
+    if (isClickHouseTarget(t)) out.push({ dashboard: d.uid ?? '', panel: `annotation: ${a.name}`, refId: t.refId ?? '', sql: t.rawSql });
+  }
   return out;
 }
 

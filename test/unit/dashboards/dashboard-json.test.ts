@@ -27,7 +27,7 @@ interface Panel {
   panels?: Panel[];
 }
 
-const dashboards = () => [...generate()].filter(([p]) => p.startsWith(`${OUTPUT.dashboards}/`)).map(([p, c]) => ({ path: p, json: JSON.parse(c) as { uid: string; panels: Panel[]; templating: { list: Array<{ datasource?: { uid?: string }; query?: unknown }> } } }));
+const dashboards = () => [...generate()].filter(([p]) => p.startsWith(`${OUTPUT.dashboards}/`)).map(([p, c]) => ({ path: p, json: JSON.parse(c) as { uid: string; panels: Panel[]; templating: { list: Array<{ datasource?: { uid?: string }; query?: unknown }> }; annotations?: { list: Array<{ datasource?: { uid?: string }; target?: { rawSql?: string } }> } } }));
 const allPanels = (ps: Panel[]): Panel[] => ps.flatMap((p) => [p, ...allPanels(p.panels ?? [])]);
 
 describe('generated dashboards', () => {
@@ -80,6 +80,7 @@ describe('generated dashboards', () => {
       const used = [
         ...allPanels(json.panels).flatMap((p) => [p.datasource?.uid, ...(p.targets ?? []).map((t) => t.datasource?.uid)]),
         ...json.templating.list.map((v) => v.datasource?.uid),
+        ...(json.annotations?.list ?? []).map((a) => a.datasource?.uid),
       ].filter((u): u is string => u !== undefined);
       assert.ok(used.length > 0);
       for (const u of used) assert.ok(provisioned.has(u), `${json.uid}: datasource ${u} is not provisioned`);
@@ -108,7 +109,8 @@ describe('generated dashboards', () => {
 
   it('every SQL macro is one the ClickHouse plugin knows', () => {
     for (const { json } of dashboards()) {
-      const sql = [...allPanels(json.panels).flatMap((p) => (p.targets ?? []).map((t) => t.rawSql ?? '')), ...json.templating.list.map((v) => (typeof v.query === 'string' ? v.query : ''))];
+      const sql = [...allPanels(json.panels).flatMap((p) => (p.targets ?? []).map((t) => t.rawSql ?? '')), ...json.templating.list.map((v) => (typeof v.query === 'string' ? v.query : '')),
+        ...(json.annotations?.list ?? []).map((a) => a.target?.rawSql ?? '')];
       for (const s of sql) assert.deepEqual(unknownMacros(s), [], `${json.uid}: ${s.slice(0, 80)}`);
     }
     for (const r of BUSINESS_RULES) assert.deepEqual(unknownMacros(r.sql), [], r.uid);
