@@ -256,6 +256,22 @@ describe('dashboards and alert rules on the real ClickHouse engine, over rows th
     assert.equal(none.rows.length, 0);
   });
 
+  it('list variables never offer a value that could leave its SQL string (a SIP domain is attacker-controlled)', async () => {
+    // A call an hour before the traffic, with a domain full of quotes and backslashes.
+    const at = new Date(t0ms - 3_600_000);
+    await env.store.insert('calls', [{
+      setup_ts: at.toISOString().replace('T', ' ').replace('Z', ''), end_ts: at.toISOString().replace('T', ' ').replace('Z', ''),
+      tenant: 'acme', domain: "x\\'); DROP TABLE calls; --.example", call_id: `evil-${tag}`, nodes: ["node'\\"], state: 'failed',
+    }]);
+    const hour = { from: new Date(at.getTime() - 60_000), to: new Date(at.getTime() + 60_000), intervalMs: 60_000 };
+    const d = DASHBOARDS.find((x) => x.UID === 'tollgate-noc')!.build();
+    const offered = new Map<string, string[]>();
+    await resolveVariables(runner, d, 'all', selection, hour, (name, values) => offered.set(name, values));
+    assert.deepEqual(offered.get('domain'), []);
+    // The row is there, in range: the variable query's filter is what kept it out.
+    assert.equal(n((await runner.run(`SELECT count() FROM calls WHERE $__timeFilter(setup_ts) AND call_id = 'evil-${tag}'`, [], hour)).rows[0]![0]), 1);
+  });
+
   it('QoS: reports, MOS, loss and jitter of the known media reports; tenant and domain through the call', () => {
     const uid = 'tollgate-qos';
     for (const mode of ['all', 'single', 'multi'] as const) {
