@@ -105,7 +105,7 @@ export class RatingService implements Component {
       clients.set(ep.name, new EslClient({
         endpoint: ep, password: o.password, events: SUBSCRIBED_EVENTS, commandTimeoutMs: o.esl.commandTimeoutMs,
         connectTimeoutMs: o.esl.connectTimeoutMs ?? 3_000, idleTimeoutMs: o.esl.idleTimeoutMs,
-        backoffInitialMs: o.esl.backoffInitialMs ?? 200, backoffMaxMs: o.esl.backoffMaxMs, log: o.log.child({ component: 'esl' }),
+        backoffInitialMs: o.esl.backoffInitialMs ?? 200, backoffMaxMs: o.esl.backoffMaxMs, log: o.log.child({ layer: 'esl' }),
       }, {
         onEvent: (ev, node) => this.#onEvent(ev, node),
         onConnected: (node, reconnect) => this.#onConnected(node, reconnect),
