@@ -18,6 +18,7 @@ import { OpsServer } from '../shared/ops-server.ts';
 import { resolveEndpoints } from '../endpoints.ts';
 import { CgratesClient } from './cgrates/client.ts';
 import { isReqtype } from './core/call.ts';
+import { JSON_CDR_TOPIC_SUFFIX, JsonCdrConsumer } from './json-cdr-feed.ts';
 import { RatingService, storedCdrs } from './service.ts';
 import { parseEslNodes, parseTenantReqtypes, ratingSettings } from './settings.ts';
 import { CdrWriter } from './store/cdr-writer.ts';
@@ -59,11 +60,15 @@ await runService<Config>({
     }
     const topic = `${config.kafkaTopicPrefix}${config.ratingCdrTopic}`;
     const clientId = `${config.kafkaClientId}-rating`;
+    const jsonCdrTopic = `${config.kafkaTopicPrefix}${JSON_CDR_TOPIC_SUFFIX}`;
     const kafka = createKafka({ brokers, clientId, log });
     const kadmin = kafka.admin();
     await kadmin.connect();
     try {
-      await ensureTopics(kadmin, [{ name: topic, partitions: config.kafkaPartitions, retentionMs: config.kafkaRetention, doc: 'CDR revisions keyed by Unique-ID' }]);
+      await ensureTopics(kadmin, [
+        { name: topic, partitions: config.kafkaPartitions, retentionMs: config.kafkaRetention, doc: 'CDR revisions keyed by Unique-ID' },
+        { name: jsonCdrTopic, partitions: config.kafkaPartitions, retentionMs: config.kafkaRetention, doc: 'mod_json_cdr posts keyed by channel uuid' },
+      ]);
     } finally {
       await kadmin.disconnect();
     }
@@ -88,13 +93,14 @@ await runService<Config>({
       esl: { commandTimeoutMs: config.freeswitchEslCommandTimeout, idleTimeoutMs: config.freeswitchEslIdleTimeout, backoffMaxMs: config.freeswitchEslBackoffMax },
       registry, log: log.child({ component: 'rating' }),
     });
+    const jsonCdrs = new JsonCdrConsumer({ kafka, groupId: `${clientId}-json-cdr`, topic: jsonCdrTopic, ingest: (doc) => rating.ingestJsonCdr(doc), log: log.child({ component: 'json-cdr' }) });
     ops = new OpsServer({ host: config.ratingMetricsHost, port: config.metricsPort, registry, components: () => supervisor.components });
     // Order matters for stop: the service stops taking events before the writer drains and the store closes.
     supervisor.add({
       name: 'clickhouse-store', start: async () => {}, close: () => store.close(), destroy: () => store.close(), health: () => ({ state: 'ok' }),
     }, {
       name: 'kafka-producer', start: async () => {}, close: () => producer.disconnect(), destroy: () => producer.disconnect(), health: () => ({ state: 'ok' }),
-    }, writer, rating, ops);
+    }, writer, rating, jsonCdrs, ops);
   },
   started({ log, config }) {
     const nodes = parseEslNodes(config.freeswitchEsl).map((n) => `${n.name} (${n.host}:${n.port})`);

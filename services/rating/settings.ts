@@ -75,5 +75,8 @@ export const ratingSettings = {
   ratingSpoolDir: s.string('RATING_SPOOL_DIR', 'data/rating-spool', 'Directory of the CDR journal: CDRs not yet confirmed by ClickHouse survive a restart there.'),
   ratingCdrTopic: s.string('RATING_CDR_TOPIC', 'cdrs', 'Kafka topic (after `KAFKA_TOPIC_PREFIX`) receiving every CDR revision, keyed by Unique-ID.',
     /^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, ".", "_" or "-"'),
+  ratingJsonCdrCredentials: s.secret('RATING_JSON_CDR_CREDENTIALS',
+    '`user:password` that FreeSWITCH\'s mod_json_cdr sends (its `cred` param, `auth-scheme` basic) to the API\'s `POST /freeswitch/cdr`. '
+    + 'Unset: that route refuses every post.', 8),
   ratingMetricsHost: s.string('RATING_METRICS_HOST', '127.0.0.1', 'Address of the rating service\'s `/healthz` and `/metrics` (port `METRICS_PORT`).'),
 } as const;
