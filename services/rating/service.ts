@@ -109,7 +109,7 @@ export class RatingService implements Component {
       }, {
         onEvent: (ev, node) => this.#onEvent(ev, node),
         onConnected: (node, reconnect) => this.#onConnected(node, reconnect),
-        onDisconnected: (node) => this.#onDisconnected(node),
+        onDisconnected: (node, reason) => this.#onDisconnected(node, reason),
         onProtocolError: (node) => this.#m.protocolErrors.inc({ node }),
       }));
       this.#m.connected.set({ node: ep.name }, 0);
@@ -372,9 +372,13 @@ export class RatingService implements Component {
 
   // ---- reconnect and resync ----------------------------------------------------------------------------------
 
-  #onDisconnected(node: string): void {
+  /**
+   * Until the socket broke, a hangup would have reached us, so the calls still open were up at that moment: a closed
+   * socket is noticed at once; a silent one only after the idle timeout, so then the last byte received counts.
+   */
+  #onDisconnected(node: string, reason: string): void {
     this.#m.connected.set({ node }, 0);
-    const lastData = this.#lastData.get(node) ?? Date.now() * 1000;
+    const lastData = reason.startsWith('nothing received') ? (this.#lastData.get(node) ?? Date.now() * 1000) : Date.now() * 1000;
     for (const leg of this.#legs.values()) if (leg.facts.node === node && !leg.finalized) leg.lastUpUs = Math.max(leg.lastUpUs, lastData);
   }
 
