@@ -56,11 +56,21 @@ export interface CgratesOptions {
   readonly freeswitchAgent?: FreeswitchAgentOptions;
   readonly loadTariff?: boolean;
   readonly logLevel?: number;
+  /** Reuse the ports of an engine stopped before (a restart on the same address). */
+  readonly ports?: CgratesPorts;
+}
+
+export interface CgratesPorts {
+  readonly rpcJson: number;
+  readonly rpcGob: number;
+  readonly http: number;
+  readonly bijson: number;
 }
 
 export interface CgratesEngine {
   readonly url: string;
   readonly httpPort: number;
+  readonly ports: CgratesPorts;
   readonly process: ChildProcess;
   /** Engine stdout/stderr so far (for assertions on the agent's behaviour and for failure messages). */
   log(): string;
@@ -95,7 +105,9 @@ export async function startCgrates(opts: CgratesOptions = {}): Promise<CgratesEn
     taken.add(p);
     return p;
   };
-  const [rpcJson, rpcGob, http, bijson] = [await pick(), await pick(), await pick(), await pick()];
+  const [rpcJson, rpcGob, http, bijson] = opts.ports
+    ? [opts.ports.rpcJson, opts.ports.rpcGob, opts.ports.http, opts.ports.bijson]
+    : [await pick(), await pick(), await pick(), await pick()];
   const dir = await mkdtemp(join(tmpdir(), 'tollgate-cgrates-'));
   const config: Record<string, unknown> = {
     general: { logger: '*stdout', log_level: opts.logLevel ?? 6, reply_timeout: '10s', default_timezone: 'UTC' },
@@ -155,6 +167,7 @@ export async function startCgrates(opts: CgratesOptions = {}): Promise<CgratesEn
   const engine: CgratesEngine = {
     url,
     httpPort: http,
+    ports: { rpcJson, rpcGob, http, bijson },
     process: child,
     log: () => output,
     call,
