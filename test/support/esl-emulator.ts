@@ -161,6 +161,11 @@ export class EslEmulator {
     return true;
   }
 
+  /** Writes raw bytes to every authenticated client (bad-input tests: garbage, truncated or unknown frames). */
+  injectRaw(bytes: string | Buffer): void {
+    for (const c of this.#clients) if (c.authed) c.socket.write(bytes);
+  }
+
   /** Closes every client connection (the switch keeps its calls). */
   dropClients(): void {
     for (const c of this.#clients) c.socket.destroy();
