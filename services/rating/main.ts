@@ -97,6 +97,9 @@ await runService<Config>({
     ops = new OpsServer({ host: config.ratingMetricsHost, port: config.metricsPort, registry, components: () => supervisor.components });
     // Order matters for stop: the service stops taking events before the writer drains and the store closes.
     supervisor.add({
+      name: 'cgrates-client', start: async () => {}, close: async () => engine.close(), destroy: async () => engine.close(),
+      health: () => ({ state: engine.breakerState === 'closed' ? 'ok' : 'degraded', detail: `breaker ${engine.breakerState}` }),
+    }, {
       name: 'clickhouse-store', start: async () => {}, close: () => store.close(), destroy: () => store.close(), health: () => ({ state: 'ok' }),
     }, {
       name: 'kafka-producer', start: async () => {}, close: () => producer.disconnect(), destroy: () => producer.disconnect(), health: () => ({ state: 'ok' }),

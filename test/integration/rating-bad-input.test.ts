@@ -25,7 +25,7 @@ describe('rating on bad input', { skip }, () => {
 
   before(async () => {
     [fs, cgr, db] = await Promise.all([startEslEmulator({ switchname: 'fs1' }), startCgrates(), ratingDatabase()]);
-    h = await startRatingService({ nodes: [{ name: 'fs1', port: fs.port }], cgratesUrl: cgr.url, db });
+    h = await startRatingService({ nodes: [{ name: 'fs1', port: fs.port }], cgratesUrl: cgr.tcpUrl, db });
     await waitFor(() => h.service.clients.get('fs1')!.connected, 5_000, 'connection');
   });
   after(async () => {
@@ -74,7 +74,7 @@ describe('rating on bad input', { skip }, () => {
     // Restart the service on the same journal while ClickHouse still refuses.
     const spoolDir = h.spoolDir;
     await h.stop({ keepSpool: true });
-    h = await startRatingService({ nodes: [{ name: 'fs1', port: fs.port }], cgratesUrl: cgr.url, db, spoolDir });
+    h = await startRatingService({ nodes: [{ name: 'fs1', port: fs.port }], cgratesUrl: cgr.tcpUrl, db, spoolDir });
     assert.ok(h.writer.queued >= 1, 'replayed from the journal');
     await db.store.command('RENAME TABLE cdrs_away TO cdrs');
     await waitFor(async () => (await h.cdrs('unique_id = {u:String}', { u: uuid })).length === 1, 10_000, 'the CDR after recovery');

@@ -22,9 +22,9 @@ describe('rating while CGRateS is down', { skip }, () => {
 
   before(async () => {
     [fs, fsOpen, cgr, db] = await Promise.all([startEslEmulator({ switchname: 'fs1' }), startEslEmulator({ switchname: 'fs-open' }), startCgrates(), ratingDatabase()]);
-    h = await startRatingService({ nodes: [{ name: 'fs1', port: fs.port }], cgratesUrl: cgr.url, db });
+    h = await startRatingService({ nodes: [{ name: 'fs1', port: fs.port }], cgratesUrl: cgr.tcpUrl, db });
     hOpen = await startRatingService({
-      nodes: [{ name: 'fs-open', port: fsOpen.port }], cgratesUrl: cgr.url, db,
+      nodes: [{ name: 'fs-open', port: fsOpen.port }], cgratesUrl: cgr.tcpUrl, db,
       overrides: { policy: { prepaidFailOpen: true, failOpenMaxMs: 2_000, refuseCause: 'OUTGOING_CALL_BARRED' } },
     });
     await waitFor(() => h.service.clients.get('fs1')!.connected && hOpen.service.clients.get('fs-open')!.connected, 5_000, 'connections');

@@ -19,7 +19,7 @@ describe('prepaid rating against real CGRateS', { skip }, () => {
 
   before(async () => {
     [fs, cgr, db] = await Promise.all([startEslEmulator({ switchname: 'fs1' }), startCgrates(), ratingDatabase()]);
-    h = await startRatingService({ nodes: [{ name: 'fs1', port: fs.port }], cgratesUrl: cgr.url, db });
+    h = await startRatingService({ nodes: [{ name: 'fs1', port: fs.port }], cgratesUrl: cgr.tcpUrl, db });
     await waitFor(() => h.service.clients.get('fs1')!.connected, 5_000, 'the rating service to connect');
   });
   after(async () => {

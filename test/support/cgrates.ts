@@ -68,7 +68,10 @@ export interface CgratesPorts {
 }
 
 export interface CgratesEngine {
+  /** HTTP JSON-RPC (`/jsonrpc` on the http listener). */
   readonly url: string;
+  /** Raw JSON-RPC listener (`tcp://127.0.0.1:<rpc_json>`). */
+  readonly tcpUrl: string;
   readonly httpPort: number;
   readonly ports: CgratesPorts;
   readonly process: ChildProcess;
@@ -166,6 +169,7 @@ export async function startCgrates(opts: CgratesOptions = {}): Promise<CgratesEn
 
   const engine: CgratesEngine = {
     url,
+    tcpUrl: `tcp://127.0.0.1:${rpcJson}`,
     httpPort: http,
     ports: { rpcJson, rpcGob, http, bijson },
     process: child,

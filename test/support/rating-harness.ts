@@ -86,6 +86,7 @@ export async function startRatingService(o: HarnessOptions): Promise<RatingHarne
     async stop(opts = {}) {
       await service.close();
       await writer.close();
+      engine.close();
       if (!opts.keepSpool) await rm(spoolDir, { recursive: true, force: true });
     },
   };

@@ -8,6 +8,7 @@
 import { TollgateError } from '../../shared/errors.ts';
 import { RatingErrors } from '../errors.ts';
 import { CircuitBreaker, type BreakerState } from './breaker.ts';
+import { transportFor, type RpcTransport } from './transport.ts';
 
 export interface CgrEvent {
   readonly Tenant: string;
@@ -64,6 +65,8 @@ export interface CgratesClientOptions {
   readonly timeoutMs: number;
   readonly breakerFailures: number;
   readonly breakerCooldownMs: number;
+  /** Persistent connections of a `tcp://` URL (default 2). */
+  readonly connections?: number;
   readonly onCall?: (method: string, outcome: 'ok' | 'error' | 'unavailable', ms: number) => void;
   readonly onBreaker?: (state: BreakerState) => void;
 }
@@ -71,15 +74,20 @@ export interface CgratesClientOptions {
 export class CgratesClient implements RatingEngine {
   readonly #opts: CgratesClientOptions;
   readonly #breaker: CircuitBreaker;
-  #id = 0;
+  readonly #transport: RpcTransport;
 
   constructor(opts: CgratesClientOptions) {
     this.#opts = opts;
+    this.#transport = transportFor(opts.url, opts.connections ?? 2);
     this.#breaker = new CircuitBreaker({ failures: opts.breakerFailures, cooldownMs: opts.breakerCooldownMs, onChange: opts.onBreaker });
   }
 
   get breakerState(): BreakerState {
     return this.#breaker.state;
+  }
+
+  close(): void {
+    this.#transport.close();
   }
 
   async call<T>(method: string, params: unknown): Promise<T> {
@@ -90,14 +98,7 @@ export class CgratesClient implements RatingEngine {
     const started = performance.now();
     let body: { result: T; error: string | null };
     try {
-      const res = await fetch(this.#opts.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ method, params: [params], id: ++this.#id }),
-        signal: AbortSignal.timeout(this.#opts.timeoutMs),
-      });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      body = (await res.json()) as { result: T; error: string | null };
+      body = await this.#transport.call<T>(method, params, this.#opts.timeoutMs);
     } catch (err) {
       this.#breaker.failure();
       const ms = performance.now() - started;
