@@ -15,16 +15,15 @@
  * Run: KAFKA_BROKERS=127.0.0.1:9092 CLICKHOUSE_URL=http://127.0.0.1:8123 npx tsx bench/rating.bench.ts [rate] [seconds]
  */
 import pino from 'pino';
-import { Registry } from 'prom-client';
-import { CgratesClient } from '../services/rating/cgrates/client.ts';
-import { RatingService } from '../services/rating/service.ts';
 import { CdrWriter } from '../services/rating/store/cdr-writer.ts';
 import { cdrRow } from '../services/rating/store/cdr-rows.ts';
 import type { CdrRecord } from '../services/rating/core/cdr.ts';
 import { startCgrates, waitFor, type CgratesEngine } from '../test/support/cgrates.ts';
 import { startEslEmulator, type EslEmulator } from '../test/support/esl-emulator.ts';
 import { ratingDatabase } from '../test/support/rating-harness.ts';
+import { fork } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -77,37 +76,31 @@ async function benchTollgate(): Promise<void> {
   const own: number[] = [];
   const cgrShare: number[] = [];
   const totals: number[] = [];
-  const engine = new CgratesClient({ url: process.env['BENCH_CGRATES_TRANSPORT'] === 'http' ? cgr.url : cgr.tcpUrl, timeoutMs: 2_000, breakerFailures: 50, breakerCooldownMs: 1_000 });
-  const writer = new CdrWriter({ store: db.store, topic: 'unused', spoolDir: spool, log });
-  const service = new RatingService({
-    nodes: [{ name: 'fs-bench', host: '127.0.0.1', port: fs.port }], password: 'ClueCon', engine, cdrs: writer,
-    defaults: { tenant: 'cgrates.org', reqtype: '*rated', tenantReqtypes: new Map() },
-    policy: { prepaidFailOpen: false, failOpenMaxMs: 60_000, refuseCause: 'OUTGOING_CALL_BARRED' },
-    debitIntervalMs: 0, retryIntervalMs: 5_000, maxAttempts: 5, jsonCdrWaitMs: 10_000,
-    esl: { commandTimeoutMs: 5_000, idleTimeoutMs: 60_000, backoffMaxMs: 1_000 }, registry: new Registry(), log,
-    onParkDecided: (i) => {
-      totals.push(i.totalMs);
-      cgrShare.push(i.cgratesMs);
-      own.push(i.totalMs - i.cgratesMs);
-    },
+  let state = { cdrs: 0, written: 0, connected: false };
+  const url = process.env['BENCH_CGRATES_TRANSPORT'] === 'http' ? cgr.url : cgr.tcpUrl;
+  const child = fork(fileURLToPath(new URL('./support/rating-process.ts', import.meta.url)), [String(fs.port), url, db.database, spool],
+    { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  child.on('message', (m: { parks: [number, number][]; cdrs: number; written: number; connected: boolean }) => {
+    for (const [t, c] of m.parks) {
+      totals.push(t);
+      cgrShare.push(c);
+      own.push(t - c);
+    }
+    state = m;
   });
-  await writer.start();
-  await service.start();
-  await waitFor(() => service.clients.get('fs-bench')!.connected, 5_000, 'tollgate connected');
+  await waitFor(() => state.connected, 20_000, 'tollgate connected');
   const t0 = performance.now();
   const r = await drive(fs, 'tollgate');
-  await waitFor(() => service.counts.cdrs >= r.calls, 20_000, 'all CDRs').catch(() => undefined);
-  await writer.drain();
+  await waitFor(() => state.written >= r.calls, 30_000, 'all CDRs written').catch(() => undefined);
   const elapsed = (performance.now() - t0) / 1000;
   const decisions = totals.length;
-  process.stdout.write(`\ntollgate rating service, ${RATE} new prepaid calls/s for ${SECONDS} s (${r.calls} calls, ${r.undecided} undecided):\n`);
+  process.stdout.write(`\ntollgate rating service (own process, CGRateS over ${url.split(':')[0]}), ${RATE} new prepaid calls/s for ${SECONDS} s (${r.calls} calls, ${r.undecided} undecided):\n`);
   process.stdout.write(`  park → decision at the switch: p50 ${f(pct(r.latencies, 50))} ms, p99 ${f(pct(r.latencies, 99))} ms, max ${f(Math.max(...r.latencies))} ms\n`);
   process.stdout.write(`  inside the service (${decisions} parks): total p50 ${f(pct(totals, 50))} / p99 ${f(pct(totals, 99))} ms; `
     + `CGRateS AuthorizeEvent p50 ${f(pct(cgrShare, 50))} / p99 ${f(pct(cgrShare, 99))} ms; own overhead p50 ${f(pct(own, 50))} / p99 ${f(pct(own, 99))} ms\n`);
-  process.stdout.write(`  CDRs written to ClickHouse during the run: ${writer.written} (${(writer.written / elapsed).toFixed(0)}/s over ${elapsed.toFixed(1)} s, paced by the call rate)\n`);
-  await service.close();
-  await writer.close();
-  engine.close();
+  process.stdout.write(`  CDRs written to ClickHouse during the run: ${state.written} (${(state.written / elapsed).toFixed(0)}/s over ${elapsed.toFixed(1)} s, paced by the call rate)\n`);
+  child.send({ stop: true });
+  await new Promise((res) => child.once('exit', res));
 
   // CDR writer throughput on its own.
   const base = Date.now() * 1000;
