@@ -14,6 +14,7 @@ import { ensureTopics } from '../../services/shared/kafka/topics.ts';
 import type { CdrRecord } from '../../services/rating/core/cdr.ts';
 import { cdrRow } from '../../services/rating/store/cdr-rows.ts';
 import { CdrWriter } from '../../services/rating/store/cdr-writer.ts';
+import { JsonCdrConsumer, kafkaJsonCdrIngest } from '../../services/rating/json-cdr-feed.ts';
 import { ratingDatabase, type RatingDb } from '../support/rating-harness.ts';
 import { ensureLocalStack, uniqueName } from '../support/stack.ts';
 
@@ -86,5 +87,30 @@ describe('CDR writer into ClickHouse and Kafka', () => {
     await consumer.disconnect();
     assert.equal(seen.length, 450, 'every revision published (consumers keep the latest per key)');
     assert.equal(new Set(seen).size, 200);
+  });
+
+  it('carries mod_json_cdr posts from the API route to the rating service through Kafka', async () => {
+    const jtopic = uniqueName('tg_rating_json_cdr');
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, [{ name: jtopic, partitions: 2, retentionMs: 3_600_000, doc: 'test' }]);
+    await admin.disconnect();
+    const producer = new KafkaRecordProducer({ kafka, log });
+    const ingest = kafkaJsonCdrIngest(producer, jtopic);
+    for (let i = 0; i < 20; i++) await ingest({ variables: { uuid: `j-${i}`, billsec: String(i) } });
+    const got: string[] = [];
+    const consumer = new JsonCdrConsumer({ kafka, groupId: uniqueName('jg'), topic: jtopic, log, ingest: async (doc) => {
+      got.push((doc as { variables: { uuid: string } }).variables.uuid);
+    } });
+    await consumer.start();
+    const deadline = Date.now() + 20_000;
+    while (got.length < 20 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await consumer.close();
+    await producer.disconnect();
+    const a2 = kafka.admin();
+    await a2.connect();
+    await a2.deleteTopics({ topics: [jtopic] }).catch(() => undefined);
+    await a2.disconnect();
+    assert.deepEqual([...got].sort(), Array.from({ length: 20 }, (_, i) => `j-${i}`).sort());
   });
 });
