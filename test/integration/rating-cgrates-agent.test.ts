@@ -90,4 +90,22 @@ describe('CGRateS freeswitch_agent against the event-socket emulator', { skip },
     const lines = fs.commands.map((c) => c.line);
     assert.ok(!lines.some((l) => l.startsWith('api show channels')), 'the agent did not list channels after reconnecting');
   });
+
+  it('ESL lost mid-call, prepaid: the session keeps debiting until the credit is gone', async () => {
+    const uuid = fs.originate({ account: '1009', destination: '441632960123', reqtype: '*prepaid', answerAfterMs: 50 });
+    await waitFor(() => fs.channels.get(uuid)!.state === 'answered', 5_000, 'answer');
+    await new Promise((r) => setTimeout(r, 1_000));
+    const pause = fs.pause(1_500);
+    await new Promise((r) => setTimeout(r, 500));
+    fs.hangup(uuid); // ends while the agent is away
+    await pause;
+    const ch = fs.channels.get(uuid)!;
+    const real = (ch.hangupUs - ch.answeredUs) / 1e6;
+    // SessionS debits every 5 s on its own until the 6 s of credit are gone, then writes the CDR.
+    await waitFor(async () => (await cgr.cdrs({ OriginIDs: [uuid] })).length === 1, 20_000, 'the CDR SessionS writes when the credit runs out');
+    const [cdr] = await cgr.cdrs({ OriginIDs: [uuid] });
+    const billed = cdr!.Usage / 1e9;
+    process.stderr.write(`[agent] ESL drop mid-call (prepaid, real ${real.toFixed(2)} s): billed ${billed.toFixed(2)} s, cost ${cdr!.Cost}, balance left ${await cgr.balance('1009')}\n`);
+    assert.ok(billed > real + 2, `over-billed: ${billed} s for a ${real} s call`);
+  });
 });

@@ -130,4 +130,23 @@ describe('rating across a lost event socket', { skip }, () => {
     assert.ok(Number(row!['billmsec']) <= real, 'never more than the real duration');
     assert.ok(Number(row!['billmsec']) >= real - 700, `billed to the drop: ${row!['billmsec']} vs ${real}`);
   });
+
+  it('side by side with the agent\'s scenario: a prepaid call with 6 s of credit lost mid-call is billed its real duration', async () => {
+    const uuid = fs1.originate({ account: '1009', destination: '441632960123', reqtype: '*prepaid', answerAfterMs: 50 });
+    await waitFor(() => fs1.channels.get(uuid)!.state === 'answered', 5_000, 'answer');
+    await new Promise((r) => setTimeout(r, 1_000));
+    const pause = fs1.pause(1_500);
+    await new Promise((r) => setTimeout(r, 500));
+    fs1.hangup(uuid);
+    await pause;
+    await waitFor(async () => (await h.cdrs('unique_id = {u:String} AND rating_status = {s:String}', { u: uuid, s: 'rated' })).length === 1, 10_000, 'the rated CDR');
+    const [row] = await h.cdrs('unique_id = {u:String}', { u: uuid });
+    const ch = fs1.channels.get(uuid)!;
+    const real = (ch.hangupUs - ch.answeredUs) / 1e6;
+    const balance = await cgr.balance('1009');
+    process.stderr.write(`[rating] ESL drop mid-call (prepaid, real ${real.toFixed(2)} s): billed ${(Number(row!['billmsec']) / 1000).toFixed(2)} s, cost ${row!['cost']}, balance left ${balance}\n`);
+    assert.equal(Number(row!['billmsec']), Math.floor((ch.hangupUs - ch.answeredUs) / 1000));
+    assert.equal(Number(row!['cost']), Math.round(Math.ceil(real) * 0.01 * 1e4) / 1e4);
+    assert.equal(Math.round((0.06 - balance) * 1e4) / 1e4, Number(row!['cost']));
+  });
 });

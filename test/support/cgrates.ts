@@ -223,7 +223,7 @@ export async function loadTariff(engine: CgratesEngine): Promise<void> {
   if (r !== 'OK') throw new Error(`LoadTariffPlanFromFolder answered ${JSON.stringify(r)}`);
   await waitFor(async () => {
     try {
-      return (await engine.balance('1001')) === 0.06 && (await engine.balance('1008')) === 10 && (await engine.balance('1002')) === 0;
+      return (await engine.balance('1001')) === 0.06 && (await engine.balance('1009')) === 0.06 && (await engine.balance('1008')) === 10 && (await engine.balance('1002')) === 0;
     } catch {
       return false;
     }
