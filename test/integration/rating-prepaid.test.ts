@@ -103,4 +103,29 @@ describe('prepaid rating against real CGRateS', { skip }, () => {
     assert.equal(Number(row!['cost']), cgrCdr!.Cost);
     assert.equal(cgrCdr!.CostSource, '*cdrs');
   });
+
+  it('with RATING_DEBIT_INTERVAL: debits every interval, still cut at the credit, charged exactly once', async () => {
+    const fsD = await startEslEmulator({ switchname: 'fs-debit' });
+    const hD = await startRatingService({ nodes: [{ name: 'fs-debit', port: fsD.port }], cgratesUrl: cgr.tcpUrl, db, overrides: { debitIntervalMs: 2_000 } });
+    try {
+      await waitFor(() => hD.service.clients.get('fs-debit')!.connected, 5_000, 'connection');
+      const uuid = fsD.originate({ account: '1009', destination: '441632960123', reqtype: '*prepaid', answerAfterMs: 50, talkMs: 20_000 });
+      await waitFor(() => fsD.channels.get(uuid)!.state === 'hungup', 15_000, 'the cut-off');
+      const ch = fsD.channels.get(uuid)!;
+      const talked = (ch.hangupUs - ch.answeredUs) / 1e6;
+      assert.ok(Math.abs(talked - 6) <= 1, `talked ${talked} s`);
+      await waitFor(async () => (await hD.cdrs('unique_id = {u:String} AND rating_status = {s:String}', { u: uuid, s: 'rated' })).length === 1, 5_000, 'the CDR');
+      const [row] = await hD.cdrs('unique_id = {u:String}', { u: uuid });
+      assert.equal(Number(row!['cost']), 0.06);
+      assert.equal(await cgr.balance('1009'), 0);
+      // Initiate reserves 2 s, then an UpdateSession every 2 s until the credit is gone; one Terminate settles.
+      assert.equal(hD.calls.get('SessionSv1.InitiateSession:ok'), 1);
+      assert.ok((hD.calls.get('SessionSv1.UpdateSession:ok') ?? 0) >= 2, JSON.stringify([...hD.calls]));
+      assert.equal(hD.calls.get('SessionSv1.TerminateSession:ok'), 1);
+      process.stderr.write(`[rating] debit interval 2 s: cut after ${talked.toFixed(3)} s, cost ${row!['cost']}, balance 0\n`);
+    } finally {
+      await hD.stop();
+      await fsD.close();
+    }
+  });
 });

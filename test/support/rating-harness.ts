@@ -55,6 +55,8 @@ export interface RatingHarness {
   readonly engine: CgratesClient;
   readonly registry: Registry;
   readonly spoolDir: string;
+  /** CGRateS calls made, by method and outcome (`SessionSv1.UpdateSession:ok`). */
+  readonly calls: Map<string, number>;
   /** Rows of `cdrs` (latest revision per leg). */
   cdrs(where?: string, params?: Record<string, unknown>): Promise<Record<string, unknown>[]>;
   stop(opts?: { keepSpool?: boolean }): Promise<void>;
@@ -64,7 +66,11 @@ export async function startRatingService(o: HarnessOptions): Promise<RatingHarne
   const log = pino({ level: process.env['RATING_TEST_LOG'] ?? 'silent' });
   const registry = new Registry();
   const spoolDir = o.spoolDir ?? (await mkdtemp(path.join(tmpdir(), 'tollgate-rating-spool-')));
-  const engine = new CgratesClient({ url: o.cgratesUrl, timeoutMs: 1_000, breakerFailures: 3, breakerCooldownMs: 500 });
+  const calls = new Map<string, number>();
+  const engine = new CgratesClient({
+    url: o.cgratesUrl, timeoutMs: 1_000, breakerFailures: 3, breakerCooldownMs: 500,
+    onCall: (method, outcome) => calls.set(`${method}:${outcome}`, (calls.get(`${method}:${outcome}`) ?? 0) + 1),
+  });
   const writer = new CdrWriter({ store: o.db.store, producer: o.producer, topic: o.topic ?? 'unused', spoolDir, log, flushIntervalMs: 20 });
   const service = new RatingService({
     nodes: o.nodes.map((n) => ({ name: n.name, host: '127.0.0.1', port: n.port })),
@@ -78,7 +84,7 @@ export async function startRatingService(o: HarnessOptions): Promise<RatingHarne
   await writer.start();
   await service.start();
   return {
-    service, writer, engine, registry, spoolDir,
+    service, writer, engine, registry, spoolDir, calls,
     async cdrs(where = '1', params = {}) {
       await writer.drain();
       return o.db.store.query(`SELECT * FROM cdrs FINAL WHERE ${where} ORDER BY created_at, unique_id`, params);
