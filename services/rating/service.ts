@@ -234,7 +234,7 @@ export class RatingService implements Component {
     this.#o.onParkDecided?.({ node: f.node, uuid: f.uniqueId, totalMs, cgratesMs, decision });
     const logFields = { node: f.node, uuid: f.uniqueId, account: f.account, destination: f.destination, reqtype: f.reqtype, action: decision.action, reason: decision.reason, ms: Math.round(totalMs * 10) / 10 };
     if (decision.action === 'refuse') this.#o.log.info({ ...logFields, cause: decision.cause, detail: decision.detail }, 'call refused before answer');
-    else this.#o.log.debug({ ...logFields, maxUsageMs: decision.action === 'allow' ? decision.maxUsageMs : undefined }, 'park decided');
+    else this.#o.log.info({ ...logFields, maxUsageMs: decision.action === 'allow' ? decision.maxUsageMs : undefined }, 'park decided');
     await Promise.all(replies);
   }
 

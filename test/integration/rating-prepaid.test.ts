@@ -40,7 +40,7 @@ describe('prepaid rating against real CGRateS', { skip }, () => {
     const own = fs.commands.filter((c) => c.line.includes(uuid)).map((c) => c.line);
     assert.deepEqual(own.slice(0, 4), [
       `api uuid_setvar ${uuid} cgr_max_usage 6`,
-      `api uuid_setvar ${uuid} execute_on_answer sched_hangup +6 ALLOTTED_TIMEOUT`,
+      `api uuid_setvar ${uuid} execute_on_answer_tollgate sched_hangup +6 ALLOTTED_TIMEOUT`,
       `api uuid_setvar ${uuid} cgr_notify AUTH_OK`,
       `api uuid_transfer ${uuid} 441632960123 XML default`,
     ]);

@@ -460,9 +460,10 @@ export class EslEmulator {
     ch.state = 'answered';
     ch.progressMediaUs = nowUs();
     ch.answeredUs = ch.progressMediaUs;
-    // execute_on_answer runs its app when the channel is answered (e.g. "sched_hangup +10 alloted_timeout").
-    const onAnswer = ch.vars.get('execute_on_answer');
-    if (onAnswer) {
+    // On answer FreeSWITCH runs the app of every variable whose name starts with execute_on_answer
+    // (switch_channel_execute_on), e.g. "sched_hangup +10 alloted_timeout".
+    for (const [name, onAnswer] of ch.vars) {
+      if (!name.toLowerCase().startsWith('execute_on_answer') || !onAnswer) continue;
       const sp = onAnswer.indexOf(' ');
       this.#execute(ch, sp === -1 ? onAnswer : onAnswer.slice(0, sp), sp === -1 ? '' : onAnswer.slice(sp + 1));
     }

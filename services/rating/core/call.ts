@@ -127,8 +127,9 @@ export function parkCommands(uuid: string, facts: Pick<CallFacts, 'callee' | 'di
     case 'allow':
       return [
         `uuid_setvar ${uuid} cgr_max_usage ${d.maxUsageMs / 1000}`,
-        // Armed on answer, so ringing time is not counted against the credit.
-        `uuid_setvar ${uuid} execute_on_answer sched_hangup +${d.maxUsageMs / 1000} ALLOTTED_TIMEOUT`,
+        // Armed on answer, so ringing time is not counted against the credit. FreeSWITCH runs every variable whose
+        // name starts with execute_on_answer, so a suffixed one leaves the dialplan's own execute_on_answer alone.
+        `uuid_setvar ${uuid} execute_on_answer_tollgate sched_hangup +${d.maxUsageMs / 1000} ALLOTTED_TIMEOUT`,
         `uuid_setvar ${uuid} cgr_notify ${d.notify}`,
         transfer(uuid, facts),
       ];
