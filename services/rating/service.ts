@@ -13,7 +13,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { isTollgateError, TollgateError } from '../shared/errors.ts';
 import type { Component, ComponentHealth } from '../shared/lifecycle.ts';
 import type { RatingEngine } from './cgrates/client.ts';
-import { callFacts, decidePark, needsAuthorization, parkCommands, remainingSeconds, type AuthOutcome, type CallDefaults, type CallFacts, type OutagePolicy, type ParkDecision } from './core/call.ts';
+import { callFacts, decidePark, isBilledLeg, needsAuthorization, parkCommands, remainingSeconds, type AuthOutcome, type CallDefaults, type CallFacts, type OutagePolicy, type ParkDecision } from './core/call.ts';
 import { estimatedTiming, headersFromJsonCdr, timingFromHangup, type CdrRecord, type LegTiming } from './core/cdr.ts';
 import { EslClient, type EslEndpoint } from './esl/client.ts';
 import type { EslEvent } from './esl/events.ts';
@@ -209,7 +209,7 @@ export class RatingService implements Component {
     const f = leg.facts;
     let auth: AuthOutcome | undefined;
     let cgratesMs = 0;
-    if (needsAuthorization(f.reqtype)) {
+    if (needsAuthorization(f.reqtype) && isBilledLeg(f)) {
       const t0 = performance.now();
       try {
         auth = { kind: 'max-usage', ...(await this.#o.engine.authorize(cgrEvent(f, undefined))) };
@@ -220,7 +220,7 @@ export class RatingService implements Component {
       }
       cgratesMs = performance.now() - t0;
     }
-    const decision = decidePark(f.reqtype, auth, this.#o.policy);
+    const decision = decidePark(f.reqtype, auth, this.#o.policy, isBilledLeg(f));
     leg.decision = decision;
     if (decision.action === 'allow') leg.maxUsageMs = decision.maxUsageMs;
     const commands = parkCommands(f.uniqueId, f, decision);
@@ -243,7 +243,7 @@ export class RatingService implements Component {
     leg.answeredUs = answeredUs;
     this.counts.answered++;
     const f = leg.facts;
-    if (!needsAuthorization(f.reqtype) || leg.decision?.action !== 'allow' || leg.decision.reason !== 'credit') return;
+    if (!isBilledLeg(f) || !needsAuthorization(f.reqtype) || leg.decision?.action !== 'allow' || leg.decision.reason !== 'credit') return;
     const reserveMs = this.#o.debitIntervalMs > 0 ? this.#o.debitIntervalMs : leg.maxUsageMs;
     try {
       const r = await this.#o.engine.initiate(cgrEvent(f, { createdUs: f.createdUs, answeredUs }, reserveMs));
@@ -326,7 +326,10 @@ export class RatingService implements Component {
       facts: f, timing, decision: decision?.reason ?? 'none', maxUsageMs: leg.maxUsageMs, sessionInitiated: leg.initiated,
       sessionTerminated: false, ratingStatus: 'pending', ratingError: '', ratingAttempts: 0, cost: null, costSource: '', cgrId: '', ratingDetails: '',
     };
-    if (decision?.action === 'refuse') {
+    if (!isBilledLeg(f)) {
+      rec.ratingStatus = 'not_rated';
+      rec.ratingError = 'outbound leg: the call is billed on its inbound leg';
+    } else if (decision?.action === 'refuse') {
       rec.ratingStatus = 'unanswered';
       rec.cost = 0;
     } else if (this.#o.engine.breakerState === 'open') {

@@ -64,6 +64,20 @@ describe('rating on bad input', { skip }, () => {
     assert.equal(await metric(h, 'tollgate_rating_park_decisions_total', { reason: 'cgrates_rejected' }), 1);
   });
 
+  it('writes a CDR for an outbound (B) leg but never rates it, so a call is not charged twice', async () => {
+    const uuid = fs.originate({ account: '1003', destination: '441632960123', reqtype: '*prepaid', direction: 'outbound' });
+    await new Promise((r) => setTimeout(r, 200));
+    const own = fs.commands.filter((c) => c.line.includes(uuid));
+    assert.deepEqual(own, [], 'no command for a B leg');
+    fs.hangup(uuid, 'NORMAL_CLEARING');
+    await waitFor(async () => (await h.cdrs('unique_id = {u:String}', { u: uuid })).length === 1, 5_000, 'the B-leg CDR');
+    const [row] = await h.cdrs('unique_id = {u:String}', { u: uuid });
+    assert.equal(row!['rating_status'], 'not_rated');
+    assert.equal(row!['direction'], 'outbound');
+    assert.equal(row!['decision'], 'outbound_leg');
+    assert.deepEqual(await cgr.cdrs({ OriginIDs: [uuid] }), []);
+  });
+
   it('keeps CDRs in the journal while the cdrs table is gone, across a restart, and writes them once it is back', async () => {
     await db.store.command('RENAME TABLE cdrs TO cdrs_away');
     const uuid = fs.originate({ account: '1004', destination: '441632960123', reqtype: '*postpaid', answerAfterMs: 20, talkMs: 300 });

@@ -27,6 +27,8 @@ export interface CallScript {
   readonly answerAfterMs?: number;
   /** The caller hangs up this long after answer (unless the switch hung up first). Default: never (test ends it). */
   readonly talkMs?: number;
+  /** `outbound` models a leg FreeSWITCH originated (a B leg): Call-Direction and the direction variable say so. */
+  readonly direction?: 'inbound' | 'outbound';
   /** The caller gives up this long after the park if nothing moved it (default never). */
   readonly abandonAfterMs?: number;
 }
@@ -130,7 +132,7 @@ export class EslEmulator {
   originate(script: CallScript): string {
     const uuid = randomUUID();
     const vars = new Map<string, string>([
-      ['direction', 'inbound'], ['uuid', uuid], ['sip_from_user', script.account], ['sip_req_user', script.destination],
+      ['direction', script.direction ?? 'inbound'], ['uuid', uuid], ['sip_from_user', script.account], ['sip_req_user', script.destination],
       ['sip_to_user', script.destination], ['sip_call_id', `${uuid.slice(0, 12)}@192.0.2.20`], ['user_name', script.account],
       ['accountcode', script.account], ['current_application', 'park'],
     ]);
@@ -492,6 +494,8 @@ export class EslEmulator {
     const overrides: Record<string, string> = {
       'Event-Name': name === 'CHANNEL_DATA' ? 'CHANNEL_DATA' : name,
       'Unique-ID': ch.uuid, 'Caller-Unique-ID': ch.uuid, 'Channel-Call-State': callState,
+      'Call-Direction': s.direction ?? 'inbound', 'Presence-Call-Direction': s.direction ?? 'inbound',
+      'Caller-Direction': s.direction ?? 'inbound', 'Caller-Logical-Direction': s.direction ?? 'inbound',
       'Answer-State': ch.state === 'hungup' ? 'hangup' : ch.state === 'answered' ? 'answered' : 'ringing',
       'Channel-Name': `sofia/internal/${s.account}@10.0.0.5`, 'Caller-Channel-Name': `sofia/internal/${s.account}@10.0.0.5`,
       'Caller-Username': s.account, 'Caller-Caller-ID-Name': s.account, 'Caller-Caller-ID-Number': s.account,

@@ -86,13 +86,22 @@ export type AuthOutcome =
   | { readonly kind: 'unavailable'; readonly error: string };
 
 export type ParkDecision =
-  | { readonly action: 'ignore'; readonly reason: 'reqtype_none' }
+  | { readonly action: 'ignore'; readonly reason: 'reqtype_none' | 'outbound_leg' }
   | { readonly action: 'release'; readonly reason: 'not_prepaid'; readonly notify: 'AUTH_OK' }
   | { readonly action: 'allow'; readonly reason: 'credit' | 'fail_open'; readonly maxUsageMs: number; readonly notify: 'AUTH_OK' }
   | { readonly action: 'refuse'; readonly reason: 'no_credit' | 'cgrates_rejected' | 'cgrates_unavailable'; readonly cause: string; readonly notify: string; readonly detail: string };
 
+/**
+ * Only the inbound (A) leg of a call is billed: the legs FreeSWITCH originates for it (B legs) inherit the cgr_*
+ * variables, and rating them too would charge the call twice (CGRateS' agent filters on Call-Direction inbound).
+ */
+export function isBilledLeg(f: Pick<CallFacts, 'direction'>): boolean {
+  return f.direction !== 'outbound';
+}
+
 /** Decides a parked channel. Postpaid/rated: no gate. Prepaid: the credit, or the outage policy when CGRateS is away. */
-export function decidePark(reqtype: Reqtype, auth: AuthOutcome | undefined, policy: OutagePolicy): ParkDecision {
+export function decidePark(reqtype: Reqtype, auth: AuthOutcome | undefined, policy: OutagePolicy, billedLeg = true): ParkDecision {
+  if (!billedLeg) return { action: 'ignore', reason: 'outbound_leg' };
   if (reqtype === '*none') return { action: 'ignore', reason: 'reqtype_none' };
   if (!needsAuthorization(reqtype)) return { action: 'release', reason: 'not_prepaid', notify: 'AUTH_OK' };
   if (auth === undefined) throw new Error(`decidePark: a ${reqtype} call needs an authorization outcome`);

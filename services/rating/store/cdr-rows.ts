@@ -31,7 +31,7 @@ export function cdrRow(r: CdrRecord, version = nextVersion()): CdrRow {
     created_at: usText(t.createdUs), answered_at: t.answeredUs > 0 ? usText(t.answeredUs) : null, ended_at: usText(t.endedUs),
     duration_ms: Math.max(0, Math.floor((t.endedUs - t.createdUs) / 1000)), billsec: Math.floor(bill / 1000), billmsec: bill,
     pdd_ms: Math.max(0, pddEnd), hangup_cause: t.hangupCause, hangup_cause_q850: t.q850, sip_hangup_disposition: t.sipDisposition,
-    disposition: disposition(t, r.decision !== 'credit' && r.decision !== 'fail_open' && r.decision !== 'not_prepaid' && r.decision !== 'none' && r.decision !== 'reqtype_none'),
+    disposition: disposition(t, r.decision !== 'credit' && r.decision !== 'fail_open' && r.decision !== 'not_prepaid' && r.decision !== 'none' && r.decision !== 'reqtype_none' && r.decision !== 'outbound_leg'),
     timing_source: t.source, estimated: t.source === 'estimated', decision: r.decision, max_usage_ms: r.maxUsageMs,
     rating_status: r.ratingStatus, rating_error: r.ratingError, rating_attempts: r.ratingAttempts, cost: r.cost,
     cost_source: r.costSource, cgr_id: r.cgrId, rating_details: r.ratingDetails, session_terminated: r.sessionTerminated,
