@@ -93,6 +93,7 @@ export class RatingService implements Component {
       protocolErrors: new Counter({ name: 'tollgate_rating_esl_protocol_errors_total', help: 'Unparseable event-socket frames or event bodies.', labelNames: ['node'], registers: [r] }),
       connected: new Gauge({ name: 'tollgate_rating_esl_connected', help: '1 while the event socket of a node is connected.', labelNames: ['node'], registers: [r] }),
       reconnects: new Counter({ name: 'tollgate_rating_esl_reconnects_total', help: 'Event-socket reconnections (each followed by a resync).', labelNames: ['node'], registers: [r] }),
+      inFlight: new Gauge({ name: 'tollgate_rating_events_in_flight', help: 'Channel events read from the sockets and not yet handled (the internal queue; the sockets are never left unread).', registers: [r] }),
       legsQueued: new Gauge({ name: 'tollgate_rating_legs_open', help: 'Legs known and not yet billed.', registers: [r] }),
       cdrs: new Counter({ name: 'tollgate_rating_cdrs_total', help: 'CDR revisions produced, by rating status and timing source.', labelNames: ['status', 'timing'], registers: [r] }),
       commandErrors: new Counter({ name: 'tollgate_rating_esl_command_errors_total', help: 'ESL commands that failed (no reply, -ERR, disconnected).', labelNames: ['node', 'command'], registers: [r] }),
@@ -198,9 +199,10 @@ export class RatingService implements Component {
 
   /** One chain per leg: PARK, ANSWER and HANGUP of a leg are handled in order; different legs concurrently. */
   #enqueue(leg: Leg, work: () => Promise<void>): void {
+    this.#m.inFlight.inc();
     leg.chain = leg.chain.then(work).catch((err: unknown) => {
       this.#o.log.error({ err, uuid: leg.facts.uniqueId, node: leg.facts.node }, 'rating a leg failed unexpectedly');
-    });
+    }).finally(() => this.#m.inFlight.dec());
   }
 
   async #onPark(leg: Leg, receivedAt: number): Promise<void> {
