@@ -12,6 +12,9 @@ export class AnalyzerMetrics {
   readonly events: Counter<'topic'>;
   readonly replayedBatches: Counter;
   readonly restores: Counter<'source'>;
+  readonly idleAdvances: Counter<'source'>;
+  readonly deadLetters: Counter<'table'>;
+  readonly unstorable: Counter<'table'>;
   readonly lastCommitAt = { ms: 0 };
 
   constructor(registry?: Registry) {
@@ -32,6 +35,21 @@ export class AnalyzerMetrics {
     this.events = new Counter({ name: 'tollgate_analyzer_events_published_total', help: 'Events produced for the detectors', labelNames: ['topic'], registers });
     this.replayedBatches = new Counter({ name: 'tollgate_analyzer_replayed_batches_total', help: 'Batches cut at a ledger range (replays after a restart or rebalance)', registers });
     this.restores = new Counter({ name: 'tollgate_analyzer_partition_restores_total', help: 'Partition assignments by where the tracker state came from', labelNames: ['source'], registers });
+    this.idleAdvances = new Counter({
+      name: 'tollgate_analyzer_idle_advances_total',
+      help: 'Idle SIP partitions whose capture clock was advanced (source idle: decided now; replay: a recorded one re-applied)',
+      labelNames: ['source'], registers,
+    });
+    this.deadLetters = new Counter({
+      name: 'tollgate_analyzer_store_refused_rows_total',
+      help: 'Rows a table refused for good (non-retryable error), moved to sip_quarantine with reason store_refused; the partition moved on',
+      labelNames: ['table'], registers,
+    });
+    this.unstorable = new Counter({
+      name: 'tollgate_analyzer_unstorable_rows_total',
+      help: 'Refused rows that the quarantine refused too: logged, not stored anywhere',
+      labelNames: ['table'], registers,
+    });
     const last = this.lastCommitAt;
     new Gauge({
       name: 'tollgate_analyzer_last_commit_age_seconds', help: 'Seconds since the analyzer last committed offsets (-1: never)', registers,

@@ -47,6 +47,7 @@ export async function buildAnalyzer(config: AnalyzerConfig, deps: AnalyzerDeps):
     maxBytesPerPartition: config.analyzerBatchMaxBytes,
     sessionTimeoutMs: config.analyzerSessionTimeout,
     snapshotIntervalMs: config.analyzerSnapshotInterval,
+    idleAdvanceMs: config.analyzerIdleAdvance,
     events: buildEventsProducer(config, deps, log.child({ component: 'events-producer' })),
     tenants: TenantMap.parse(config.tenantDomains, config.defaultTenant),
     dialogs: {

@@ -165,6 +165,21 @@ export class DialogTracker {
     return out;
   }
 
+  /** The tracker's capture clock (µs): the highest timestamp observed or advanced to. */
+  clockUs(): number {
+    return this.now;
+  }
+
+  /** A lower bound of the earliest moment (µs) at which advancing would emit a call; undefined when none is open. */
+  nextDueUs(): number | undefined {
+    // Stale entries (emitted or rescheduled) are dropped first: advance() would skip them anyway.
+    for (let top = this.heap.peek(); top !== undefined; top = this.heap.peek()) {
+      if (this.scheduled.get(top.key) === top.at) return top.at;
+      this.heap.pop();
+    }
+    return undefined;
+  }
+
   stats(): DialogTrackerStats {
     return { ...this.counters, open_calls: this.calls.size, open_orphans: this.orphanCount };
   }

@@ -282,6 +282,20 @@ export class RegistrationTracker {
     return out;
   }
 
+  clockUs(): number {
+    return this.now;
+  }
+
+  /** A lower bound of the earliest moment (µs) at which advancing would emit a record; undefined when none is open. */
+  nextDueUs(): number | undefined {
+    // Stale entries (emitted or rescheduled) are dropped first: advance() would skip them anyway.
+    for (let top = this.heap.peek(); top !== undefined; top = this.heap.peek()) {
+      if (this.scheduled.get(top.key) === top.at) return top.at;
+      this.heap.pop();
+    }
+    return undefined;
+  }
+
   stats(): RegistrationTrackerStats {
     return { ...this.counters, open_transactions: this.txns.size };
   }
