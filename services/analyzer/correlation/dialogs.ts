@@ -7,9 +7,9 @@
  * that could still change the record has arrived by then; the record is computed from order-independent facts
  * (see dialog-facts.ts), so any arrival order within the window yields the same record.
  *
- * Closing time, by what is known: BYE + settle; a caller-facing final + settle (+ the retry window for 401/407,
- * 3xx, 422, 491, so that an authenticated retry or a followed redirect on the same Call-ID and From-tag stays one
- * call); last message + setup timeout when no final came; for answered calls without BYE, the earlier of
+ * Closing time, by what is known: BYE + settle; a caller-facing final + settle (+ the setup timeout after 401/407,
+ * the retry window after 3xx, 422, 491, so that an authenticated retry — however long the user took to type the
+ * password — or a followed redirect on the same Call-ID and From-tag stays one call); last message + setup timeout when no final came; for answered calls without BYE, the earlier of
  * last message + idle timeout and answer + maximum duration.
  *
  * Identity. A call is Call-ID + the caller's From-tag. Forked answers with other To-tags and every proxy hop's
@@ -39,7 +39,8 @@ import type { CallEndReason, CallEvent, CallFacts, CallRecord, TrackerTimes } fr
 export interface DialogTrackerOptions {
   /** How far out of timestamp order messages may arrive. Default 2 s. */
   readonly reorderWindowUs?: number;
-  /** After 401/407, 3xx, 422 or 491, how long a new INVITE with a higher CSeq still continues the call. Default 10 s. */
+  /** After 3xx, 422 or 491, how long a new INVITE with a higher CSeq still continues the call. Default 10 s.
+   * After 401/407 it is `setupTimeoutUs`: a person answering a password prompt takes tens of seconds. */
   readonly retryWindowUs?: number;
   /** Unanswered call with no caller-facing final: closed this long after its last message. Default 180 s. */
   readonly setupTimeoutUs?: number;
