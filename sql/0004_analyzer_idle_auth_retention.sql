@@ -19,3 +19,21 @@ CREATE TABLE IF NOT EXISTS ingest_advances (
 ORDER BY (consumer_group, topic, partition, at_offset, advance_to_us)
 -- Same life as the ingest ledger: needed until a newer snapshot exists.
 TTL toDateTime(written_at) + toIntervalDay(7);
+
+-- Retention counts from arrival, not from capture time. A capture replayed years later (a pcap import, an agent
+-- whose clock is years behind) used to be dropped by the store at insert, because `TTL ts + N days` had already
+-- passed: 81 messages acknowledged, 0 kept, nothing said. Now a row lives N days from the later of its capture time
+-- and the time it reached the pipeline. The capture time itself is kept as captured (ladders, durations and PDD
+-- of an old capture stay true); rows whose capture time alone is older than the retention are counted
+-- (`tollgate_analyzer_old_capture_rows_total`), and the per-minute rollups, which only know the capture minute,
+-- still keep 400 days of capture time (what they leave out is counted in `tollgate_analyzer_rows_not_kept_total`).
+-- The analyzer re-applies these expressions with RETENTION_* days at start (services/analyzer/store/retention.ts).
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS received_at DateTime64(6, 'UTC') DEFAULT setup_ts
+  COMMENT 'when the record that completed the call reached Kafka (retention counts from the later of this and setup_ts)';
+ALTER TABLE registrations ADD COLUMN IF NOT EXISTS received_at DateTime64(6, 'UTC') DEFAULT ts
+  COMMENT 'when the record that completed the transaction reached Kafka (retention counts from the later of this and ts)';
+ALTER TABLE sip_messages MODIFY TTL toDateTime(greatest(ts, received_at)) + toIntervalDay(30);
+ALTER TABLE sip_quarantine MODIFY TTL toDateTime(greatest(ts, received_at)) + toIntervalDay(30);
+ALTER TABLE qos MODIFY TTL toDateTime(greatest(ts, received_at)) + toIntervalDay(30);
+ALTER TABLE calls MODIFY TTL toDateTime(greatest(setup_ts, received_at)) + toIntervalDay(180);
+ALTER TABLE registrations MODIFY TTL toDateTime(greatest(ts, received_at)) + toIntervalDay(90);

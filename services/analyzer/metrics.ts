@@ -14,6 +14,8 @@ export class AnalyzerMetrics {
   readonly restores: Counter<'source'>;
   readonly idleAdvances: Counter<'source'>;
   readonly deadLetters: Counter<'table'>;
+  readonly notKept: Counter<'table' | 'reason'>;
+  readonly oldCapture: Counter<'table'>;
   readonly unstorable: Counter<'table'>;
   readonly lastCommitAt = { ms: 0 };
 
@@ -43,6 +45,17 @@ export class AnalyzerMetrics {
     this.deadLetters = new Counter({
       name: 'tollgate_analyzer_store_refused_rows_total',
       help: 'Rows a table refused for good (non-retryable error), moved to sip_quarantine with reason store_refused; the partition moved on',
+      labelNames: ['table'], registers,
+    });
+    this.notKept = new Counter({
+      name: 'tollgate_analyzer_rows_not_kept_total',
+      help: 'Rows written that the store drops by its retention at once: expired_on_arrival (older than the retention even counted from arrival) '
+        + 'or capture_older_than_rollup_retention (per-minute rollups keep 400 days of capture time)',
+      labelNames: ['table', 'reason'], registers,
+    });
+    this.oldCapture = new Counter({
+      name: 'tollgate_analyzer_old_capture_rows_total',
+      help: 'Rows whose capture time is older than the table retention, kept because retention counts from arrival (replayed or clock-skewed captures)',
       labelNames: ['table'], registers,
     });
     this.unstorable = new Counter({

@@ -128,7 +128,8 @@ describe('analyzer crash/restart: SIGKILL mid-batch under load, exact counts aft
     }
     const restarts = metrics.split('\n').filter((l) => /^tollgate_analyzer_(partition_restores_total|replayed_batches_total)/.test(l))
       .map((l) => l.replace(/,?(service|node)="[^"]*"/g, '').replace('{}', '')).join('; ');
-    const advances = metrics.split('\n').filter((l) => l.startsWith('tollgate_analyzer_idle_advances_total')).join('; ');
+    const advances = metrics.split('\n').filter((l) => l.startsWith('tollgate_analyzer_idle_advances_total'))
+      .map((l) => l.replace(/,?(service|node)="[^"]*"/g, '')).join('; ');
     child.kill('SIGTERM');
     await once(child, 'exit');
 

@@ -57,6 +57,8 @@ export interface AnalyzerConsumerOptions {
   readonly maxBytesPerPartition: number;
   readonly sessionTimeoutMs: number;
   readonly snapshotIntervalMs: number;
+  /** Retention days per table (RETENTION_*), to count what the store will drop. */
+  readonly retentionDays?: Readonly<Record<string, number>>;
   /** How often idle SIP partitions' trackers are offered an advance of their capture clock; 0 never. */
   readonly idleAdvanceMs: number;
   /** The `sip.events` / `sip.quarantine` producer; none when events are off. Connected in start(), closed in close(). */
@@ -297,6 +299,9 @@ export class AnalyzerConsumer implements Component {
       group: this.#o.groupId, topic, partition, kind, maxRows: this.#o.maxRows, tenants: this.#o.tenants,
       dialogs: this.#o.dialogs, registrations: this.#o.registrations, metrics: this.#o.metrics,
       snapshotIntervalMs: this.#o.snapshotIntervalMs,
+      retentionDays: this.#o.retentionDays,
+      onNotKept: (e) => this.#o.log.warn({ topic, partition, notKept: e },
+        'rows older than their retention even counted from arrival (or than the rollups\' 400 days of capture time): the store drops them'),
       onDeadLetter: (e) => this.#o.log.error({ topic, partition, ...e },
         'a table refused rows for good (not retried); they are in sip_quarantine with reason store_refused and the partition moved on'),
       onSnapshotError: (err) => this.#o.log.warn({ err, topic, partition }, 'tracker snapshot not saved; a restart replays from an older one'),

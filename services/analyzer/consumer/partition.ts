@@ -29,6 +29,7 @@ import type { QuarantineEvent, SipEvent } from '../events.ts';
 import type { AnalyzerMetrics } from '../metrics.ts';
 import { callRow, formatUs, registrationRow, TableRows, type TableName } from '../store/rows.ts';
 import type { StoredSnapshot } from '../store/ingest-state.ts';
+import { RetentionCheck, RetentionTally } from '../store/retention.ts';
 import type { TenantMap } from '../tenants.ts';
 import { decodeRecord, type TopicKind } from './decode.ts';
 import { dedupToken, planCuts, rangeKey, type OffsetRange } from './plan.ts';
@@ -79,6 +80,10 @@ export interface PartitionOptions {
   /** Least time between two snapshots of the partition; 0 snapshots after every committed batch. A restart
    * replays (deduplicated) from the newest snapshot, so this bounds the replay, not correctness. */
   readonly snapshotIntervalMs?: number;
+  /** Retention days per table (RETENTION_*): rows the store will drop anyway are counted and reported. */
+  readonly retentionDays?: Readonly<Record<string, number>>;
+  /** Called once per batch with what the store will not keep, by table and reason. */
+  readonly onNotKept?: (e: Array<{ table: string; reason: string; n: number }>) => void;
   /** Called when a table refused rows for good and they went to the quarantine (or, failing that, nowhere). */
   readonly onDeadLetter?: (e: { table: TableName; rows: number; detail: string; part: string }) => void;
   /** Called once when a snapshot could not be saved: not fatal (an older snapshot + ledger replay cover it). */
@@ -218,8 +223,17 @@ export class PartitionWorker {
   async #advance(a: IdleAdvance, replay: boolean, hooks: RetryHooks): Promise<number> {
     const { tenants, partition } = this.o;
     const rows = new TableRows();
-    for (const c of this.#dialogs!.advanceTo(a.toUs)) rows.calls.push(callRow(c, tenants, partition));
-    for (const g of this.#registrations!.advanceTo(a.toUs)) rows.registrations.push(registrationRow(g, tenants, partition));
+    const recv = this.#clock === undefined ? a.toUs : this.#clock.kafkaMs * 1000;
+    const tally = this.#tally();
+    for (const c of this.#dialogs!.advanceTo(a.toUs)) {
+      rows.calls.push(callRow(c, tenants, partition, recv));
+      tally?.note('calls', 'calls_minute', c.setup_us, recv);
+    }
+    for (const g of this.#registrations!.advanceTo(a.toUs)) {
+      rows.registrations.push(registrationRow(g, tenants, partition, recv));
+      tally?.note('registrations', 'registrations_minute', g.ts_us, recv);
+    }
+    this.#report(tally);
     if (!replay) await retryForever('recording the idle advance', () => this.sink.recordAdvance(a, rows.total), hooks);
     await this.#insertAll(rows, `idle@${a.at}:${a.toUs}`, hooks);
     this.o.metrics?.idleAdvances.inc({ source: replay ? 'replay' : 'idle' });
@@ -297,14 +311,24 @@ export class PartitionWorker {
     const sipEvents: SipEvent[] = [];
     const qEvents: QuarantineEvent[] = [];
     const { topic, partition, kind, tenants } = this.o;
+    const tally = this.#tally();
     for (const r of records) {
       const d = decodeRecord(r.value, { topic, topicKind: kind, partition, offset: r.offset, kafkaTimestampMs: r.timestampMs }, tenants);
       if (d.kind === 'sip') {
-        this.#tick(Number(d.observed.tsUs), r.timestampMs);
+        const ts = Number(d.observed.tsUs);
+        const recv = r.timestampMs * 1000;
+        this.#tick(ts, r.timestampMs);
         rows.sip_messages.push(d.row);
+        tally?.note('sip_messages', 'sip_messages_minute', ts, d.receivedUs);
         sipEvents.push(d.event);
-        for (const c of this.#dialogs!.observe(d.observed)) rows.calls.push(callRow(c, tenants, partition));
-        for (const g of this.#registrations!.observe(d.observed)) rows.registrations.push(registrationRow(g, tenants, partition));
+        for (const c of this.#dialogs!.observe(d.observed)) {
+          rows.calls.push(callRow(c, tenants, partition, recv));
+          tally?.note('calls', 'calls_minute', c.setup_us, recv);
+        }
+        for (const g of this.#registrations!.observe(d.observed)) {
+          rows.registrations.push(registrationRow(g, tenants, partition, recv));
+          tally?.note('registrations', 'registrations_minute', g.ts_us, recv);
+        }
       } else if (d.kind === 'qos') {
         rows.qos.push(...d.rows);
       } else {
@@ -314,6 +338,7 @@ export class PartitionWorker {
       }
     }
     m?.consumed.inc({ topic }, records.length);
+    this.#report(tally);
     if (replay) m?.replayedBatches.inc();
 
     await retryForever('recording the batch in the ingest ledger', () => this.sink.recordRange(range, records.length), hooks);
@@ -328,6 +353,19 @@ export class PartitionWorker {
       if (hooks.highWatermark !== undefined) m.lag.set({ topic, partition: String(partition) }, Math.max(0, hooks.highWatermark - this.#next));
       m.batchSeconds.observe((performance.now() - t0) / 1000);
     }
+  }
+
+  #tally(): RetentionTally | undefined {
+    const days = this.o.retentionDays;
+    return days === undefined ? undefined : new RetentionTally(new RetentionCheck(days, Date.now() * 1000));
+  }
+
+  #report(t: RetentionTally | undefined): void {
+    if (t === undefined || t.empty) return;
+    const m = this.o.metrics;
+    for (const e of t.notKept.values()) m?.notKept.inc({ table: e.table, reason: e.reason }, e.n);
+    for (const [table, n] of t.oldCapture) m?.oldCapture.inc({ table }, n);
+    if (t.notKept.size > 0) this.o.onNotKept?.([...t.notKept.values()]);
   }
 
   /** Keeps the idle watermark's origin: the highest capture time and the Kafka timestamp of its record. */

@@ -134,7 +134,9 @@ export interface QosRow {
 export type CallRow = Record<string, unknown> & { call_id: string; tenant: string; domain: string };
 export type RegistrationRow = Record<string, unknown> & { call_id: string; tenant: string; domain: string };
 
-export function callRow(r: CallRecord, tenants: TenantMap, partition: number): CallRow {
+/** `receivedUs`: when the record that completed the call reached Kafka (its record timestamp; for an idle advance,
+ * the partition's last one), the moment retention counts from when the capture time is older. */
+export function callRow(r: CallRecord, tenants: TenantMap, partition: number, receivedUs: number): CallRow {
   const { tenant, domain } = tenants.pick([r.from_domain, r.to_domain, r.ruri_domain]);
   return {
     setup_ts: formatUs(r.setup_us),
@@ -180,10 +182,11 @@ export function callRow(r: CallRecord, tenants: TenantMap, partition: number): C
     retransmissions: r.retransmissions,
     messages: r.messages,
     kafka_partition: partition,
+    received_at: formatUs(receivedUs),
   };
 }
 
-export function registrationRow(r: RegistrationRecord, tenants: TenantMap, partition: number): RegistrationRow {
+export function registrationRow(r: RegistrationRecord, tenants: TenantMap, partition: number, receivedUs: number): RegistrationRow {
   const { tenant, domain } = tenants.pick([r.aor_domain]);
   return {
     ts: formatUs(r.ts_us),
@@ -221,6 +224,7 @@ export function registrationRow(r: RegistrationRecord, tenants: TenantMap, parti
     retransmissions: r.retransmissions,
     messages: r.messages,
     kafka_partition: partition,
+    received_at: formatUs(receivedUs),
   };
 }
 
