@@ -5,7 +5,8 @@ const DAY_FORM_MAX = 3650;
 
 function retention(env: string, def: number, what: string) {
   return s.int(env, def, 1, DAY_FORM_MAX,
-    `Days ${what} are kept (ClickHouse TTL, applied at start with \`ALTER TABLE ... MODIFY TTL\` when it differs).`);
+    `Days ${what} are kept, counted from the later of capture time and arrival (so a replayed old capture is kept too; `
+    + 'ClickHouse TTL, applied at start with `ALTER TABLE ... MODIFY TTL` when it differs).');
 }
 
 export const analyzerSettings = {
@@ -53,7 +54,8 @@ export const analyzerSettings = {
   dialogReorderWindow: s.duration('DIALOG_REORDER_WINDOW', 2_000,
     'How far out of capture-time order messages of a call may arrive; records are written this long after they close.', '2s'),
   dialogSetupTimeout: s.duration('DIALOG_SETUP_TIMEOUT', 180_000,
-    'An INVITE without final response is closed (`no_final_response`) this long after its last message.', '180s'),
+    'An INVITE without final response is closed (`no_final_response`) this long after its last message; also how long after a '
+    + '401/407 challenge the authenticated retry (same Call-ID and From-tag, higher CSeq) still belongs to the same call.', '180s'),
   dialogAnsweredIdleTimeout: s.duration('DIALOG_ANSWERED_IDLE_TIMEOUT', 7_200_000,
     'An answered call without BYE is closed (`timeout_without_bye`) this long after its last message.', '2h'),
   dialogMaxDuration: s.duration('DIALOG_MAX_DURATION', 14_400_000,
