@@ -22,7 +22,7 @@
  */
 import type { ObservedSip } from './observed.ts';
 import { toUs } from './observed.ts';
-import { DeadlineHeap } from './heap.ts';
+import { DeadlineScheduler } from './deadlines.ts';
 import { badSnapshot, checkUs } from './common.ts';
 import {
   ORPHAN_METHODS,
@@ -122,9 +122,7 @@ export class DialogTracker {
   private orphans = new Map<string, CallEvent[]>();
   private orphanCount = 0;
   private tombs = new Map<string, Tomb>();
-  private heap = new DeadlineHeap();
-  /** Earliest heap entry per open call; always ≤ its real due time (entries are only added earlier). */
-  private scheduled = new Map<string, number>();
+  private deadlines = new DeadlineScheduler();
   private counters = emptyStats();
 
   constructor(options: DialogTrackerOptions = {}) {
@@ -173,12 +171,7 @@ export class DialogTracker {
 
   /** A lower bound of the earliest moment (µs) at which advancing would emit a call; undefined when none is open. */
   nextDueUs(): number | undefined {
-    // Stale entries (emitted or rescheduled) are dropped first: advance() would skip them anyway.
-    for (let top = this.heap.peek(); top !== undefined; top = this.heap.peek()) {
-      if (this.scheduled.get(top.key) === top.at) return top.at;
-      this.heap.pop();
-    }
-    return undefined;
+    return this.deadlines.next();
   }
 
   stats(): DialogTrackerStats {
@@ -215,8 +208,7 @@ export class DialogTracker {
     this.orphanCount = copy.orphans.reduce((n, [, l]) => n + l.length, 0);
     this.tombs = new Map(copy.tombs);
     this.counters = { ...emptyStats(), ...copy.stats };
-    this.heap.clear();
-    this.scheduled.clear();
+    this.deadlines.clear();
     for (const c of this.calls.values()) this.schedule(c);
   }
 
@@ -301,42 +293,25 @@ export class DialogTracker {
   }
 
   private schedule(c: CallFacts): void {
-    const due = closeAt(c, this.times).at + this.windowUs;
-    const cur = this.scheduled.get(c.key);
-    if (cur === undefined || due < cur) {
-      this.scheduled.set(c.key, due);
-      this.heap.push(due, c.key);
-    }
+    this.deadlines.schedule(c.key, closeAt(c, this.times).at + this.windowUs);
   }
 
   private advance(ts: number, out: CallRecord[]): void {
     this.now = ts;
-    const due: { at: number; c: CallFacts; reason: CallEndReason }[] = [];
-    for (let top = this.heap.peek(); top !== undefined && top.at < ts; top = this.heap.peek()) {
-      this.heap.pop();
-      if (this.scheduled.get(top.key) !== top.at) continue;
-      const c = this.calls.get(top.key);
-      if (c === undefined) continue;
-      const close = closeAt(c, this.times);
-      const at = close.at + this.windowUs;
-      if (at < ts) {
-        this.scheduled.delete(c.key);
-        this.calls.delete(c.key);
-        due.push({ at: close.at, c, reason: close.reason });
-      } else {
-        this.scheduled.set(c.key, at);
-        this.heap.push(at, c.key);
-      }
+    const due = this.deadlines.takeDue(ts, (key) => {
+      const c = this.calls.get(key);
+      return c === undefined ? undefined : closeAt(c, this.times).at + this.windowUs;
+    });
+    for (const { key } of due) {
+      const c = this.calls.get(key)!;
+      out.push(this.emit(c, closeAt(c, this.times).reason));
     }
-    // Pop order depends on stale heap entries; sorting makes the batch order a function of state alone.
-    due.sort((a, b) => a.at - b.at || (a.c.key < b.c.key ? -1 : a.c.key > b.c.key ? 1 : 0));
-    for (const d of due) out.push(this.emit(d.c, d.reason));
     if (ts >= this.nextSweep) this.sweep(ts);
   }
 
   private emit(c: CallFacts, reason: CallEndReason): CallRecord {
     this.calls.delete(c.key);
-    this.scheduled.delete(c.key);
+    this.deadlines.remove(c.key);
     this.tombs.delete(c.key);
     this.tombs.set(c.key, { maxCseq: maxInitialCseq(c), until: this.now + this.tombstoneUs });
     this.counters.records++;
