@@ -3,6 +3,7 @@
  * (and any HEP inside it) to the capture topics as the collector would, shows progress on stderr and ends with a
  * summary. Kafka comes from KAFKA_BROKERS / KAFKA_TOPIC_PREFIX like every service (unset: the local stack).
  */
+import { access, constants } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import { commonSettings } from '../shared/config/common.ts';
@@ -69,7 +70,13 @@ export function formatSummary(s: ImportSummary): string {
 async function main(): Promise<void> {
   const args = parseImportArgs(process.argv.slice(2));
   const config = parseSettings(commonSettings, process.env);
-  const log = pino({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
+  // The command's own output is the progress and the summary; client chatter only when it is an error.
+  const log = pino({ level: config.logLevel === 'info' ? 'error' : config.logLevel });
+  try {
+    await access(args.file, constants.R_OK);
+  } catch (err) {
+    throw new TollgateError(ImporterErrors.badArgs, `cannot read the capture file ${args.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
   const { kafkaBrokers } = await resolveEndpoints(config, (line) => process.stderr.write(`import: ${line}\n`), 'kafka');
   const kafka = createKafka({ brokers: kafkaBrokers, clientId: `${config.kafkaClientId}-import`, log });
   const admin = kafka.admin();
