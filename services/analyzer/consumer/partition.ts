@@ -24,7 +24,7 @@
  *
  * Everything about Kafka and ClickHouse is behind `BatchSink`, so the protocol is tested without either.
  */
-import { DialogTracker, RegistrationTracker, type DialogTrackerOptions, type RegistrationTrackerOptions } from '../correlation/index.ts';
+import { DialogTracker, RegistrationTracker, type CallRecord, type DialogTrackerOptions, type RegistrationRecord, type RegistrationTrackerOptions } from '../correlation/index.ts';
 import type { QuarantineEvent, SipEvent } from '../events.ts';
 import type { AnalyzerMetrics } from '../metrics.ts';
 import { callRow, formatUs, registrationRow, TableRows, type TableName } from '../store/rows.ts';
@@ -221,18 +221,10 @@ export class PartitionWorker {
   }
 
   async #advance(a: IdleAdvance, replay: boolean, hooks: RetryHooks): Promise<number> {
-    const { tenants, partition } = this.o;
     const rows = new TableRows();
     const recv = this.#clock === undefined ? a.toUs : this.#clock.kafkaMs * 1000;
     const tally = this.#tally();
-    for (const c of this.#dialogs!.advanceTo(a.toUs)) {
-      rows.calls.push(callRow(c, tenants, partition, recv));
-      tally?.note('calls', 'calls_minute', c.setup_us, recv);
-    }
-    for (const g of this.#registrations!.advanceTo(a.toUs)) {
-      rows.registrations.push(registrationRow(g, tenants, partition, recv));
-      tally?.note('registrations', 'registrations_minute', g.ts_us, recv);
-    }
+    this.#correlated(this.#dialogs!.advanceTo(a.toUs), this.#registrations!.advanceTo(a.toUs), recv, rows, tally);
     this.#report(tally);
     if (!replay) await retryForever('recording the idle advance', () => this.sink.recordAdvance(a, rows.total), hooks);
     await this.#insertAll(rows, `idle@${a.at}:${a.toUs}`, hooks);
@@ -321,14 +313,7 @@ export class PartitionWorker {
         rows.sip_messages.push(d.row);
         tally?.note('sip_messages', 'sip_messages_minute', ts, d.receivedUs);
         sipEvents.push(d.event);
-        for (const c of this.#dialogs!.observe(d.observed)) {
-          rows.calls.push(callRow(c, tenants, partition, recv));
-          tally?.note('calls', 'calls_minute', c.setup_us, recv);
-        }
-        for (const g of this.#registrations!.observe(d.observed)) {
-          rows.registrations.push(registrationRow(g, tenants, partition, recv));
-          tally?.note('registrations', 'registrations_minute', g.ts_us, recv);
-        }
+        this.#correlated(this.#dialogs!.observe(d.observed), this.#registrations!.observe(d.observed), recv, rows, tally);
       } else if (d.kind === 'qos') {
         rows.qos.push(...d.rows);
       } else {
@@ -352,6 +337,19 @@ export class PartitionWorker {
       m.lastCommitAt.ms = Date.now();
       if (hooks.highWatermark !== undefined) m.lag.set({ topic, partition: String(partition) }, Math.max(0, hooks.highWatermark - this.#next));
       m.batchSeconds.observe((performance.now() - t0) / 1000);
+    }
+  }
+
+  /** Rows of emitted calls and registrations; `recv` is when the record that completed them reached Kafka. */
+  #correlated(calls: readonly CallRecord[], regs: readonly RegistrationRecord[], recv: number, rows: TableRows, tally: RetentionTally | undefined): void {
+    const { tenants, partition } = this.o;
+    for (const c of calls) {
+      rows.calls.push(callRow(c, tenants, partition, recv));
+      tally?.note('calls', 'calls_minute', c.setup_us, recv);
+    }
+    for (const g of regs) {
+      rows.registrations.push(registrationRow(g, tenants, partition, recv));
+      tally?.note('registrations', 'registrations_minute', g.ts_us, recv);
     }
   }
 
