@@ -18,7 +18,7 @@ describe('analyzer idle watermark: a burst of calls, then silence', { timeout: 1
 
   before(async () => {
     await env.setup();
-    analyzer = await env.startInProcess({ ANALYZER_BATCH_MAX_WAIT: '500ms', ANALYZER_IDLE_ADVANCE: '1s' });
+    analyzer = await env.startInProcess({ ANALYZER_BATCH_MAX_WAIT: '500ms', ANALYZER_IDLE_ADVANCE: '500ms' });
   });
 
   after(async () => {
