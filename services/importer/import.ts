@@ -13,7 +13,7 @@ import { open, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { DialogTracker, RegistrationTracker } from '../analyzer/correlation/index.ts';
 import { parseSip } from '../analyzer/sip/index.ts';
-import { decodeHep, encodeHep, type HepPacket } from '../collector/hep/index.ts';
+import { decodeHep, encodeHep, type HepPacket } from './wire.ts';
 import { Intake } from '../collector/intake.ts';
 import type { OutgoingRecord } from '../shared/kafka/producer.ts';
 import { SipExtractor, type Item } from './pcap/extract.ts';

@@ -4,7 +4,7 @@
  * in sequence order (retransmissions dropped, a bounded out-of-order queue, a gap skipped and counted) and framed
  * by `SipStream`.
  */
-import { decodeHep, HepDecodeError } from '../../collector/hep/index.ts';
+import { decodeHep, HepDecodeError } from '../wire.ts';
 import type { Frame } from './reader.ts';
 import { decodeFrame, Reassembler, type Segment } from './packet.ts';
 import { opensSipMessage, SipStream } from './sip-stream.ts';

@@ -4,7 +4,7 @@
  * tunnels opened), UDP or TCP.
  * Anything else comes back as a skip reason; nothing throws on bad input.
  */
-import { formatIpv4, formatIpv6 } from '../../collector/hep/index.ts';
+import { formatIpv4, formatIpv6 } from '../wire.ts';
 
 export interface Segment {
   readonly family: 4 | 6;

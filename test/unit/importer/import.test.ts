@@ -2,8 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { decodeEnvelope } from '../../../services/collector/envelope.ts';
-import { decodeHep } from '../../../services/collector/hep/index.ts';
+import { decodeEnvelope, decodeHep } from '../../../services/importer/wire.ts';
 import { captureIdFor, importCapture } from '../../../services/importer/import.ts';
 import { formatSummary, parseImportArgs } from '../../../services/importer/main.ts';
 import { ImporterErrors } from '../../../services/importer/errors.ts';

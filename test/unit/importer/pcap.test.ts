@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { encodeHep } from '../../../services/collector/hep/index.ts';
+import { encodeHep } from '../../../services/importer/wire.ts';
 import { SipExtractor, type Item } from '../../../services/importer/pcap/extract.ts';
 import { CaptureReader, type Frame } from '../../../services/importer/pcap/reader.ts';
 import { isTollgateError } from '../../../services/shared/errors.ts';
