@@ -18,11 +18,13 @@ export interface RetryHooks {
 }
 
 /**
- * Our errors say whether they can pass (`retryable`); client errors (kafkajs) carry `retriable`. An error that
- * says neither is treated as passing: an unknown failure is more often a connection than a refusal.
+ * Our errors say whether they can pass (`retryable`); client errors (kafkajs) carry `retriable`. JavaScript's own
+ * TypeError/RangeError/ReferenceError are bugs and never pass. Any other error that says neither is treated as
+ * passing: an unknown failure is more often a connection than a refusal.
  */
 export function isRetryable(err: unknown): boolean {
   if (isTollgateError(err)) return err.retryable;
+  if (err instanceof TypeError || err instanceof RangeError || err instanceof ReferenceError) return false;
   const r = (err as { retriable?: unknown } | null)?.retriable;
   return typeof r === 'boolean' ? r : true;
 }
