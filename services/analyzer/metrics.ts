@@ -17,6 +17,7 @@ export class AnalyzerMetrics {
   readonly notKept: Counter<'table' | 'reason'>;
   readonly oldCapture: Counter<'table'>;
   readonly unstorable: Counter<'table'>;
+  readonly trackerDropped: Counter<'tracker' | 'reason'>;
   readonly lastCommitAt = { ms: 0 };
 
   constructor(registry?: Registry) {
@@ -62,6 +63,13 @@ export class AnalyzerMetrics {
       name: 'tollgate_analyzer_unstorable_rows_total',
       help: 'Refused rows that the quarantine refused too: logged, not stored anywhere',
       labelNames: ['table'], registers,
+    });
+    this.trackerDropped = new Counter({
+      name: 'tollgate_analyzer_tracker_unattributed_total',
+      help: 'SIP messages stored in sip_messages but not attributed to any call or REGISTER record, and records cut short, by tracker and reason '
+        + '(unmatched: in-dialog request of a call never seen; orphans_dropped: waited for an INVITE that never came; late: after its record was written; '
+        + 'evicted: open calls/transactions closed early at the memory bound)',
+      labelNames: ['tracker', 'reason'], registers,
     });
     const last = this.lastCommitAt;
     new Gauge({

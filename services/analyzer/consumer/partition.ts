@@ -108,6 +108,8 @@ export class PartitionWorker {
   #next = 0;
   #lastSnapshotAt = 0;
   #advances: IdleAdvance[] = [];
+  /** Tracker drop counters already reported as metrics (the trackers' own counters survive snapshots). */
+  #reported: Record<string, number> | undefined;
   #clock: PartitionClock | undefined;
   /** process() and idle() run one at a time. */
   #turn: Promise<unknown> = Promise.resolve();
@@ -163,6 +165,8 @@ export class PartitionWorker {
       this.#advances = await retryForever('reading the idle advances', () => this.sink.advancesFrom(start), hooks);
     }
     this.#held = [];
+    this.#reported = undefined;
+    this.#reportTrackers();
     this.#seenUpTo = start - 1;
     this.#next = start;
     this.o.metrics?.restores.inc({ source });
@@ -358,7 +362,30 @@ export class PartitionWorker {
     return days === undefined ? undefined : new RetentionTally(new RetentionCheck(days, Date.now() * 1000));
   }
 
+  /** Adds what the trackers dropped since the last report to the metrics (deltas of their cumulative counters). */
+  #reportTrackers(): void {
+    const m = this.o.metrics;
+    if (m === undefined || this.#dialogs === undefined || this.#registrations === undefined) return;
+    const d = this.#dialogs.stats();
+    const r = this.#registrations.stats();
+    const now: Record<string, number> = {
+      'dialogs|unmatched': d.unmatched, 'dialogs|orphans_dropped': d.orphans_dropped, 'dialogs|late': d.late, 'dialogs|evicted': d.evicted,
+      'registrations|late': r.late, 'registrations|evicted': r.evicted,
+    };
+    const before = this.#reported;
+    this.#reported = now;
+    // The first report after a restore only sets the baseline: the restored counts were reported by the run before.
+    if (before === undefined) return;
+    for (const [k, v] of Object.entries(now)) {
+      const delta = v - (before[k] ?? 0);
+      if (delta <= 0) continue;
+      const [tracker, reason] = k.split('|') as [string, string];
+      m.trackerDropped.inc({ tracker, reason }, delta);
+    }
+  }
+
   #report(t: RetentionTally | undefined): void {
+    this.#reportTrackers();
     if (t === undefined || t.empty) return;
     const m = this.o.metrics;
     for (const e of t.notKept.values()) m?.notKept.inc({ table: e.table, reason: e.reason }, e.n);

@@ -253,3 +253,26 @@ describe('PartitionWorker: rows a table refuses for good', () => {
     }
   });
 });
+
+describe('PartitionWorker: what the trackers do not attribute is counted', () => {
+  it('a BYE of a call never seen and a straggler after its call was written show in tollgate_analyzer_tracker_unattributed_total', async () => {
+    const { Registry } = await import('prom-client');
+    const { AnalyzerMetrics } = await import('../../../services/analyzer/metrics.ts');
+    const registry = new Registry();
+    const metrics = new AnalyzerMetrics(registry);
+    const sc = callScenario('busy', 'late-0-aaaaaaaa', T0, A, B);
+    const bye = callScenario('answered', 'nobody-0-bbbbbbbb', T0 - 600_000_000, A, B).packets.filter((p) => p.text.startsWith('BYE'));
+    const straggler = { ...sc.packets.find((p) => p.text.startsWith('SIP/2.0 486'))!, tsUs: T0 + 30_000_000 };
+    const recs: InputRecord[] = [...sc.packets, ...bye.map((p) => ({ ...p, tsUs: T0 + 1_000 })), straggler]
+      .sort((a, b) => a.tsUs - b.tsUs).map((p, i) => ({ offset: i, value: sipEnvelope(p), timestampMs: Math.floor(p.tsUs / 1000) }));
+    const sink = new FakeSink();
+    const w = new PartitionWorker({ group: 'g', topic: 'p.hep.sip', partition: 0, kind: 'sip', maxRows: 3, tenants, dialogs: {}, registrations: {}, metrics }, sink);
+    await w.restore(undefined, 0, hooks);
+    await w.process(recs, hooks);
+    const text = await registry.metrics();
+    // A BYE is held for its INVITE (it may come out of order) and dropped when none came.
+    assert.match(text, /tollgate_analyzer_tracker_unattributed_total\{tracker="dialogs",reason="orphans_dropped"\} 1/);
+    assert.match(text, /tollgate_analyzer_tracker_unattributed_total\{tracker="dialogs",reason="late"\} 1/);
+    assert.equal(sink.rows('sip_messages').length, recs.length, 'every message is still stored');
+  });
+});
