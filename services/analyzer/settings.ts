@@ -28,8 +28,8 @@ export const analyzerSettings = {
     + 'A restart replays, deduplicated, from the newest snapshot, so this bounds the replay work, not correctness.', '5s'),
   analyzerIdleAdvance: s.duration('ANALYZER_IDLE_ADVANCE', 500,
     'How often an idle SIP partition\'s correlation clock is moved on: it runs from the last record at wall-clock speed, '
-    + 'less `DIALOG_REORDER_WINDOW`, so calls and registrations are written when traffic stops (within about two reorder windows '
-    + 'plus this). Each advance is recorded in `ingest_advances` and replayed identically after a restart. `0s` never: records '
+    + 'less `DIALOG_REORDER_WINDOW`, so calls and registrations are written when traffic stops (a call about three reorder windows '
+    + 'plus this after its last message). Each advance is recorded in `ingest_advances` and replayed identically after a restart. `0s` never: records '
     + 'then wait for more traffic on their partition.', '500ms'),
   analyzerSipEvents: s.bool('ANALYZER_SIP_EVENTS', true,
     'Publish normalized SIP events (`sip.events`) and quarantine events (`sip.quarantine`) for the detectors.'),
