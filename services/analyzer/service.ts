@@ -33,7 +33,8 @@ export interface AnalyzerDeps {
 
 export async function buildAnalyzer(config: AnalyzerConfig, deps: AnalyzerDeps): Promise<AnalyzerConsumer> {
   const log = deps.log.child({ component: 'analyzer' });
-  const changed = await applyRetention(deps.store, retentionRules(config));
+  const rules = retentionRules(config);
+  const changed = await applyRetention(deps.store, rules);
   if (changed.length > 0) log.info({ changed }, 'applied retention settings');
   return new AnalyzerConsumer({
     kafka: deps.kafka,
@@ -47,6 +48,8 @@ export async function buildAnalyzer(config: AnalyzerConfig, deps: AnalyzerDeps):
     maxBytesPerPartition: config.analyzerBatchMaxBytes,
     sessionTimeoutMs: config.analyzerSessionTimeout,
     snapshotIntervalMs: config.analyzerSnapshotInterval,
+    idleAdvanceMs: config.analyzerIdleAdvance,
+    retentionDays: Object.fromEntries(rules.map((r) => [r.table, r.days])),
     events: buildEventsProducer(config, deps, log.child({ component: 'events-producer' })),
     tenants: TenantMap.parse(config.tenantDomains, config.defaultTenant),
     dialogs: {

@@ -5,7 +5,8 @@ const DAY_FORM_MAX = 3650;
 
 function retention(env: string, def: number, what: string) {
   return s.int(env, def, 1, DAY_FORM_MAX,
-    `Days ${what} are kept (ClickHouse TTL, applied at start with \`ALTER TABLE ... MODIFY TTL\` when it differs).`);
+    `Days ${what} are kept, counted from the later of capture time and arrival (so a replayed old capture is kept too; `
+    + 'ClickHouse TTL, applied at start with `ALTER TABLE ... MODIFY TTL` when it differs).');
 }
 
 export const analyzerSettings = {
@@ -25,6 +26,11 @@ export const analyzerSettings = {
   analyzerSnapshotInterval: s.duration('ANALYZER_SNAPSHOT_INTERVAL', 5_000,
     'Least time between two saved correlation-tracker snapshots of a partition (taken after a committed batch; `0s`: after every batch). '
     + 'A restart replays, deduplicated, from the newest snapshot, so this bounds the replay work, not correctness.', '5s'),
+  analyzerIdleAdvance: s.duration('ANALYZER_IDLE_ADVANCE', 500,
+    'How often an idle SIP partition\'s correlation clock is moved on: it runs from the last record at wall-clock speed, '
+    + 'less `DIALOG_REORDER_WINDOW`, so calls and registrations are written when traffic stops (a call about three reorder windows '
+    + 'plus this after its last message). Each advance is recorded in `ingest_advances` and replayed identically after a restart. `0s` never: records '
+    + 'then wait for more traffic on their partition.', '500ms'),
   analyzerSipEvents: s.bool('ANALYZER_SIP_EVENTS', true,
     'Publish normalized SIP events (`sip.events`) and quarantine events (`sip.quarantine`) for the detectors.'),
   analyzerEventsKafkaClient: s.enumOf('ANALYZER_EVENTS_KAFKA_CLIENT', ['platformatic', 'kafkajs'] as const, 'platformatic',
@@ -48,7 +54,8 @@ export const analyzerSettings = {
   dialogReorderWindow: s.duration('DIALOG_REORDER_WINDOW', 2_000,
     'How far out of capture-time order messages of a call may arrive; records are written this long after they close.', '2s'),
   dialogSetupTimeout: s.duration('DIALOG_SETUP_TIMEOUT', 180_000,
-    'An INVITE without final response is closed (`no_final_response`) this long after its last message.', '180s'),
+    'An INVITE without final response is closed (`no_final_response`) this long after its last message; also how long after a '
+    + '401/407 challenge the authenticated retry (same Call-ID and From-tag, higher CSeq) still belongs to the same call.', '180s'),
   dialogAnsweredIdleTimeout: s.duration('DIALOG_ANSWERED_IDLE_TIMEOUT', 7_200_000,
     'An answered call without BYE is closed (`timeout_without_bye`) this long after its last message.', '2h'),
   dialogMaxDuration: s.duration('DIALOG_MAX_DURATION', 14_400_000,

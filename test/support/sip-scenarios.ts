@@ -64,7 +64,7 @@ function resp(code: number, reason: string, o: { cid: string; cseq: number; meth
 export type CallKind = 'answered' | 'busy' | 'cancelled' | 'no_answer';
 
 /** An INVITE dialog. Offsets are µs after `t0`; PDD and duration come out as exact fractions of a millisecond. */
-export function callScenario(kind: CallKind, cid: string, t0: number, from: Party, to: Party): Scenario {
+export function callScenario(kind: CallKind, cid: string, t0: number, from: Party, to: Party, talkUs = 60_000_750): Scenario {
   const ft = `ft-${cid.slice(0, 8)}`;
   const tt = `tt-${cid.slice(0, 8)}`;
   const b1 = `z9hG4bK-${cid.slice(0, 8)}-1`;
@@ -83,8 +83,8 @@ export function callScenario(kind: CallKind, cid: string, t0: number, from: Part
     if (kind === 'answered') {
       at(2_000_000, resp(200, 'OK', { ...inv, toTag: tt }), false);
       at(2_010_000, req('ACK', ruri, { ...base, cseq: 1, branch: `z9hG4bK-${cid.slice(0, 8)}-ack`, toTag: tt }), true);
-      at(62_000_750, req('BYE', ruri, { ...base, cseq: 2, branch: `z9hG4bK-${cid.slice(0, 8)}-2`, toTag: tt }), true);
-      at(62_030_000, resp(200, 'OK', { ...base, cseq: 2, method: 'BYE', branch: `z9hG4bK-${cid.slice(0, 8)}-2`, toTag: tt }), false);
+      at(2_000_000 + talkUs, req('BYE', ruri, { ...base, cseq: 2, branch: `z9hG4bK-${cid.slice(0, 8)}-2`, toTag: tt }), true);
+      at(2_029_250 + talkUs, resp(200, 'OK', { ...base, cseq: 2, method: 'BYE', branch: `z9hG4bK-${cid.slice(0, 8)}-2`, toTag: tt }), false);
     } else if (kind === 'cancelled') {
       at(5_000_000, req('CANCEL', ruri, { ...base, cseq: 1, branch: b1 }), true);
       at(5_010_000, resp(200, 'OK', { ...base, cseq: 1, method: 'CANCEL', branch: b1, toTag: tt }), false);

@@ -6,6 +6,8 @@
  * Assignment. kafkajs rebuilds its fetch positions from the committed offsets on every group join, so workers are
  * dropped on join and rebuilt on their partition's first batch: committed offset → newest snapshot at or below it
  * → seek there when older → ledger ranges from there on. Batches of a partition run one at a time, in offset order.
+ * Workers are also restored right after a join for every assigned partition, without waiting for a record: an idle
+ * partition's trackers must still move (`idleAdvanceMs`), including the open calls a restart brought back.
  */
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -21,6 +23,7 @@ import { IngestState, type PartitionKey } from '../store/ingest-state.ts';
 import type { TenantMap } from '../tenants.ts';
 import type { TopicKind } from './decode.ts';
 import { PartitionWorker, type BatchSink } from './partition.ts';
+import type { RetryHooks } from './retry.ts';
 
 const PUBLISH_SLICE_BYTES = 512 * 1024;
 
@@ -54,6 +57,10 @@ export interface AnalyzerConsumerOptions {
   readonly maxBytesPerPartition: number;
   readonly sessionTimeoutMs: number;
   readonly snapshotIntervalMs: number;
+  /** Retention days per table (RETENTION_*), to count what the store will drop. */
+  readonly retentionDays?: Readonly<Record<string, number>>;
+  /** How often idle SIP partitions' trackers are offered an advance of their capture clock; 0 never. */
+  readonly idleAdvanceMs: number;
   /** The `sip.events` / `sip.quarantine` producer; none when events are off. Connected in start(), closed in close(). */
   readonly events: RecordProducer | undefined;
   readonly tenants: TenantMap;
@@ -69,7 +76,12 @@ export class AnalyzerConsumer implements Component {
   readonly #admin: Admin;
   readonly #state: IngestState;
   readonly #kinds: Map<string, TopicKind>;
-  readonly #workers = new Map<string, PartitionWorker>();
+  /** Workers being restored or ready, per `topic:partition`; dropped on every group join. */
+  readonly #workers = new Map<string, Promise<PartitionWorker>>();
+  readonly #ready = new Map<string, PartitionWorker>();
+  #generation = 0;
+  #idleTimer: NodeJS.Timeout | undefined;
+  #idleRunning = false;
   readonly #closing = new Once();
   #stopped = false;
   #running = false;
@@ -104,9 +116,12 @@ export class AnalyzerConsumer implements Component {
     await this.#consumer.connect();
     const c = this.#consumer;
     // kafkajs resets fetch positions to the committed offsets on every join: rebuild workers from there.
-    c.on(c.events.GROUP_JOIN, () => {
+    c.on(c.events.GROUP_JOIN, (e) => {
+      this.#generation++;
       this.#workers.clear();
+      this.#ready.clear();
       this.#crashed = undefined;
+      this.#restoreAssigned(e.payload.memberAssignment);
     });
     c.on(c.events.CRASH, (e) => {
       const err = e.payload.error;
@@ -124,6 +139,53 @@ export class AnalyzerConsumer implements Component {
       eachBatch: (p) => this.#eachBatch(p),
     });
     this.#running = true;
+    if (this.#o.idleAdvanceMs > 0) {
+      this.#idleTimer = setInterval(() => void this.#idleTick(), this.#o.idleAdvanceMs);
+      this.#idleTimer.unref();
+    }
+  }
+
+  /** Restores the SIP partitions of a new assignment without waiting for records (see the file comment). */
+  #restoreAssigned(assignment: Record<string, number[]>): void {
+    for (const [topic, partitions] of Object.entries(assignment)) {
+      if (this.#kinds.get(topic) !== 'sip') continue;
+      for (const partition of partitions) {
+        this.#worker(topic, partition, 'sip', this.#hooks(async () => {}), undefined).catch((err: unknown) => {
+          if (!isTollgateError(err, AnalyzerErrors.aborted)) this.#o.log.warn({ err, topic, partition }, 'restoring an assigned partition failed; retried on its next batch');
+        });
+      }
+    }
+  }
+
+  async #idleTick(): Promise<void> {
+    if (this.#idleRunning || this.#stopped) return;
+    this.#idleRunning = true;
+    try {
+      await this.#idleAdvanceAll();
+    } catch (err) {
+      this.#o.log.warn({ err }, 'idle advance: reading the log end offsets failed; retried on the next tick');
+    } finally {
+      this.#idleRunning = false;
+    }
+  }
+
+  async #idleAdvanceAll(): Promise<void> {
+    const generation = this.#generation;
+    const ends = new Map<string, number>();
+    for (const topic of new Set([...this.#ready.keys()].map((k) => k.slice(0, k.lastIndexOf(':'))))) {
+      if (this.#kinds.get(topic) !== 'sip') continue;
+      for (const o of await this.#admin.fetchTopicOffsets(topic)) ends.set(`${topic}:${o.partition}`, Number(o.high));
+    }
+    for (const [key, w] of this.#ready) {
+      const end = ends.get(key);
+      if (end === undefined) continue;
+      const hooks = { ...this.#hooks(async () => {}), stopped: () => this.#stopped || this.#generation !== generation };
+      try {
+        await w.idle(Date.now(), end, hooks);
+      } catch (err) {
+        if (!isTollgateError(err, AnalyzerErrors.aborted)) this.#o.log.warn({ err, partition: key }, 'idle advance failed; retried on the next tick');
+      }
+    }
   }
 
   #hooks(heartbeat: () => Promise<void>) {
@@ -150,24 +212,17 @@ export class AnalyzerConsumer implements Component {
     if (kind === undefined || batch.messages.length === 0) return;
     const key = `${topic}:${partition}`;
     const hooks = { ...this.#hooks(heartbeat), highWatermark: Number(batch.highWatermark) };
+    const generation = this.#generation;
     try {
-      let worker = this.#workers.get(key);
-      if (worker === undefined) {
-        worker = this.#worker(topic, partition, kind);
-        const committed = await this.#committed(topic, partition);
-        const first = Number(batch.messages[0]!.offset);
-        const { start } = await worker.restore(committed, first, hooks);
-        this.#workers.set(key, worker);
-        if (start < (committed ?? first)) {
-          // An older snapshot: replay from it. kafkajs drops the batches already fetched for this partition.
-          this.#consumer.seek({ topic, partition, offset: String(start) });
-          return;
-        }
-      }
-      if (!isRunning() || isStale()) return;
+      const worker = await this.#worker(topic, partition, kind, hooks, Number(batch.messages[0]!.offset));
+      // A seek to an older snapshot makes this batch stale: kafkajs drops it and fetches from the seek position.
+      if (!isRunning() || isStale() || generation !== this.#generation) return;
       await worker.process(batch.messages.map((m) => ({ offset: Number(m.offset), value: m.value, timestampMs: Number(m.timestamp) })), hooks);
     } catch (err) {
-      this.#workers.delete(key);
+      if (generation === this.#generation) {
+        this.#workers.delete(key);
+        this.#ready.delete(key);
+      }
       // Stopping mid-batch: nothing was committed, the batch is replayed by whoever owns the partition next.
       if (isTollgateError(err, AnalyzerErrors.aborted)) return;
       throw err;
@@ -181,7 +236,37 @@ export class AnalyzerConsumer implements Component {
     return n >= 0 ? n : undefined;
   }
 
-  #worker(topic: string, partition: number, kind: TopicKind): PartitionWorker {
+  /** The partition's worker, restored once per assignment (by the join or by the first batch, whichever is first). */
+  #worker(topic: string, partition: number, kind: TopicKind, hooks: RetryHooks, firstFetched: number | undefined): Promise<PartitionWorker> {
+    const key = `${topic}:${partition}`;
+    let p = this.#workers.get(key);
+    if (p === undefined) {
+      const generation = this.#generation;
+      p = (async () => {
+        const worker = this.#newWorker(topic, partition, kind);
+        const committed = await this.#committed(topic, partition);
+        const first = firstFetched ?? await this.#lowWatermark(topic, partition);
+        const { start } = await worker.restore(committed, first, hooks);
+        // An older snapshot: replay from it (batches already fetched for the partition turn stale).
+        if (start < (committed ?? first)) this.#consumer.seek({ topic, partition, offset: String(start) });
+        if (generation === this.#generation) this.#ready.set(key, worker);
+        return worker;
+      })();
+      this.#workers.set(key, p);
+      const mine = p;
+      p.catch(() => {
+        if (this.#workers.get(key) === mine) this.#workers.delete(key);
+      });
+    }
+    return p;
+  }
+
+  async #lowWatermark(topic: string, partition: number): Promise<number> {
+    const offsets = await this.#admin.fetchTopicOffsets(topic);
+    return Number(offsets.find((o) => o.partition === partition)?.low ?? 0);
+  }
+
+  #newWorker(topic: string, partition: number, kind: TopicKind): PartitionWorker {
     const k: PartitionKey = { group: this.#o.groupId, topic, partition };
     const state = this.#state;
     const store = this.#o.store;
@@ -189,6 +274,8 @@ export class AnalyzerConsumer implements Component {
     const quarantineTopic = topicName(this.#o.topicPrefix, 'quarantine');
     const sink: BatchSink = {
       recordRange: (range, rows) => state.recordRange(k, range, rows),
+      recordAdvance: (a, rows) => state.recordAdvance(k, a.at, a.toUs, rows),
+      advancesFrom: (from) => state.advancesFrom(k, from),
       insert: (table, rows, token) => store.insert(table, rows, { dedupToken: token }),
       publish: async (sip, quarantine) => {
         const events = this.#events;
@@ -212,6 +299,11 @@ export class AnalyzerConsumer implements Component {
       group: this.#o.groupId, topic, partition, kind, maxRows: this.#o.maxRows, tenants: this.#o.tenants,
       dialogs: this.#o.dialogs, registrations: this.#o.registrations, metrics: this.#o.metrics,
       snapshotIntervalMs: this.#o.snapshotIntervalMs,
+      retentionDays: this.#o.retentionDays,
+      onNotKept: (e) => this.#o.log.warn({ topic, partition, notKept: e },
+        'rows older than their retention even counted from arrival (or than the rollups\' 400 days of capture time): the store drops them'),
+      onDeadLetter: (e) => this.#o.log.error({ topic, partition, ...e },
+        'a table refused rows for good (not retried); they are in sip_quarantine with reason store_refused and the partition moved on'),
       onSnapshotError: (err) => this.#o.log.warn({ err, topic, partition }, 'tracker snapshot not saved; a restart replays from an older one'),
     }, sink);
   }
@@ -220,6 +312,7 @@ export class AnalyzerConsumer implements Component {
     return this.#closing.run(async () => {
       this.#stopped = true;
       this.#running = false;
+      if (this.#idleTimer !== undefined) clearInterval(this.#idleTimer);
       // disconnect() waits for the batch in flight: it either finishes (committed) or aborts uncommitted.
       await this.#consumer.disconnect();
       await this.#events?.disconnect();

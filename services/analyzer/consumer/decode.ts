@@ -27,7 +27,7 @@ export interface RecordContext {
 }
 
 export type Decoded =
-  | { readonly kind: 'sip'; readonly row: SipMessageRow; readonly observed: ObservedSip; readonly event: SipEvent }
+  | { readonly kind: 'sip'; readonly row: SipMessageRow; readonly observed: ObservedSip; readonly event: SipEvent; readonly receivedUs: number }
   | { readonly kind: 'qos'; readonly rows: QosRow[] }
   | { readonly kind: 'quarantine'; readonly row: QuarantineRow; readonly event: QuarantineEvent };
 
@@ -223,7 +223,7 @@ export function decodeRecord(value: Buffer | null, ctx: RecordContext, tenants: 
       ...(hep.correlationId !== undefined ? { correlationId: hep.correlationId } : {}),
       seq: ctx.offset,
     };
-    return { kind: 'sip', row, observed, event: sipEvent(row, eventId(ctx.topic, ctx.partition, ctx.offset)) };
+    return { kind: 'sip', row, observed, event: sipEvent(row, eventId(ctx.topic, ctx.partition, ctx.offset)), receivedUs: envUs(env) };
   }
   try {
     if (hep.payloadType === HepPayloadType.RTCP) return { kind: 'qos', rows: rtcpRows(ctx, env, hep, tenants) };

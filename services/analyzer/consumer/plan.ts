@@ -27,8 +27,13 @@ export interface CutPlan {
   readonly remaining: OffsetRange[];
 }
 
-export function dedupToken(group: string, topic: string, partition: number, range: OffsetRange, table: string): string {
-  return `${group}:${topic}:${partition}:${range.first}-${range.last}:${table}`;
+export function rangeKey(range: OffsetRange): string {
+  return `${range.first}-${range.last}`;
+}
+
+/** `part` is `rangeKey(range)` for a batch of records, `idle@<at>:<toUs>` for an idle advance. */
+export function dedupToken(group: string, topic: string, partition: number, part: OffsetRange | string, table: string): string {
+  return `${group}:${topic}:${partition}:${typeof part === 'string' ? part : rangeKey(part)}:${table}`;
 }
 
 /**

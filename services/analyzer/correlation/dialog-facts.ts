@@ -24,7 +24,7 @@ export type CallState =
   | 'no_answer'
   /** 403 Forbidden, 603 Decline. */
   | 'rejected'
-  /** The last attempt was challenged (401/407) and not retried within the retry window. */
+  /** The last attempt was challenged (401/407) and not retried within the setup timeout. */
   | 'auth_failed'
   /** The last attempt got a 3xx that was not followed within the retry window. */
   | 'redirected'
@@ -428,7 +428,10 @@ export function closeAt(c: CallFacts, t: TrackerTimes): { at: number; reason: Ca
   }
   const f = o.callerFinal;
   if (f !== null) {
-    const hold = RETRIABLE(f.code) && o.last?.cancelTs === null ? Math.max(t.retryWindowUs, t.settleUs) : t.settleUs;
+    // A challenged caller may take as long as a person needs to type a password (17-51 s in real captures): the
+    // authenticated retry (same Call-ID and From-tag, higher CSeq) stays the same call up to the setup timeout.
+    const retry = f.code === 401 || f.code === 407 ? t.setupTimeoutUs : t.retryWindowUs;
+    const hold = RETRIABLE(f.code) && o.last?.cancelTs === null ? Math.max(retry, t.settleUs) : t.settleUs;
     return { at: f.ts + hold, reason: o.last?.cancelTs != null || f.code === 487 ? 'cancel' : 'final_response' };
   }
   return { at: c.lastTs + t.setupTimeoutUs, reason: 'timeout' };

@@ -7,9 +7,9 @@
  * that could still change the record has arrived by then; the record is computed from order-independent facts
  * (see dialog-facts.ts), so any arrival order within the window yields the same record.
  *
- * Closing time, by what is known: BYE + settle; a caller-facing final + settle (+ the retry window for 401/407,
- * 3xx, 422, 491, so that an authenticated retry or a followed redirect on the same Call-ID and From-tag stays one
- * call); last message + setup timeout when no final came; for answered calls without BYE, the earlier of
+ * Closing time, by what is known: BYE + settle; a caller-facing final + settle (+ the setup timeout after 401/407,
+ * the retry window after 3xx, 422, 491, so that an authenticated retry — however long the user took to type the
+ * password — or a followed redirect on the same Call-ID and From-tag stays one call); last message + setup timeout when no final came; for answered calls without BYE, the earlier of
  * last message + idle timeout and answer + maximum duration.
  *
  * Identity. A call is Call-ID + the caller's From-tag. Forked answers with other To-tags and every proxy hop's
@@ -22,7 +22,7 @@
  */
 import type { ObservedSip } from './observed.ts';
 import { toUs } from './observed.ts';
-import { DeadlineHeap } from './heap.ts';
+import { DeadlineScheduler } from './deadlines.ts';
 import { badSnapshot, checkUs } from './common.ts';
 import {
   ORPHAN_METHODS,
@@ -39,7 +39,8 @@ import type { CallEndReason, CallEvent, CallFacts, CallRecord, TrackerTimes } fr
 export interface DialogTrackerOptions {
   /** How far out of timestamp order messages may arrive. Default 2 s. */
   readonly reorderWindowUs?: number;
-  /** After 401/407, 3xx, 422 or 491, how long a new INVITE with a higher CSeq still continues the call. Default 10 s. */
+  /** After 3xx, 422 or 491, how long a new INVITE with a higher CSeq still continues the call. Default 10 s.
+   * After 401/407 it is `setupTimeoutUs`: a person answering a password prompt takes tens of seconds. */
   readonly retryWindowUs?: number;
   /** Unanswered call with no caller-facing final: closed this long after its last message. Default 180 s. */
   readonly setupTimeoutUs?: number;
@@ -121,9 +122,7 @@ export class DialogTracker {
   private orphans = new Map<string, CallEvent[]>();
   private orphanCount = 0;
   private tombs = new Map<string, Tomb>();
-  private heap = new DeadlineHeap();
-  /** Earliest heap entry per open call; always ≤ its real due time (entries are only added earlier). */
-  private scheduled = new Map<string, number>();
+  private deadlines = new DeadlineScheduler();
   private counters = emptyStats();
 
   constructor(options: DialogTrackerOptions = {}) {
@@ -165,6 +164,16 @@ export class DialogTracker {
     return out;
   }
 
+  /** The tracker's capture clock (µs): the highest timestamp observed or advanced to. */
+  clockUs(): number {
+    return this.now;
+  }
+
+  /** A lower bound of the earliest moment (µs) at which advancing would emit a call; undefined when none is open. */
+  nextDueUs(): number | undefined {
+    return this.deadlines.next();
+  }
+
   stats(): DialogTrackerStats {
     return { ...this.counters, open_calls: this.calls.size, open_orphans: this.orphanCount };
   }
@@ -199,8 +208,7 @@ export class DialogTracker {
     this.orphanCount = copy.orphans.reduce((n, [, l]) => n + l.length, 0);
     this.tombs = new Map(copy.tombs);
     this.counters = { ...emptyStats(), ...copy.stats };
-    this.heap.clear();
-    this.scheduled.clear();
+    this.deadlines.clear();
     for (const c of this.calls.values()) this.schedule(c);
   }
 
@@ -285,42 +293,25 @@ export class DialogTracker {
   }
 
   private schedule(c: CallFacts): void {
-    const due = closeAt(c, this.times).at + this.windowUs;
-    const cur = this.scheduled.get(c.key);
-    if (cur === undefined || due < cur) {
-      this.scheduled.set(c.key, due);
-      this.heap.push(due, c.key);
-    }
+    this.deadlines.schedule(c.key, closeAt(c, this.times).at + this.windowUs);
   }
 
   private advance(ts: number, out: CallRecord[]): void {
     this.now = ts;
-    const due: { at: number; c: CallFacts; reason: CallEndReason }[] = [];
-    for (let top = this.heap.peek(); top !== undefined && top.at < ts; top = this.heap.peek()) {
-      this.heap.pop();
-      if (this.scheduled.get(top.key) !== top.at) continue;
-      const c = this.calls.get(top.key);
-      if (c === undefined) continue;
-      const close = closeAt(c, this.times);
-      const at = close.at + this.windowUs;
-      if (at < ts) {
-        this.scheduled.delete(c.key);
-        this.calls.delete(c.key);
-        due.push({ at: close.at, c, reason: close.reason });
-      } else {
-        this.scheduled.set(c.key, at);
-        this.heap.push(at, c.key);
-      }
+    const due = this.deadlines.takeDue(ts, (key) => {
+      const c = this.calls.get(key);
+      return c === undefined ? undefined : closeAt(c, this.times).at + this.windowUs;
+    });
+    for (const { key } of due) {
+      const c = this.calls.get(key)!;
+      out.push(this.emit(c, closeAt(c, this.times).reason));
     }
-    // Pop order depends on stale heap entries; sorting makes the batch order a function of state alone.
-    due.sort((a, b) => a.at - b.at || (a.c.key < b.c.key ? -1 : a.c.key > b.c.key ? 1 : 0));
-    for (const d of due) out.push(this.emit(d.c, d.reason));
     if (ts >= this.nextSweep) this.sweep(ts);
   }
 
   private emit(c: CallFacts, reason: CallEndReason): CallRecord {
     this.calls.delete(c.key);
-    this.scheduled.delete(c.key);
+    this.deadlines.remove(c.key);
     this.tombs.delete(c.key);
     this.tombs.set(c.key, { maxCseq: maxInitialCseq(c), until: this.now + this.tombstoneUs });
     this.counters.records++;

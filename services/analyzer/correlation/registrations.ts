@@ -16,7 +16,7 @@
 import type { SipContact, SipMessage } from '../sip/index.ts';
 import type { ObservedSip } from './observed.ts';
 import { toUs } from './observed.ts';
-import { DeadlineHeap } from './heap.ts';
+import { DeadlineScheduler } from './deadlines.ts';
 import { addDistinct, addrUserDomain, badSnapshot, checkUs, isIpLiteral, isPrivateAddress, minOrNull, uriKey } from './common.ts';
 
 export type RegistrationOutcome =
@@ -223,8 +223,7 @@ export class RegistrationTracker {
   /** 401/407 seen per Call-ID: what marks the next REGISTER `challenged`. */
   private challenges = new Map<string, Challenge[]>();
   private tombs = new Map<string, number>();
-  private heap = new DeadlineHeap();
-  private scheduled = new Map<string, number>();
+  private deadlines = new DeadlineScheduler();
   private counters = emptyStats();
 
   constructor(options: RegistrationTrackerOptions = {}) {
@@ -282,6 +281,15 @@ export class RegistrationTracker {
     return out;
   }
 
+  clockUs(): number {
+    return this.now;
+  }
+
+  /** A lower bound of the earliest moment (µs) at which advancing would emit a record; undefined when none is open. */
+  nextDueUs(): number | undefined {
+    return this.deadlines.next();
+  }
+
   stats(): RegistrationTrackerStats {
     return { ...this.counters, open_transactions: this.txns.size };
   }
@@ -313,8 +321,7 @@ export class RegistrationTracker {
     this.challenges = new Map(copy.challenges);
     this.tombs = new Map(copy.tombs);
     this.counters = { ...emptyStats(), ...copy.stats };
-    this.heap.clear();
-    this.scheduled.clear();
+    this.deadlines.clear();
     for (const t of this.txns.values()) this.schedule(t);
   }
 
@@ -383,35 +390,16 @@ export class RegistrationTracker {
   }
 
   private schedule(f: RegFacts): void {
-    const due = this.closeAt(f) + this.windowUs;
-    const cur = this.scheduled.get(f.key);
-    if (cur === undefined || due < cur) {
-      this.scheduled.set(f.key, due);
-      this.heap.push(due, f.key);
-    }
+    this.deadlines.schedule(f.key, this.closeAt(f) + this.windowUs);
   }
 
   private advance(ts: number, out: RegistrationRecord[]): void {
     this.now = ts;
-    const due: { at: number; f: RegFacts }[] = [];
-    for (let top = this.heap.peek(); top !== undefined && top.at < ts; top = this.heap.peek()) {
-      this.heap.pop();
-      if (this.scheduled.get(top.key) !== top.at) continue;
-      const f = this.txns.get(top.key);
-      if (f === undefined) continue;
-      const close = this.closeAt(f);
-      const at = close + this.windowUs;
-      if (at < ts) {
-        this.scheduled.delete(f.key);
-        this.txns.delete(f.key);
-        due.push({ at: close, f });
-      } else {
-        this.scheduled.set(f.key, at);
-        this.heap.push(at, f.key);
-      }
-    }
-    due.sort((a, b) => a.at - b.at || (a.f.key < b.f.key ? -1 : a.f.key > b.f.key ? 1 : 0));
-    for (const d of due) out.push(this.emit(d.f));
+    const due = this.deadlines.takeDue(ts, (key) => {
+      const f = this.txns.get(key);
+      return f === undefined ? undefined : this.closeAt(f) + this.windowUs;
+    });
+    for (const { key } of due) out.push(this.emit(this.txns.get(key)!));
     if (ts >= this.nextSweep) this.sweep(ts);
   }
 
@@ -432,7 +420,7 @@ export class RegistrationTracker {
 
   private emit(f: RegFacts): RegistrationRecord {
     this.txns.delete(f.key);
-    this.scheduled.delete(f.key);
+    this.deadlines.remove(f.key);
     this.tombs.delete(f.key);
     this.tombs.set(f.key, this.now + this.timeoutUs + this.windowUs);
     this.counters.records++;

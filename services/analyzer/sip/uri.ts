@@ -139,6 +139,14 @@ function parseSipLike(scheme: 'sip' | 'sips', rest: string): SipUri | null {
       if (!(hexVal(c) >= 0 || c === 58 || c === 46)) return null;
     }
     i = close + 1;
+  } else if (unbracketedIpv6(hp)) {
+    // `sip:9876@fe80:0:0:0:21a:a0ff:fe07:32e0` (seen from real IPv6 UAs; RFC 3261 wants brackets): eight groups
+    // are the address, a ninth is the port. Stored as the address it is rather than quarantining the message.
+    const end = hostPortEnd(hp);
+    const last = hp.lastIndexOf(':', end - 1);
+    const groups = hp.slice(0, end).split(':').length;
+    i = groups === 9 ? last : end;
+    host = hp.slice(0, i);
   } else {
     while (i < hp.length) {
       const c = hp.charCodeAt(i);
@@ -175,6 +183,26 @@ function parseSipLike(scheme: 'sip' | 'sips', rest: string): SipUri | null {
     }
   }
   return { kind: 'sip', scheme, user, host, port, params, headers };
+}
+
+function hostPortEnd(hp: string): number {
+  let e = 0;
+  while (e < hp.length && hp.charCodeAt(e) !== 59 && hp.charCodeAt(e) !== 63) e++;
+  return e;
+}
+
+/** Seven or eight colons and nothing but hex digits, colons and dots before the parameters: an IPv6 literal
+ * written without its brackets (with `::`, at most seven colons, so a port cannot be told apart and none is taken). */
+function unbracketedIpv6(hp: string): boolean {
+  const end = hostPortEnd(hp);
+  let colons = 0;
+  for (let k = 0; k < end; k++) {
+    const c = hp.charCodeAt(k);
+    if (c === 58) colons++;
+    else if (!(hexVal(c) >= 0 || c === 46)) return false;
+  }
+  const groups = colons + 1;
+  return groups === 8 || (groups === 9 && !hp.slice(0, end).includes('::'));
 }
 
 /**

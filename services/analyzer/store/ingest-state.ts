@@ -38,6 +38,23 @@ export class IngestState {
     return rows.map((r) => ({ first: Number(r.first), last: Number(r.last) }));
   }
 
+  async recordAdvance(k: PartitionKey, at: number, toUs: number, rows: number): Promise<void> {
+    await this.store.insert('ingest_advances', [{
+      consumer_group: k.group, topic: k.topic, partition: k.partition, at_offset: at, advance_to_us: toUs, rows,
+    }]);
+  }
+
+  /** Recorded idle advances at or after offset `from`, in the order they were taken. */
+  async advancesFrom(k: PartitionKey, from: number): Promise<Array<{ at: number; toUs: number }>> {
+    const rows = await this.store.query<{ at: string; to_us: string }>(
+      `SELECT DISTINCT toString(at_offset) AS at, toString(advance_to_us) AS to_us, at_offset, advance_to_us
+       FROM ingest_advances
+       WHERE consumer_group = {g:String} AND topic = {t:String} AND partition = {p:UInt32} AND at_offset >= {from:UInt64}
+       ORDER BY at_offset, advance_to_us`,
+      { g: k.group, t: k.topic, p: k.partition, from });
+    return rows.map((r) => ({ at: Number(r.at), toUs: Number(r.to_us) }));
+  }
+
   async saveSnapshot(k: PartitionKey, offset: number, format: number, state: string): Promise<void> {
     await this.store.insert('analyzer_snapshots', [{
       consumer_group: k.group, topic: k.topic, partition: k.partition, offset, format, state,

@@ -5,8 +5,10 @@
  */
 import type { CallRecord, RegistrationRecord } from '../correlation/index.ts';
 import type { TenantMap } from '../tenants.ts';
+import { ANALYZER_TABLES, type RowOf } from './column-spec.ts';
+import type { COLUMNS } from './columns.ts';
 
-export const TABLES = ['sip_messages', 'sip_quarantine', 'qos', 'calls', 'registrations'] as const;
+export const TABLES = ANALYZER_TABLES;
 export type TableName = (typeof TABLES)[number];
 
 let cachedSecond = Number.NaN;
@@ -36,105 +38,14 @@ export interface KafkaPosition {
   readonly offset: number;
 }
 
-export interface SipMessageRow {
-  ts: string;
-  received_at: string;
-  tenant: string;
-  domain: string;
-  kind: 'request' | 'response';
-  method: string;
-  status: number;
-  reason: string;
-  call_id: string;
-  cseq_num: number;
-  cseq_method: string;
-  from_user: string;
-  from_domain: string;
-  from_tag: string;
-  to_user: string;
-  to_domain: string;
-  to_tag: string;
-  ruri_user: string;
-  ruri_domain: string;
-  src_ip: string;
-  src_port: number;
-  dst_ip: string;
-  dst_port: number;
-  transport: string;
-  via_branch: string;
-  user_agent: string;
-  auth_user: string;
-  capture_id: number;
-  node: string;
-  correlation_id: string;
-  warnings: string[];
-  raw: string;
-  kafka_partition: number;
-  kafka_offset: number;
-}
+/** Row types come from the column spec generated from sql/ (column-spec.ts): a drift fails type-checking. */
+export type SipMessageRow = RowOf<typeof COLUMNS.sip_messages>;
+export type QuarantineRow = RowOf<typeof COLUMNS.sip_quarantine>;
+export type QosRow = RowOf<typeof COLUMNS.qos>;
+export type CallRow = RowOf<typeof COLUMNS.calls>;
+export type RegistrationRow = RowOf<typeof COLUMNS.registrations>;
 
-export interface QuarantineRow {
-  ts: string;
-  received_at: string;
-  tenant: string;
-  domain: string;
-  reason: string;
-  detail: string;
-  call_id: string;
-  src_ip: string;
-  src_port: number;
-  dst_ip: string;
-  dst_port: number;
-  transport: string;
-  capture_id: number;
-  node: string;
-  payload_type: number;
-  raw_base64: string;
-  kafka_topic: string;
-  kafka_partition: number;
-  kafka_offset: number;
-}
-
-export interface QosRow {
-  ts: string;
-  received_at: string;
-  tenant: string;
-  domain: string;
-  call_id: string;
-  report: string;
-  src_ip: string;
-  src_port: number;
-  dst_ip: string;
-  dst_port: number;
-  capture_id: number;
-  node: string;
-  reporter_ssrc: number;
-  source_ssrc: number;
-  direction: string;
-  fraction_lost: number | null;
-  cumulative_lost: number | null;
-  highest_seq: number | null;
-  jitter_ts_units: number | null;
-  sr_ntp_ts: string | null;
-  sr_packets: number | null;
-  sr_octets: number | null;
-  mos: number | null;
-  r_factor: number | null;
-  jitter_ms: number | null;
-  packets_lost: number | null;
-  packets_sent: number | null;
-  packets_received: number | null;
-  delay_ms: number | null;
-  raw_json: string;
-  kafka_topic: string;
-  kafka_partition: number;
-  kafka_offset: number;
-}
-
-export type CallRow = Record<string, unknown> & { call_id: string; tenant: string; domain: string };
-export type RegistrationRow = Record<string, unknown> & { call_id: string; tenant: string; domain: string };
-
-export function callRow(r: CallRecord, tenants: TenantMap, partition: number): CallRow {
+export function callRow(r: CallRecord, tenants: TenantMap, partition: number, receivedUs: number): CallRow {
   const { tenant, domain } = tenants.pick([r.from_domain, r.to_domain, r.ruri_domain]);
   return {
     setup_ts: formatUs(r.setup_us),
@@ -180,10 +91,11 @@ export function callRow(r: CallRecord, tenants: TenantMap, partition: number): C
     retransmissions: r.retransmissions,
     messages: r.messages,
     kafka_partition: partition,
+    received_at: formatUs(receivedUs),
   };
 }
 
-export function registrationRow(r: RegistrationRecord, tenants: TenantMap, partition: number): RegistrationRow {
+export function registrationRow(r: RegistrationRecord, tenants: TenantMap, partition: number, receivedUs: number): RegistrationRow {
   const { tenant, domain } = tenants.pick([r.aor_domain]);
   return {
     ts: formatUs(r.ts_us),
@@ -221,6 +133,7 @@ export function registrationRow(r: RegistrationRecord, tenants: TenantMap, parti
     retransmissions: r.retransmissions,
     messages: r.messages,
     kafka_partition: partition,
+    received_at: formatUs(receivedUs),
   };
 }
 

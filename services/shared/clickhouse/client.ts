@@ -3,7 +3,8 @@
  * Every statement is parameterized: values travel as typed `{name:Type}` query parameters, never spliced into text.
  */
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
-import { classifyClickhouseError } from './errors.ts';
+import { TollgateError } from '../errors.ts';
+import { CLICKHOUSE_REJECTED, classifyClickhouseError } from './errors.ts';
 
 export type QueryParams = Record<string, unknown>;
 
@@ -85,16 +86,21 @@ export function createClickhouseStore(opts: ClickhouseOptions): SqlStore {
   };
 }
 
+/** Rows that cannot be sent as they are: a bug in whoever built them, so not worth a retry (the registry says so). */
+function refused(message: string, table: string): TollgateError {
+  return new TollgateError(CLICKHOUSE_REJECTED, message, { table });
+}
+
 /**
  * Object rows → one column list (the first row's keys) and positional values. Every row must have exactly those
  * keys: a missing one would be sent as null and an extra one dropped, so both are refused here.
  */
 export function toCompactRows(table: string, rows: readonly Record<string, unknown>[]): { columns: [string, ...string[]]; values: unknown[][] } {
   const first = rows[0];
-  if (first === undefined) throw new TypeError(`no rows to insert into ${table}`);
+  if (first === undefined) throw refused(`no rows to insert into ${table}`, table);
   const keys = Object.keys(first);
   const [head, ...rest] = keys;
-  if (head === undefined) throw new TypeError(`rows for ${table} have no columns`);
+  if (head === undefined) throw refused(`rows for ${table} have no columns`, table);
   const n = keys.length;
   const values = new Array<unknown[]>(rows.length);
   for (let i = 0; i < rows.length; i++) {
@@ -102,10 +108,10 @@ export function toCompactRows(table: string, rows: readonly Record<string, unkno
     const v = new Array<unknown>(n);
     for (let j = 0; j < n; j++) {
       const x = r[keys[j]!];
-      if (x === undefined) throw new TypeError(`row ${i} for ${table} has no value for column ${keys[j]}`);
+      if (x === undefined) throw refused(`row ${i} for ${table} has no value for column ${keys[j]}`, table);
       v[j] = x;
     }
-    if (Object.keys(r).length !== n) throw new TypeError(`row ${i} for ${table} has other columns than ${keys.join(', ')}`);
+    if (Object.keys(r).length !== n) throw refused(`row ${i} for ${table} has other columns than ${keys.join(', ')}`, table);
     values[i] = v;
   }
   return { columns: [head, ...rest], values };

@@ -1,13 +1,16 @@
 /** An in-memory BatchSink that behaves like ClickHouse's token deduplication and Kafka's committed offset. */
-import type { BatchSink } from '../../../services/analyzer/consumer/partition.ts';
+import type { BatchSink, IdleAdvance } from '../../../services/analyzer/consumer/partition.ts';
 import type { OffsetRange } from '../../../services/analyzer/consumer/plan.ts';
 import type { QuarantineEvent, SipEvent } from '../../../services/analyzer/events.ts';
+import { CLICKHOUSE_REJECTED } from '../../../services/shared/clickhouse/errors.ts';
+import { TollgateError } from '../../../services/shared/errors.ts';
 import type { StoredSnapshot } from '../../../services/analyzer/store/ingest-state.ts';
 
 export class FakeSink implements BatchSink {
   readonly tokens = new Set<string>();
   readonly tables = new Map<string, Record<string, unknown>[]>();
   readonly ledger: Array<OffsetRange & { rows: number }> = [];
+  readonly advances: Array<IdleAdvance & { rows: number }> = [];
   readonly snapshots: StoredSnapshot[] = [];
   readonly events: Array<SipEvent | QuarantineEvent> = [];
   committed: number | undefined;
@@ -17,11 +20,24 @@ export class FakeSink implements BatchSink {
   /** Throws "crash" when this many inserts have been acknowledged (simulates a SIGKILL mid-batch). */
   crashAfterInserts = Infinity;
   inserts = 0;
+  /** Rows the "table" refuses for good, as ClickHouse does for a value a column cannot take: the whole block fails. */
+  refuse: ((table: string, row: Record<string, unknown>) => boolean) | undefined;
+  refusals = 0;
   /** Set by a simulated crash: the worker's retry loop sees it as a stop and gives up uncommitted. */
   crashed = false;
 
   async recordRange(range: OffsetRange, rows: number): Promise<void> {
     this.ledger.push({ ...range, rows });
+  }
+
+  async recordAdvance(a: IdleAdvance, rows: number): Promise<void> {
+    this.advances.push({ ...a, rows });
+  }
+
+  async advancesFrom(from: number): Promise<IdleAdvance[]> {
+    const seen = new Map<string, IdleAdvance>();
+    for (const a of this.advances) if (a.at >= from) seen.set(`${a.at}:${a.toUs}`, { at: a.at, toUs: a.toUs });
+    return [...seen.values()].sort((a, b) => a.at - b.at || a.toUs - b.toUs);
   }
 
   async insert(table: string, rows: readonly Record<string, unknown>[], token: string): Promise<void> {
@@ -34,6 +50,10 @@ export class FakeSink implements BatchSink {
       throw new CrashError();
     }
     this.inserts++;
+    if (this.refuse !== undefined && rows.some((r) => this.refuse!(table, r))) {
+      this.refusals++;
+      throw new TollgateError(CLICKHOUSE_REJECTED, `ClickHouse error 469 (VIOLATED_CONSTRAINT): refused (fake) in ${table}`, { serverCode: '469' });
+    }
     if (this.tokens.has(token)) {
       this.duplicatesDropped++;
       return;

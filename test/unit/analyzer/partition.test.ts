@@ -123,3 +123,156 @@ describe('PartitionWorker: SIP scenarios → rows', () => {
     assert.equal(sink.committed, recs.length);
   });
 });
+
+describe('PartitionWorker: idle advances', () => {
+  // Two bursts ten minutes apart, then silence: no record ever moves the clock past the last calls.
+  function bursts(): Scenario[] {
+    const out: Scenario[] = [];
+    for (const [g, t] of [[0, T0], [1, T0 + 600_000_000]] as const) {
+      out.push(
+        callScenario('answered', `ans-${g}-aaaaaaaa`, t, A, B),
+        callScenario('busy', `bsy-${g}-bbbbbbbb`, t + 100, A, C),
+        callScenario('cancelled', `can-${g}-cccccccc`, t + 200, C, B),
+        callScenario('no_answer', `noa-${g}-dddddddd`, t + 300, A, B),
+        registerScenario(`reg-${g}-eeeeeeee`, t + 400, A),
+      );
+    }
+    return out;
+  }
+  type Op = { process: InputRecord[] } | { idleAtMs: number };
+  function schedule(recs: InputRecord[]): Op[] {
+    const split = recs.findIndex((r) => r.timestampMs >= (T0 + 600_000_000) / 1000);
+    const lastA = recs[split - 1]!.timestampMs;
+    const lastB = recs[recs.length - 1]!.timestampMs;
+    return [
+      { process: recs.slice(0, split) },
+      { idleAtMs: lastA + 1_000 }, { idleAtMs: lastA + 10_000 }, { idleAtMs: lastA + 300_000 },
+      { process: recs.slice(split) },
+      { idleAtMs: lastB + 3_000 }, { idleAtMs: lastB + 9_000 }, { idleAtMs: lastB + 3_600_000 },
+    ];
+  }
+  async function run(sink: FakeSink, ops: Op[], fetch: number, maxRows: number): Promise<number> {
+    const w = worker(sink, maxRows);
+    const h = { ...hooks, stopped: () => sink.crashed };
+    await w.restore(sink.committed, 0, h);
+    let idleRows = 0;
+    for (const op of ops) {
+      if ('process' in op) for (let i = 0; i < op.process.length; i += fetch) await w.process(op.process.slice(i, i + fetch), h);
+      else idleRows += await w.idle(op.idleAtMs, w.nextOffset, h);
+    }
+    return idleRows;
+  }
+
+  it('writes every call and registration of a burst once the partition is idle, with no further record', async () => {
+    const recs = records(bursts());
+    const sink = new FakeSink();
+    const w = worker(sink);
+    await w.restore(undefined, 0, hooks);
+    await w.process(recs, hooks);
+    const before = sink.rows('calls').length + sink.rows('registrations').length;
+    const last = recs[recs.length - 1]!.timestampMs;
+    // One reorder window after the last record nothing is due yet (BYE + settle + window).
+    assert.equal(await w.idle(last + 2_000, recs.length, hooks), 0);
+    assert.equal(await w.idle(last + 7_000, recs.length + 1, hooks), 0, 'records still waiting in Kafka');
+    const emitted = await w.idle(last + 7_000, recs.length, hooks);
+    assert.equal(sink.rows('calls').length, 8);
+    assert.equal(sink.rows('registrations').length, 4);
+    assert.equal(before + emitted, 12);
+    assert.deepEqual(sink.advances.map((a) => a.at), [recs.length]);
+    // Nothing left to do: later ticks record nothing.
+    assert.equal(await w.idle(last + 3_600_000, recs.length, hooks), 0);
+    assert.equal(sink.advances.length, 1);
+  });
+
+  it('a crash at any insert replays the recorded advances: exactly the uninterrupted rows', async () => {
+    const recs = records(bursts());
+    const clean = new FakeSink();
+    await run(clean, schedule(recs), 11, 7);
+    assert.equal(clean.rows('calls').length, 8);
+    assert.equal(clean.rows('registrations').length, 4);
+    assert.ok(clean.advances.length >= 2, `advances: ${JSON.stringify(clean.advances)}`);
+    for (let crashAt = 0; crashAt < clean.inserts; crashAt++) {
+      const sink = new FakeSink();
+      sink.crashAfterInserts = crashAt;
+      await assert.rejects(run(sink, schedule(recs), 11, 7), (err: unknown) => isTollgateError(err, AnalyzerErrors.aborted));
+      sink.crashed = false;
+      if (crashAt % 2 === 0) sink.snapshots.pop();
+      sink.crashAfterInserts = Infinity;
+      // The restarted worker sees other fetch sizes and other wall-clock ticks: the recorded advances decide.
+      const shifted = schedule(recs).map((op) => ('idleAtMs' in op ? { idleAtMs: op.idleAtMs + 1_500 } : op));
+      await run(sink, shifted, 5, 13);
+      for (const t of ['sip_messages', 'calls', 'registrations']) {
+        assert.deepEqual(sink.rows(t).map((r) => JSON.stringify(r)).sort(), clean.rows(t).map((r) => JSON.stringify(r)).sort(), `${t} after a crash at insert ${crashAt}`);
+      }
+    }
+  });
+});
+
+describe('PartitionWorker: rows a table refuses for good', () => {
+  it('isolates the refused rows, quarantines them as store_refused, commits past them and writes everything else once', async () => {
+    const recs = records(scenarios(2));
+    const poison = new Set([3, 17, 18]);
+    const sink = new FakeSink();
+    sink.refuse = (table, r) => table === 'sip_messages' && poison.has(Number(r['kafka_offset']));
+    const failures: unknown[] = [];
+    const w = worker(sink, 25);
+    await w.restore(undefined, 0, hooks);
+    await w.process(recs, { ...hooks, onFailure: (e) => failures.push(e) });
+    assert.equal(sink.committed, recs.length);
+    assert.equal(failures.length, 0, 'a refusal is not retried');
+    assert.deepEqual(sink.rows('sip_messages').map((r) => Number(r['kafka_offset'])).sort((a, b) => a - b),
+      recs.map((r) => r.offset).filter((o) => !poison.has(o)));
+    const q = sink.rows('sip_quarantine');
+    assert.deepEqual(q.map((r) => [r['reason'], Number(r['kafka_offset'])]).sort((a, b) => Number(a[1]) - Number(b[1])),
+      [...poison].map((o) => ['store_refused', o]));
+    assert.match(String(q[0]!['detail']), /^sip_messages: TG_CLICKHOUSE_REJECTED 469: /);
+    const letter = JSON.parse(Buffer.from(String(q[0]!['raw_base64']), 'base64').toString()) as { table: string; row: Record<string, unknown> };
+    assert.equal(letter.table, 'sip_messages');
+    assert.equal(letter.row['kafka_offset'], Number(q[0]!['kafka_offset']));
+    // Calls and registrations do not depend on whether a message row was stored.
+    assert.equal(sink.rows('calls').length, 8);
+  });
+
+  it('a crash during the isolation replays to the same rows (the halves carry deterministic tokens)', async () => {
+    const recs = records(scenarios(2));
+    const refuse = (table: string, r: Record<string, unknown>) => table === 'sip_messages' && Number(r['kafka_offset']) % 23 === 5;
+    const clean = new FakeSink();
+    clean.refuse = refuse;
+    await runAll(clean, recs, 40, 40);
+    for (let crashAt = 0; crashAt < clean.inserts; crashAt += 2) {
+      const sink = new FakeSink();
+      sink.refuse = refuse;
+      sink.crashAfterInserts = crashAt;
+      await assert.rejects(runAll(sink, recs, 40, 40), (err: unknown) => isTollgateError(err, AnalyzerErrors.aborted));
+      sink.crashed = false;
+      sink.crashAfterInserts = Infinity;
+      await runAll(sink, recs, 17, 9);
+      for (const t of ['sip_messages', 'sip_quarantine', 'calls', 'registrations']) {
+        assert.deepEqual(sink.rows(t).map((r) => JSON.stringify(r)).sort(), clean.rows(t).map((r) => JSON.stringify(r)).sort(), `${t} after a crash at insert ${crashAt}`);
+      }
+    }
+  });
+});
+
+describe('PartitionWorker: what the trackers do not attribute is counted', () => {
+  it('a BYE of a call never seen and a straggler after its call was written show in tollgate_analyzer_tracker_unattributed_total', async () => {
+    const { Registry } = await import('prom-client');
+    const { AnalyzerMetrics } = await import('../../../services/analyzer/metrics.ts');
+    const registry = new Registry();
+    const metrics = new AnalyzerMetrics(registry);
+    const sc = callScenario('busy', 'late-0-aaaaaaaa', T0, A, B);
+    const bye = callScenario('answered', 'nobody-0-bbbbbbbb', T0 - 600_000_000, A, B).packets.filter((p) => p.text.startsWith('BYE'));
+    const straggler = { ...sc.packets.find((p) => p.text.startsWith('SIP/2.0 486'))!, tsUs: T0 + 30_000_000 };
+    const recs: InputRecord[] = [...sc.packets, ...bye.map((p) => ({ ...p, tsUs: T0 + 1_000 })), straggler]
+      .sort((a, b) => a.tsUs - b.tsUs).map((p, i) => ({ offset: i, value: sipEnvelope(p), timestampMs: Math.floor(p.tsUs / 1000) }));
+    const sink = new FakeSink();
+    const w = new PartitionWorker({ group: 'g', topic: 'p.hep.sip', partition: 0, kind: 'sip', maxRows: 3, tenants, dialogs: {}, registrations: {}, metrics }, sink);
+    await w.restore(undefined, 0, hooks);
+    await w.process(recs, hooks);
+    const text = await registry.metrics();
+    // A BYE is held for its INVITE (it may come out of order) and dropped when none came.
+    assert.match(text, /tollgate_analyzer_tracker_unattributed_total\{tracker="dialogs",reason="orphans_dropped"\} 1/);
+    assert.match(text, /tollgate_analyzer_tracker_unattributed_total\{tracker="dialogs",reason="late"\} 1/);
+    assert.equal(sink.rows('sip_messages').length, recs.length, 'every message is still stored');
+  });
+});

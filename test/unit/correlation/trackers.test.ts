@@ -97,12 +97,48 @@ test('retransmitted final after emission is swallowed by the tombstone', () => {
   assert.equal(d.stats().late, 1);
 });
 
-test('a retry after the retry window is a second call', () => {
+test('a redirect followed after the retry window is a second call', () => {
   const d = new DialogTracker({ retryWindowUs: 5 * S });
   const l = leg(7);
   const retry = obs(sipText(l, { method: 'INVITE', cseq: 2, branch: 'r2' }), T + 20 * S);
-  const out = feed(d, [invite(l, T), resp(l, 407, T + S), retry], T + 400 * S);
-  assert.deepEqual(out.map((r) => [r.state, r.attempts]), [['auth_failed', 1], ['no_final_response', 1]]);
+  const out = feed(d, [invite(l, T), resp(l, 302, T + S), retry], T + 400 * S);
+  assert.deepEqual(out.map((r) => [r.state, r.attempts]), [['redirected', 1], ['no_final_response', 1]]);
+});
+
+/** INVITE → 407 → ACK, `gapS` seconds of a user typing a password, INVITE (CSeq 2, credentials) → 180 → 200 → ACK → BYE. */
+function challengedCall(l: Leg, gapS: number, code = 407): ObservedSip[] {
+  const r2 = T + S + gapS * S;
+  const m = (spec: Parameters<typeof sipText>[1], ts: number) => obs(sipText(l, spec), ts);
+  const auth = code === 407 ? 'Proxy-Authorization' : 'Authorization';
+  return [
+    invite(l, T),
+    resp(l, code, T + 100_000),
+    m({ method: 'ACK', cseq: 1, toTag: true, branch: `${l.callId}i` }, T + 110_000),
+    m({ method: 'INVITE', cseq: 2, branch: 'r2', extra: [`${auth}: Digest username="alice", realm="example.com", nonce="n", uri="sip:x@example.net", response="00"`] }, r2),
+    m({ method: 'INVITE', cseq: 2, code: 180, toTag: true, branch: 'r2' }, r2 + 200_000),
+    m({ method: 'INVITE', cseq: 2, code: 200, toTag: true, branch: 'r2' }, r2 + 2 * S),
+    m({ method: 'ACK', cseq: 2, toTag: true, branch: 'a2' }, r2 + 2 * S + 10_000),
+    m({ method: 'BYE', cseq: 3, toTag: true, branch: 'b3' }, r2 + 12 * S),
+  ];
+}
+
+for (const [gapS, code] of [[1, 407], [30, 407], [120, 401], [120, 407]] as const) {
+  test(`a ${code} challenge answered ${gapS} s later is one call with auth_challenges counted`, () => {
+    const d = new DialogTracker();
+    const l = leg(70 + gapS + code);
+    const out = feed(d, challengedCall(l, gapS, code), T + 86_400 * S);
+    assert.deepEqual(out.map((r) => ({ state: r.state, attempts: r.attempts, auth_challenges: r.auth_challenges, final_status: r.final_status,
+      setup_us: r.setup_us, answer_us: r.answer_us, duration_ms: r.duration_ms })), [{
+      state: 'answered', attempts: 2, auth_challenges: 1, final_status: 200, setup_us: T,
+      answer_us: T + S + gapS * S + 2 * S, duration_ms: 10_000,
+    }]);
+  });
+}
+
+test('a challenge answered after the setup timeout: the challenged attempt is its own auth_failed record', () => {
+  const d = new DialogTracker({ setupTimeoutUs: 180 * S });
+  const out = feed(d, challengedCall(leg(79), 200), T + 86_400 * S);
+  assert.deepEqual(out.map((r) => [r.state, r.attempts, r.auth_challenges]), [['auth_failed', 1, 1], ['answered', 1, 0]]);
 });
 
 test('B-leg correlation: configured header first, then X-CID, HEP correlation id, icid', () => {

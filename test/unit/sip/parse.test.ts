@@ -153,3 +153,12 @@ describe('parseSdp', () => {
     assert.equal(parseSdp('hello'), undefined);
   });
 });
+
+describe('SIP URIs from real captures', () => it('an IPv6 host written without brackets (real UAs do): eight groups are the address, a ninth the port', () => {
+  const a = parseSipUri('sip:9876@fe80:0:0:0:21a:a0ff:fe07:32e0;transport=udp');
+  assert.deepEqual(a?.kind === 'sip' ? [a.user, a.host, a.port, a.params['transport']] : null, ['9876', 'fe80:0:0:0:21a:a0ff:fe07:32e0', undefined, 'udp']);
+  const b = parseSipUri('sip:4321@fec0:0:0:0:216:d3ff:fe0d:22c:5060');
+  assert.deepEqual(b?.kind === 'sip' ? [b.host, b.port] : null, ['fec0:0:0:0:216:d3ff:fe0d:22c', 5060]);
+  // With `::` a port cannot be told apart: not guessed.
+  assert.equal(parseSipUri('sip:a@2001:db8::1:5060'), null);
+}));

@@ -1,0 +1,6 @@
+/**
+ * The HEP wire layer and capture envelope as the importer uses them, imported in this one place (the package is
+ * moving from the collector to services/shared/hep; only these lines follow it).
+ */
+export { decodeHep, encodeHep, formatIpv4, formatIpv6, HepDecodeError, type HepPacket } from '../collector/hep/index.ts';
+export { decodeEnvelope } from '../collector/envelope.ts';
