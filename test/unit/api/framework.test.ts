@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { describe, it } from 'node:test';
+import type { FastifyPluginAsync } from 'fastify';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { effectiveTenant, principalOf } from '../../../services/api/auth.ts';
+import { ApiProblem } from '../../../services/api/contract.ts';
+import { KeyRing, parseKeys } from '../../../services/api/keys.ts';
+import { buildApiApp, type ApiServerOptions } from '../../../services/api/server.ts';
+
+const KEY_ADMIN = 'admin-key-0123456789abcdef';
+const KEY_NOC = 'noc-key-0123456789abcdef01';
+const KEY_ACME = 'acme-key-0123456789abcdef0';
+
+const probe: FastifyPluginAsync = async (app) => {
+  app.get('/v1/probe', {
+    config: { scope: 'calls.read' },
+    schema: {
+      querystring: { type: 'object', additionalProperties: false, properties: { n: { type: 'integer', minimum: 1, maximum: 10 }, tenant: { type: 'string' } } },
+      response: { 200: { type: 'object', properties: { who: { type: 'string' }, tenant: { type: ['string', 'null'] } } } },
+    },
+  }, async (req) => {
+    const p = principalOf(req);
+    const q = req.query as { tenant?: string };
+    return { who: p.name, tenant: effectiveTenant(p, q.tenant) ?? null };
+  });
+  app.get('/v1/write', { config: { scope: 'fraud.write' }, schema: { response: { 200: { type: 'object', properties: { ok: { type: 'boolean' } } } } } }, async () => ({ ok: true }));
+  app.get('/v1/teapot', { config: { scope: 'calls.read' } }, async () => {
+    throw new ApiProblem(418, 'teapot', 'I am a teapot', 'short and stout', 'spout', { extra: 1 });
+  });
+};
+
+function app(extra: Partial<ApiServerOptions> = {}) {
+  const keys = new KeyRing(parseKeys(`admin:${KEY_ADMIN}:admin,noc:${KEY_NOC}:calls.read,acme:sha256:${createHash('sha256').update(KEY_ACME).digest('hex')}:calls.read+pii.read@acme`));
+  return buildApiApp({
+    host: '127.0.0.1', port: 0, log: pino({ level: 'silent' }), registry: new Registry(),
+    health: () => ({ status: 'ok', components: {} }), keys, routes: [{ plugin: probe }], ...extra,
+  });
+}
+
+describe('API framework: auth, scopes, tenants, problems, OpenAPI', () => {
+  it('refuses every /v1 request when no key is configured, and says how to configure one; health stays open', async () => {
+    const a = buildApiApp({ host: '127.0.0.1', port: 0, log: pino({ level: 'silent' }), registry: new Registry(), health: () => ({ status: 'ok', components: {} }), routes: [{ plugin: probe }] });
+    const r = await a.inject({ url: '/v1/probe', headers: { authorization: `Bearer ${KEY_ADMIN}` } });
+    assert.equal(r.statusCode, 503);
+    assert.equal(r.headers['content-type'], 'application/problem+json; charset=utf-8');
+    const b = r.json();
+    assert.equal(b.type, 'https://tollgate.dev/problems/api-keys-not-configured');
+    assert.match(b.detail, /API_KEYS=name:key:scopes\[@tenant\]/);
+    assert.equal((await a.inject({ url: '/healthz' })).statusCode, 200);
+    assert.equal((await a.inject({ url: '/metrics' })).statusCode, 200);
+    await a.close();
+  });
+
+  it('401 without a key, with a wrong key, with a malformed Authorization; 200 with Bearer or X-API-Key', async () => {
+    const a = app();
+    for (const headers of [{}, { authorization: 'Bearer wrong-key-0123456789' }, { 'x-api-key': 'nope' }, { authorization: `Basic ${KEY_NOC}` }]) {
+      const r = await a.inject({ url: '/v1/probe', headers });
+      assert.equal(r.statusCode, 401, JSON.stringify(headers));
+      assert.equal(r.json().type, 'https://tollgate.dev/problems/unauthorized');
+      assert.equal(r.json().instance, '/v1/probe');
+    }
+    assert.deepEqual((await a.inject({ url: '/v1/probe', headers: { authorization: `Bearer ${KEY_NOC}` } })).json(), { who: 'noc', tenant: null });
+    assert.deepEqual((await a.inject({ url: '/v1/probe', headers: { 'x-api-key': KEY_ACME } })).json(), { who: 'acme', tenant: 'acme' });
+    await a.close();
+  });
+
+  it('403 for a missing scope (admin satisfies all) and for another tenant', async () => {
+    const a = app();
+    const r = await a.inject({ url: '/v1/write', headers: { authorization: `Bearer ${KEY_NOC}` } });
+    assert.equal(r.statusCode, 403);
+    assert.equal(r.json().scope, 'fraud.write');
+    assert.equal((await a.inject({ url: '/v1/write', headers: { authorization: `Bearer ${KEY_ADMIN}` } })).statusCode, 200);
+    const t = await a.inject({ url: '/v1/probe?tenant=beta', headers: { authorization: `Bearer ${KEY_ACME}` } });
+    assert.equal(t.statusCode, 403);
+    assert.equal(t.json().param, 'tenant');
+    assert.deepEqual((await a.inject({ url: '/v1/probe?tenant=beta', headers: { authorization: `Bearer ${KEY_ADMIN}` } })).json(), { who: 'admin', tenant: 'beta' });
+    await a.close();
+  });
+
+  it('422 naming the parameter for schema violations and unknown parameters; ApiProblem rendered as is; 404 problem', async () => {
+    const a = app();
+    const h = { authorization: `Bearer ${KEY_NOC}` };
+    const big = await a.inject({ url: '/v1/probe?n=11', headers: h });
+    assert.equal(big.statusCode, 422);
+    assert.equal(big.json().param, 'n');
+    assert.match(big.json().detail, /query parameter n must be <= 10/);
+    const unknown = await a.inject({ url: '/v1/probe?nn=1', headers: h });
+    assert.equal(unknown.statusCode, 422);
+    assert.equal(unknown.json().param, 'nn');
+    const tea = await a.inject({ url: '/v1/teapot', headers: h });
+    assert.equal(tea.statusCode, 418);
+    assert.deepEqual(tea.json(), { type: 'https://tollgate.dev/problems/teapot', title: 'I am a teapot', status: 418, detail: 'short and stout', instance: '/v1/teapot', param: 'spout', extra: 1 });
+    const nf = await a.inject({ url: '/v1/nothing', headers: h });
+    assert.equal(nf.statusCode, 404);
+    assert.equal(nf.json().type, 'https://tollgate.dev/problems/not-found');
+    assert.equal((await a.inject({ url: '/v1/nothing' })).statusCode, 401);
+    await a.close();
+  });
+
+  it('429 with Retry-After per key once the key\'s limit is used up; other keys unaffected', async () => {
+    const a = app({ rateLimitPerMinute: 3 });
+    const codes: number[] = [];
+    let last;
+    for (let i = 0; i < 4; i++) {
+      last = await a.inject({ url: '/v1/probe', headers: { authorization: `Bearer ${KEY_NOC}` } });
+      codes.push(last.statusCode);
+    }
+    assert.deepEqual(codes, [200, 200, 200, 429]);
+    assert.equal(last!.headers['content-type'], 'application/problem+json; charset=utf-8');
+    assert.equal(last!.json().type, 'https://tollgate.dev/problems/rate-limited');
+    assert.ok(Number(last!.headers['retry-after']) > 0);
+    assert.equal((await a.inject({ url: '/v1/probe', headers: { authorization: `Bearer ${KEY_ADMIN}` } })).statusCode, 200);
+    await a.close();
+  });
+
+  it('publishes OpenAPI 3.1 with security and problem responses on /v1 routes, and the docs UI', async () => {
+    const a = app();
+    const spec = (await a.inject({ url: '/openapi.json' })).json();
+    assert.equal(spec.openapi, '3.1.0');
+    const get = spec.paths['/v1/probe'].get;
+    assert.deepEqual(get.security, [{ bearer: [] }, { apiKey: [] }]);
+    for (const code of ['200', '401', '403', '422', '429', '503']) assert.ok(get.responses[code], code);
+    assert.ok(spec.components.schemas.Problem);
+    const docs = await a.inject({ url: '/docs/' });
+    assert.equal(docs.statusCode, 200);
+    assert.match(docs.body, /swagger/i);
+    await a.close();
+  });
+
+  it('refuses malformed key entries with the entry named and the key not echoed', () => {
+    assert.throws(() => parseKeys('a:short:calls.read'), /API_KEYS entry 1: key a: the key must be at least 16/);
+    assert.throws(() => parseKeys(`a:${KEY_NOC}:calls.raed`), (e: Error) => /unknown scope "calls.raed"/.test(e.message) && !e.message.includes(KEY_NOC));
+    assert.throws(() => parseKeys(undefined, { name: 'keys.txt', text: `# c\n\nb:${KEY_NOC}\n` }), /keys.txt line 3/);
+    assert.throws(() => parseKeys(`a:${KEY_NOC}:admin,a:${KEY_ADMIN}:admin`), /configured twice/);
+    assert.equal(parseKeys(undefined, { name: 'k', text: `x:${KEY_NOC}:admin@t1\n` })[0]!.principal.tenant, 't1');
+  });
+});
