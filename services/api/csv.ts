@@ -46,17 +46,24 @@ export async function* keysetPages<R>(fetch: (after: Array<string | number> | un
   }
 }
 
-export function sendCsv<R>(req: FastifyRequest, reply: FastifyReply, filename: string, cols: readonly CsvColumn<R>[], pages: AsyncIterable<R[]>): FastifyReply {
+/**
+ * The first page is fetched before any header is sent, so a failing query still becomes a problem response;
+ * after that the status line is out and a failure can only cut the stream.
+ */
+export async function sendCsv<R>(req: FastifyRequest, reply: FastifyReply, filename: string, cols: readonly CsvColumn<R>[], pages: AsyncIterable<R[]>): Promise<FastifyReply> {
+  const it = pages[Symbol.asyncIterator]();
+  const first = await it.next();
   async function* lines(): AsyncGenerator<string> {
     yield `${cols.map((c) => csvField(c.name)).join(',')}\r\n`;
-    for await (const page of pages) {
+    if (first.done === true) return;
+    let page: IteratorResult<R[]> = first;
+    for (; page.done !== true; page = await it.next()) {
       let chunk = '';
-      for (const r of page) chunk += csvLine(cols, r);
+      for (const r of page.value) chunk += csvLine(cols, r);
       yield chunk;
     }
   }
   const body = Readable.from(lines(), { objectMode: false, highWaterMark: 1 });
-  // Headers are gone once the first byte is out: a failure mid-export can only cut the stream, and is logged.
   body.on('error', (err) => req.log.error({ err, reqId: req.id, route: req.routeOptions.url }, 'CSV export failed mid-stream'));
   return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${filename}"`).send(body);
 }

@@ -139,3 +139,14 @@ export function pageSchema(item: object): object {
     },
   };
 }
+
+/** ClickHouse DateTime64(6) text (UTC) → µs since the epoch. */
+export function chToUs(ch: string): number {
+  const [date, time = '00:00:00'] = ch.split(' ');
+  const [hms, frac = '0'] = time.split('.');
+  return Date.parse(`${date}T${hms}Z`) * 1000 + Number(frac.padEnd(6, '0').slice(0, 6));
+}
+
+export function rfc3339(us: number): string {
+  return isoTime(chTime(us))!;
+}

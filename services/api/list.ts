@@ -1,0 +1,49 @@
+/**
+ * One list response for every collection: a keyset page as JSON with its `next` link (and a Link header), or the
+ * whole range as streamed CSV, from the same fetch function, so both always agree.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { keysetPages, sendCsv, wantsCsv, type CsvColumn } from './csv.ts';
+import { DEFAULT_LIMIT, decodeCursor, encodeCursor, filterFingerprint, rfc3339, type ListQuery, type TimeRange, baseUrl } from './paging.ts';
+
+export type SortKey = Array<string | number>;
+
+export interface ListSpec<R, T> {
+  readonly query: ListQuery;
+  /** Every filter that shapes the result (the tenant included), to bind cursors to their query. */
+  readonly filters: Record<string, unknown>;
+  readonly range: TimeRange;
+  readonly publicUrl: URL | undefined;
+  readonly arity: number;
+  readonly fetch: (after: SortKey | undefined, limit: number) => Promise<R[]>;
+  readonly keyOf: (r: R) => SortKey;
+  readonly toItem: (r: R) => T;
+  readonly csvName: string;
+  readonly csvColumns: readonly CsvColumn<T>[];
+}
+
+export async function respondList<R, T>(req: FastifyRequest, reply: FastifyReply, s: ListSpec<R, T>): Promise<unknown> {
+  const fp = filterFingerprint({ ...s.filters, from: s.range.fromUs, to: s.range.toUs });
+  const after = decodeCursor(s.query.cursor, fp, s.arity);
+  if (wantsCsv(req, s.query.format)) {
+    async function* items(): AsyncGenerator<T[]> {
+      for await (const page of keysetPages(s.fetch, s.keyOf, after)) yield page.map(s.toItem);
+    }
+    return sendCsv(req, reply, s.csvName, s.csvColumns, items());
+  }
+  const limit = s.query.limit ?? DEFAULT_LIMIT;
+  const rows = await s.fetch(after, limit + 1);
+  const more = rows.length > limit;
+  const shown = more ? rows.slice(0, limit) : rows;
+  let next: string | null = null;
+  if (more) {
+    // The next link pins the resolved range, so "the last 24 h" does not slide between pages.
+    const u = new URL(req.url, 'http://x');
+    u.searchParams.set('from', rfc3339(s.range.fromUs));
+    u.searchParams.set('to', rfc3339(s.range.toUs));
+    u.searchParams.set('cursor', encodeCursor(s.keyOf(shown[shown.length - 1]!), fp));
+    next = `${baseUrl(req, s.publicUrl)}${u.pathname}?${u.searchParams.toString()}`;
+    reply.header('link', `<${next}>; rel="next"`);
+  }
+  return { items: shown.map(s.toItem), next };
+}
