@@ -102,31 +102,10 @@ export function decodeCursor(cursor: string | undefined, fingerprint: string, ar
   return o.k as Array<string | number>;
 }
 
-export interface Page<T> {
-  readonly items: T[];
-  readonly next: string | null;
-}
-
 /** Base URL for links: the configured public URL, else the request's own scheme and host. */
 export function baseUrl(req: FastifyRequest, publicUrl: URL | undefined): string {
   if (publicUrl !== undefined) return publicUrl.toString().replace(/\/$/, '');
   return `${req.protocol}://${req.host}`;
-}
-
-/** The same request with `cursor` replaced (every other parameter kept, so the next page has the same filters). */
-export function nextLink(req: FastifyRequest, publicUrl: URL | undefined, cursor: string): string {
-  const u = new URL(req.url, 'http://x');
-  u.searchParams.set('cursor', cursor);
-  return `${baseUrl(req, publicUrl)}${u.pathname}?${u.searchParams.toString()}`;
-}
-
-/** Rows fetched with `limit + 1` → the page and its `next` (null on the last page). */
-export function pageOf<R, T>(rows: readonly R[], limit: number, keyOf: (r: R) => Array<string | number>, fingerprint: string,
-  toItem: (r: R) => T, link: (cursor: string) => string): Page<T> {
-  const more = rows.length > limit;
-  const shown = more ? rows.slice(0, limit) : rows;
-  const last = shown[shown.length - 1];
-  return { items: shown.map(toItem), next: more && last !== undefined ? link(encodeCursor(keyOf(last), fingerprint)) : null };
 }
 
 export function pageSchema(item: object): object {
