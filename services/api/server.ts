@@ -71,6 +71,16 @@ export function buildApiApp(opts: ApiServerOptions): FastifyInstance {
   installAuth(app, opts.keys ?? new KeyRing([]));
   app.addSchema(problemSchema);
   app.addHook('onRoute', describeV1Route);
+  // Ajv coerces "1e309" to Infinity and lets it through integer bounds; nothing downstream wants a non-finite number.
+  app.addHook('preHandler', async (req) => {
+    const q = req.query as Record<string, unknown> | undefined;
+    if (q === undefined || q === null || typeof q !== 'object') return;
+    for (const [k, v] of Object.entries(q)) {
+      if (typeof v === 'number' && !Number.isFinite(v)) {
+        throw new ApiProblem(422, 'invalid-parameter', 'A request parameter is invalid', `query parameter ${k} must be a finite number`, k);
+      }
+    }
+  });
 
   void app.register(swagger, {
     openapi: {

@@ -39,6 +39,7 @@ const TIME_COL = 190;
 const COL_W = 230;
 const HEAD_H = 74;
 const ROW_H = 30;
+const LEGEND_ROW = 20;
 const LEG_COLOURS = ['#0969da', '#8250df', '#bf3989', '#1b7c83', '#9a6700', '#57606a'];
 
 export function hostKey(ip: string, port: number): string {
@@ -98,7 +99,7 @@ export function layout(messages: readonly LadderMessage[], aliases = hostAliases
     hosts,
     legs,
     width: TIME_COL + Math.max(1, hosts.length) * COL_W + 40,
-    height: HEAD_H + 24 + messages.length * ROW_H + 30,
+    height: HEAD_H + 24 + messages.length * ROW_H + 30 + legs.length * LEGEND_ROW,
   };
 }
 
@@ -156,7 +157,7 @@ export function renderLadder(messages: readonly LadderMessage[], opts: { title?:
   }
   out.push('</defs>');
   out.push(`<rect width="100%" height="100%" fill="#ffffff"/>`);
-  const bottom = lay.height - 20;
+  const bottom = lay.height - 20 - lay.legs.length * LEGEND_ROW;
   out.push('<g class="hosts">');
   for (const h of lay.hosts) {
     out.push(`<g class="host" data-host="${escapeXml(h.key)}"><rect x="${h.x - COL_W / 2 + 8}" y="8" width="${COL_W - 16}" height="${h.alias ? 48 : 34}" rx="4"/>`
@@ -194,6 +195,16 @@ export function renderLadder(messages: readonly LadderMessage[], opts: { title?:
     }
     parts.push('</g>');
     out.push(parts.join(''));
+  });
+  out.push('</g>');
+  // Legend: which Call-ID each leg letter stands for and which capture nodes saw it.
+  out.push('<g class="legend">');
+  lay.legs.forEach((callId, leg) => {
+    const y = bottom + 14 + leg * LEGEND_ROW;
+    const nodes = [...new Set(messages.filter((m) => m.callId === callId && m.node !== '').map((m) => m.node))].sort();
+    out.push(`<g class="leg-entry" data-leg="${leg}" data-call-id="${escapeXml(callId)}"><rect x="6" y="${y - 11}" width="16" height="14" rx="3" fill="${LEG_COLOURS[leg % LEG_COLOURS.length]}"/>`
+      + `<text class="leg" x="14" y="${y}" text-anchor="middle">${String.fromCharCode(65 + (leg % 26))}</text>`
+      + `<text x="28" y="${y}">${escapeXml(truncate(callId, 90))}${nodes.length > 0 ? ` · captured by ${escapeXml(nodes.join(', '))}` : ''}</text></g>`);
   });
   out.push('</g>');
   if (messages.length === 0) out.push(`<text x="20" y="${HEAD_H}">no messages</text>`);

@@ -132,7 +132,12 @@ export const qosRoutes: FastifyPluginAsync<DataRouteOptions> = async (app, opts)
     const tenant = effectiveTenant(principalOf(req), q.tenant);
     const c: string[] = ['ts >= {from:DateTime64(6)} AND ts < {to:DateTime64(6)}'];
     const base: QueryParams = { from: chTime(range.fromUs), to: chTime(range.toUs) };
-    if (tenant !== undefined) { c.push('tenant = {tenant:String}'); base['tenant'] = tenant; }
+    if (tenant !== undefined) {
+      // RTCP carries no SIP domain, so its rows get the default tenant: a tenant also owns the media of its calls.
+      c.push(`(tenant = {tenant:String} OR call_id IN (SELECT call_id FROM calls WHERE tenant = {tenant:String}
+        AND setup_ts >= {from:DateTime64(6)} - INTERVAL 1 DAY AND setup_ts < {to:DateTime64(6)}))`);
+      base['tenant'] = tenant;
+    }
     if (q.call_id !== undefined) { c.push('call_id = {call_id:String}'); base['call_id'] = q.call_id; }
     if (q.src_ip !== undefined) { c.push('src_ip = {src_ip:String}'); base['src_ip'] = q.src_ip; }
     if (q.report !== undefined) { c.push('report = {report:String}'); base['report'] = q.report; }
