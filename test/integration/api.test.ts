@@ -4,7 +4,8 @@
  * tests on query parameters; the PCAP read back by tshark; /docs and a ladder page in headless Chromium.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,6 +19,7 @@ import { ApiEnv, KEYS } from './api-harness.ts';
 import { ALICE, GATEWAY, PROXY_IN, PROXY_OUT } from '../support/api-scenarios.ts';
 import { decodePng, inkColours, inkRatio } from '../support/png.ts';
 
+const execFileAsync = promisify(execFile);
 const iso = (us: number): string => `${new Date(Math.floor(us / 1000)).toISOString().slice(0, 19)}.${String(us % 1_000_000).padStart(6, '0')}Z`;
 const enc = encodeURIComponent;
 
@@ -252,7 +254,7 @@ describe('API end to end over real analyzer rows', { timeout: 300_000 }, () => {
     assert.deepEqual((await get(`/v1/qos?${range()}&call_id=${enc(s.bLeg)}`)).json().items, []);
 
     const stats = (await get(`/v1/stats?${range()}&interval=1h`)).json();
-    const hour = `${new Date(Math.floor(e.t0 / 3_600_000_000) * 3_600_000).toISOString().slice(0, 19)}.000000Z`;
+    const hour = `${new Date(Math.floor(e.t0 / 3_600_000_000) * 3_600_000).toISOString().slice(0, 19)}Z`;
     assert.deepEqual(stats.buckets, [
       { time: hour, tenant: 'acme', attempts: 3, answered: 2, asr: 2 / 3, acd_ms: 60_000.75, ner: 1, pdd_ms: { p50: 250.5, p90: 250.5, p99: 250.5 }, by_code: { 200: 2, 480: 1 } },
       { time: hour, tenant: 'beta', attempts: 1, answered: 0, asr: 0, acd_ms: null, ner: 1, pdd_ms: { p50: 400.25, p90: 400.25, p99: 400.25 }, by_code: { 486: 1 } },
@@ -427,30 +429,31 @@ describe('API end to end over real analyzer rows', { timeout: 300_000 }, () => {
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
     const port = (proxy.address() as AddressInfo).port;
     const profile = mkdtempSync(join(tmpdir(), 'tg-chromium-'));
-    const browse = (url: string, extra: string[]) => spawnSync('chromium', [
+    // Asynchronous: the API under test answers the browser from this very process.
+    const browse = async (url: string, extra: string[]) => (await execFileAsync('chromium', [
       '--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars', `--user-data-dir=${profile}`, '--virtual-time-budget=8000', ...extra, url,
-    ], { encoding: 'utf8', timeout: 90_000 });
+    ], { encoding: 'utf8', timeout: 90_000, maxBuffer: 64 * 1024 * 1024 })).stdout;
     try {
       const docs = `http://127.0.0.1:${e.api.port}/docs/`;
-      const dom = browse(docs, ['--dump-dom']).stdout;
+      const dom = await browse(docs, ['--dump-dom']);
       for (const p of ['/v1/calls', '/v1/calls/{callId}/ladder.svg', '/v1/calls/{callId}/pcap', '/v1/registrations', '/v1/qos', '/v1/stats']) {
         assert.ok(dom.includes(`data-path="${p}"`), `docs lists ${p}`);
       }
       const docsPng = join(tmp, 'docs.png');
-      browse(docs, [`--screenshot=${docsPng}`, '--window-size=1280,1400']);
+      await browse(docs, [`--screenshot=${docsPng}`, '--window-size=1280,1400']);
       const di = decodePng(readFileSync(docsPng));
       assert.ok(inkRatio(di) > 0.02 && inkColours(di) > 20, `docs screenshot not blank: ink ${inkRatio(di)}, colours ${inkColours(di)}`);
 
       const s = e.scenarios;
       const page = `http://127.0.0.1:${port}/v1/calls/${enc(s.aLeg)}/ladder.svg?format=html#m3`;
-      const ldom = browse(page, ['--dump-dom']).stdout;
+      const ldom = await browse(page, ['--dump-dom']);
       assert.equal([...ldom.matchAll(/<g class="msg /g)].length, 14);
       // The page opened on #m3: the detail pane shows the fourth message's text (the B-leg's 100 Trying).
       const fourth = s.packets.filter((p) => p.callId === s.aLeg || p.callId === s.bLeg)[3]!;
       assert.match(ldom, /<g class="msg r1xx selected" id="m3"/);
       assert.ok(ldom.includes(`<pre id="detail-text">${fourth.text.split('\r\n')[0]}`), 'detail shows the clicked message');
       const png = process.env['API_SCREENSHOT_DIR'] ? join(process.env['API_SCREENSHOT_DIR'], 'ladder.png') : join(tmp, 'ladder.png');
-      browse(page, [`--screenshot=${png}`, '--window-size=1600,900']);
+      await browse(page, [`--screenshot=${png}`, '--window-size=1600,900']);
       const li = decodePng(readFileSync(png));
       assert.ok(inkRatio(li) > 0.02 && inkColours(li) > 20, `ladder screenshot not blank: ink ${inkRatio(li)}, colours ${inkColours(li)}`);
     } finally {
