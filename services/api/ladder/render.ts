@@ -139,7 +139,10 @@ const STYLE = `
   .msg.error text.label { fill: #cf222e; font-weight: 700; }
   .msg:hover text.label, .msg.selected text.label { text-decoration: underline; }
   .msg.selected line, .msg.selected path { stroke-width: 3; }
-  .msg { cursor: pointer; }
+  .msg { cursor: pointer; outline: none; }
+  .msg rect.row { fill: transparent; }
+  .msg:hover rect.row { fill: #f6f8fa; }
+  .msg.selected rect.row { fill: #fff8c5; }
   .leg { font-size: 10px; font-weight: 700; fill: #ffffff; }
 `;
 
@@ -153,7 +156,7 @@ export function renderLadder(messages: readonly LadderMessage[], opts: { title?:
   out.push(`<style>${STYLE}</style>`);
   out.push('<defs>');
   for (const [cls, colour] of [['request', '#0969da'], ['r1xx', '#6e7781'], ['r2xx', '#1a7f37'], ['r3xx', '#9a6700'], ['error', '#cf222e']] as const) {
-    out.push(`<marker id="arrow-${cls}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="${colour}"/></marker>`);
+    out.push(`<marker id="arrow-${cls}" viewBox="0 0 10 10" refX="10" refY="5" markerUnits="userSpaceOnUse" markerWidth="11" markerHeight="11" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="${colour}"/></marker>`);
   }
   out.push('</defs>');
   out.push(`<rect width="100%" height="100%" fill="#ffffff"/>`);
@@ -181,7 +184,7 @@ export function renderLadder(messages: readonly LadderMessage[], opts: { title?:
     const tip = `${label} (CSeq ${m.cseq} ${m.method}) ${hostKey(m.srcIp, m.srcPort)} → ${hostKey(m.dstIp, m.dstPort)} ${m.transport.toUpperCase()} at ${new Date(Math.floor(m.tsUs / 1000)).toISOString()} · ${m.callId}`;
     const parts: string[] = [`<g class="msg ${cls}" id="m${i}" data-index="${i}" data-call-id="${escapeXml(m.callId)}" data-leg="${leg}" data-from="${escapeXml(hostKey(m.srcIp, m.srcPort))}" data-to="${escapeXml(hostKey(m.dstIp, m.dstPort))}" tabindex="0">`];
     parts.push(`<title>${escapeXml(tip)}</title>`);
-    parts.push(`<rect x="0" y="${y - 15}" width="${lay.width}" height="${ROW_H}" fill="transparent"/>`);
+    parts.push(`<rect class="row" x="0" y="${y - 15}" width="${lay.width}" height="${ROW_H}"/>`);
     parts.push(`<rect x="6" y="${y - 9}" width="16" height="14" rx="3" fill="${colour}"/><text class="leg" x="14" y="${y + 2}" text-anchor="middle">${String.fromCharCode(65 + (leg % 26))}</text>`);
     parts.push(`<text class="time" x="28" y="${y + 2}">${timeOfDay(m.tsUs)}</text>`);
     if (delta !== '') parts.push(`<text class="delta" x="${TIME_COL - 10}" y="${y + 2}" text-anchor="end">${escapeXml(delta)}</text>`);
