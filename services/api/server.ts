@@ -6,7 +6,7 @@
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type RouteOptions } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type RouteOptions } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -61,7 +61,8 @@ function describeV1Route(route: RouteOptions): void {
 export function buildApiApp(opts: ApiServerOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: opts.log.child({ component: 'api' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Per-request lines would log every URL (and with it every searched number); failures are logged once, with context.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1_048_576,
     // Call-IDs are often longer than find-my-way's default of 100 characters.
     routerOptions: { maxParamLength: 1024 },

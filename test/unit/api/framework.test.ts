@@ -26,6 +26,10 @@ const probe: FastifyPluginAsync = async (app) => {
     return { who: p.name, tenant: effectiveTenant(p, q.tenant) ?? null };
   });
   app.get('/v1/write', { config: { scope: 'fraud.write' }, schema: { response: { 200: { type: 'object', properties: { ok: { type: 'boolean' } } } } } }, async () => ({ ok: true }));
+  app.post('/v1/echo', { config: { scope: 'calls.read' }, schema: { body: { type: 'object', required: ['n'], properties: { n: { type: 'integer' } } } } }, async (req) => req.body);
+  app.get('/v1/boom', { config: { scope: 'calls.read' } }, async () => {
+    throw new Error('database exploded');
+  });
   app.get('/v1/teapot', { config: { scope: 'calls.read' } }, async () => {
     throw new ApiProblem(418, 'teapot', 'I am a teapot', 'short and stout', 'spout', { extra: 1 });
   });
@@ -127,6 +131,33 @@ describe('API framework: auth, scopes, tenants, problems, OpenAPI', () => {
     assert.equal(docs.statusCode, 200);
     assert.match(docs.body, /swagger/i);
     await a.close();
+  });
+
+  it('bodies: oversized 413, malformed JSON 400, schema 422, all as problems; unexpected errors 500 without leaking keys into logs', async () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'trace' }, { write: (l: string) => { lines.push(l); } });
+    const a = app({ log });
+    const h = { authorization: `Bearer ${KEY_NOC}`, 'content-type': 'application/json' };
+    const big = await a.inject({ method: 'POST', url: '/v1/echo', headers: h, payload: JSON.stringify({ n: 1, pad: 'x'.repeat(2_000_000) }) });
+    assert.equal(big.statusCode, 413);
+    assert.equal(big.json().type, 'https://tollgate.dev/problems/body-too-large');
+    const bad = await a.inject({ method: 'POST', url: '/v1/echo', headers: h, payload: '{"n":' });
+    assert.equal(bad.statusCode, 400);
+    assert.equal(bad.json().type, 'https://tollgate.dev/problems/malformed-body');
+    const missing = await a.inject({ method: 'POST', url: '/v1/echo', headers: h, payload: '{}' });
+    assert.equal(missing.statusCode, 422);
+    assert.equal(missing.json().param, 'n');
+    assert.match(missing.json().detail, /body field n is required/);
+    const boom = await a.inject({ url: '/v1/boom', headers: h });
+    assert.equal(boom.statusCode, 500);
+    assert.equal(boom.json().type, 'https://tollgate.dev/problems/internal-error');
+    assert.ok(!boom.body.includes('exploded'), 'internal detail stays in the log');
+    await a.inject({ url: '/v1/probe', headers: { authorization: 'Bearer wrong-key-0123456789abcdef' } });
+    await a.inject({ url: '/v1/probe', headers: { 'x-api-key': KEY_ADMIN } });
+    await a.close();
+    const all = lines.join('');
+    assert.match(all, /database exploded/);
+    for (const k of [KEY_NOC, KEY_ADMIN, 'wrong-key-0123456789abcdef']) assert.ok(!all.includes(k), 'a key was logged');
   });
 
   it('refuses malformed key entries with the entry named and the key not echoed', () => {
