@@ -3,10 +3,23 @@
  * whole range as streamed CSV, from the same fetch function, so both always agree.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { QueryParams, SqlStore } from '../shared/clickhouse/client.ts';
 import { keysetPages, sendCsv, wantsCsv, type CsvColumn } from './csv.ts';
 import { DEFAULT_LIMIT, decodeCursor, encodeCursor, filterFingerprint, rfc3339, type ListQuery, type TimeRange, baseUrl } from './paging.ts';
 
 export type SortKey = Array<string | number>;
+
+export interface Statement {
+  readonly sql: string;
+  readonly params: QueryParams;
+}
+
+/** ` LIMIT n` as a parameter, or nothing. */
+export function limitClause(params: QueryParams, limit: number | undefined): string {
+  if (limit === undefined) return '';
+  params['limit'] = limit;
+  return ' LIMIT {limit:UInt32}';
+}
 
 export interface ListSpec<R, T> {
   readonly query: ListQuery;
@@ -15,7 +28,9 @@ export interface ListSpec<R, T> {
   readonly range: TimeRange;
   readonly publicUrl: URL | undefined;
   readonly arity: number;
-  readonly fetch: (after: SortKey | undefined, limit: number) => Promise<R[]>;
+  readonly store: SqlStore;
+  /** The list's statement: rows sorted by the key, after `after`, at most `limit` (none: the whole range). */
+  readonly statement: (after: SortKey | undefined, limit: number | undefined) => Statement;
   readonly keyOf: (r: R) => SortKey;
   readonly toItem: (r: R) => T;
   readonly csvName: string;
@@ -26,13 +41,20 @@ export async function respondList<R, T>(req: FastifyRequest, reply: FastifyReply
   const fp = filterFingerprint({ ...s.filters, from: s.range.fromUs, to: s.range.toUs });
   const after = decodeCursor(s.query.cursor, fp, s.arity);
   if (wantsCsv(req, s.query.format)) {
+    // One streamed statement when the store can stream (one scan, rows as the client reads them); keyset pages
+    // of 5,000 otherwise. Either way only a chunk of rows is in memory at a time.
+    const { store } = s;
+    const rows: AsyncIterable<R[]> = store.stream !== undefined
+      ? (() => { const st = s.statement(after, undefined); return store.stream<R>(st.sql, st.params); })()
+      : keysetPages((a, n) => { const st = s.statement(a, n); return store.query<R>(st.sql, st.params); }, s.keyOf, after);
     async function* items(): AsyncGenerator<T[]> {
-      for await (const page of keysetPages(s.fetch, s.keyOf, after)) yield page.map(s.toItem);
+      for await (const page of rows) yield page.map(s.toItem);
     }
     return sendCsv(req, reply, s.csvName, s.csvColumns, items());
   }
   const limit = s.query.limit ?? DEFAULT_LIMIT;
-  const rows = await s.fetch(after, limit + 1);
+  const st = s.statement(after, limit + 1);
+  const rows = await s.store.query<R>(st.sql, st.params);
   const more = rows.length > limit;
   const shown = more ? rows.slice(0, limit) : rows;
   let next: string | null = null;

@@ -3,7 +3,8 @@
  * condition in the statement itself, never a filter applied to rows afterwards.
  */
 import type { QueryParams, SqlStore } from '../../shared/clickhouse/client.ts';
-import { chTime, type TimeRange } from '../paging.ts';
+import { limitClause, type Statement } from '../list.ts';
+import { chTime, chToUs, type TimeRange } from '../paging.ts';
 
 export const CALL_STATES = ['answered', 'timeout_without_bye', 'busy', 'cancelled', 'no_answer', 'rejected', 'auth_failed', 'redirected', 'failed', 'timeout'] as const;
 
@@ -102,7 +103,7 @@ export type CallKey = [string, string, string];
 export const callKey = (r: CallRowOut): CallKey => [r.setup_ts, r.call_id, r.from_tag];
 
 /** Newest first; ties broken by Call-ID and From-tag so the order is total and pages never overlap. */
-export async function searchCalls(store: SqlStore, f: CallFilters, range: TimeRange, after: Array<string | number> | undefined, limit: number): Promise<CallRowOut[]> {
+export function searchCallsStatement(f: CallFilters, range: TimeRange, after: Array<string | number> | undefined, limit: number | undefined): Statement {
   const { where, params } = callConditions(f, range);
   let keyset = '';
   if (after !== undefined) {
@@ -111,24 +112,42 @@ export async function searchCalls(store: SqlStore, f: CallFilters, range: TimeRa
     params['k_cid'] = String(after[1]);
     params['k_ft'] = String(after[2]);
   }
-  params['limit'] = limit;
-  return store.query<CallRowOut>(
-    `SELECT ${CALL_COLUMNS} FROM calls WHERE ${where}${keyset} ORDER BY setup_ts DESC, call_id DESC, from_tag DESC LIMIT {limit:UInt32}`, params);
+  return {
+    sql: `SELECT ${CALL_COLUMNS} FROM calls WHERE ${where}${keyset} ORDER BY setup_ts DESC, call_id DESC, from_tag DESC${limitClause(params, limit)}`,
+    params,
+  };
+}
+
+export function searchCalls(store: SqlStore, f: CallFilters, range: TimeRange, after: Array<string | number> | undefined, limit: number): Promise<CallRowOut[]> {
+  const st = searchCallsStatement(f, range, after, limit);
+  return store.query<CallRowOut>(st.sql, st.params);
 }
 
 /**
  * The call's own dialogs and every correlated leg: rows naming it as their A-leg, the A-leg it names, and sibling
- * legs sharing that link (a common X-CID or P-Charging-Vector icid).
+ * legs sharing that link (a common X-CID or P-Charging-Vector icid). Two statements: the call by Call-ID (bloom
+ * filter), then its legs only within a day around it, so the lookup does not scan every stored call.
  */
 export async function callWithLegs(store: SqlStore, callId: string, tenant: string | undefined): Promise<CallRowOut[]> {
   const t = tenant !== undefined ? ' AND tenant = {tenant:String}' : '';
-  return store.query<CallRowOut>(
-    `WITH (SELECT groupUniqArray(linked_call_id) FROM calls WHERE call_id = {id:String} AND linked_call_id != ''${t}) AS links
-     SELECT ${CALL_COLUMNS} FROM calls
-     WHERE (call_id = {id:String} OR linked_call_id = {id:String} OR has(links, call_id) OR (linked_call_id != '' AND has(links, linked_call_id)))${t}
-     ORDER BY call_id = {id:String} DESC, setup_ts, call_id, from_tag LIMIT 1000`,
-    { id: callId, ...(tenant !== undefined ? { tenant } : {}) });
+  const tp = tenant !== undefined ? { tenant } : {};
+  const own = await store.query<CallRowOut>(
+    `SELECT ${CALL_COLUMNS} FROM calls WHERE call_id = {id:String}${t} ORDER BY setup_ts, from_tag LIMIT 1000`, { id: callId, ...tp });
+  if (own.length === 0) return own;
+  const links = [...new Set(own.map((r) => r.linked_call_id).filter((l) => l !== ''))];
+  const lo = Math.min(...own.map((r) => chToUs(r.setup_ts))) - LEG_WINDOW_US;
+  const hi = Math.max(...own.map((r) => chToUs(r.end_ts))) + LEG_WINDOW_US;
+  const legs = await store.query<CallRowOut>(
+    `SELECT ${CALL_COLUMNS} FROM calls
+     WHERE setup_ts >= {lo:DateTime64(6)} AND setup_ts < {hi:DateTime64(6)} AND call_id != {id:String}${t}
+       AND (linked_call_id = {id:String} OR has({links:Array(String)}, call_id) OR (linked_call_id != '' AND has({links:Array(String)}, linked_call_id)))
+     ORDER BY setup_ts, call_id, from_tag LIMIT 1000`,
+    { id: callId, links, lo: chTime(lo), hi: chTime(hi), ...tp });
+  return [...own, ...legs];
 }
+
+/** Legs are set up within this much of each other (a B-leg follows its A-leg by seconds; a transfer by minutes). */
+const LEG_WINDOW_US = 3_600_000_000;
 
 export interface MessageRowOut {
   ts: string;

@@ -7,7 +7,7 @@ import { effectiveTenant, principalOf } from '../auth.ts';
 import { ApiProblem } from '../contract.ts';
 import { callItem, callItemSchema, callPath, CALL_CSV_COLUMNS, messageItem, messageItemSchema } from '../calls/items.ts';
 import { buildPcap } from '../calls/pcap.ts';
-import { CALL_STATES, callKey, callMessages, callWithLegs, MAX_CALL_MESSAGES, searchCalls, type CallRowOut, type MessageRowOut } from '../calls/queries.ts';
+import { CALL_STATES, callKey, callMessages, callWithLegs, MAX_CALL_MESSAGES, searchCallsStatement, type CallRowOut, type MessageRowOut } from '../calls/queries.ts';
 import { renderLadderPage } from '../ladder/page.ts';
 import { hostKey, messageLabel, renderLadder, type LadderMessage } from '../ladder/render.ts';
 import { respondList } from '../list.ts';
@@ -126,7 +126,7 @@ export const callRoutes: FastifyPluginAsync<DataRouteOptions> = async (app, opts
     const range = timeRange(q, opts.maxRangeMs);
     return respondList(req, reply, {
       query: q, filters, range, publicUrl: opts.publicUrl, arity: 3,
-      fetch: (after, limit) => searchCalls(store, filters, range, after, limit),
+      store, statement: (after, limit) => searchCallsStatement(filters, range, after, limit),
       keyOf: callKey, toItem: (r) => callItem(r, mask), csvName: 'calls.csv', csvColumns: CALL_CSV_COLUMNS,
     });
   });

@@ -2,7 +2,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { QueryParams } from '../../shared/clickhouse/client.ts';
 import { effectiveTenant, principalOf } from '../auth.ts';
-import { respondList } from '../list.ts';
+import { limitClause, respondList } from '../list.ts';
 import { chTime, isoTime, listQueryProperties, pageSchema, timeRange, type ListQuery } from '../paging.ts';
 import { ipParam, nodeParam, tenantParam, type DataRouteOptions } from './common.ts';
 
@@ -146,21 +146,24 @@ export const qosRoutes: FastifyPluginAsync<DataRouteOptions> = async (app, opts)
     return respondList(req, reply, {
       query: q, range, publicUrl: opts.publicUrl, arity: 5,
       filters: { tenant, call_id: q.call_id, src_ip: q.src_ip, report: q.report, node: q.node },
-      fetch: (after, limit) => {
-        const params: QueryParams = { ...base, limit };
+      store: opts.store,
+      statement: (after, limit) => {
+        const params: QueryParams = { ...base };
         let keyset = '';
         if (after !== undefined) {
           keyset = ' AND (ts, call_id, kafka_partition, kafka_offset, source_ssrc) < ({k_ts:DateTime64(6)}, {k_cid:String}, {k_p:UInt32}, {k_o:UInt64}, {k_s:UInt32})';
           Object.assign(params, { k_ts: String(after[0]), k_cid: String(after[1]), k_p: Number(after[2]), k_o: String(after[3]), k_s: Number(after[4]) });
         }
-        return opts.store.query<Row>(
-          `SELECT ts, tenant, call_id, report, src_ip, src_port, dst_ip, dst_port, node, reporter_ssrc, source_ssrc, direction,
+        return {
+          sql: `SELECT ts, tenant, call_id, report, src_ip, src_port, dst_ip, dst_port, node, reporter_ssrc, source_ssrc, direction,
              fraction_lost, cumulative_lost, jitter_ts_units, mos, r_factor, jitter_ms, packets_lost, packets_sent, packets_received, delay_ms,
              kafka_partition, kafka_offset
            FROM qos WHERE ${where}${keyset}
-           ORDER BY ts DESC, call_id DESC, kafka_partition DESC, kafka_offset DESC, source_ssrc DESC LIMIT {limit:UInt32}`, params);
+           ORDER BY ts DESC, call_id DESC, kafka_partition DESC, kafka_offset DESC, source_ssrc DESC${limitClause(params, limit)}`,
+          params,
+        };
       },
-      keyOf: (r) => [r.ts, r.call_id, r.kafka_partition, r.kafka_offset, r.source_ssrc],
+      keyOf: (r: Row) => [r.ts, r.call_id, r.kafka_partition, r.kafka_offset, r.source_ssrc],
       toItem: item,
       csvName: 'qos.csv',
       csvColumns: CSV,

@@ -2,7 +2,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { QueryParams } from '../../shared/clickhouse/client.ts';
 import { effectiveTenant, principalOf } from '../auth.ts';
-import { respondList } from '../list.ts';
+import { limitClause, respondList } from '../list.ts';
 import { maskSipText, maskUser, shouldMask } from '../mask.ts';
 import { chTime, isoTime, listQueryProperties, pageSchema, timeRange, type ListQuery } from '../paging.ts';
 import { ipParam, nodeParam, refuseNumberFilters, tenantParam, userParam, type DataRouteOptions } from './common.ts';
@@ -163,20 +163,23 @@ export const registrationRoutes: FastifyPluginAsync<DataRouteOptions> = async (a
     return respondList(req, reply, {
       query: q, range, publicUrl: opts.publicUrl, arity: 3,
       filters: { tenant, user: q.user, user_prefix: q.user_prefix, src_ip: q.src_ip, outcome: q.outcome, node: q.node, call_id: q.call_id },
-      fetch: (after, limit) => {
-        const params: QueryParams = { ...base, limit };
+      store: opts.store,
+      statement: (after, limit) => {
+        const params: QueryParams = { ...base };
         let keyset = '';
         if (after !== undefined) {
           keyset = ' AND (ts, call_id, cseq) < ({k_ts:DateTime64(6)}, {k_cid:String}, {k_cseq:UInt32})';
           Object.assign(params, { k_ts: String(after[0]), k_cid: String(after[1]), k_cseq: Number(after[2]) });
         }
-        return opts.store.query<Row>(
-          `SELECT ts, response_ts, tenant, domain, call_id, cseq, aor_user, aor_domain, contacts,
+        return {
+          sql: `SELECT ts, response_ts, tenant, domain, call_id, cseq, aor_user, aor_domain, contacts,
              expires_requested, expires_granted, status, reason, outcome, challenged, deregistration, auth_user, user_agent,
              src_ip, src_port, dst_ip, dst_port, transport, node, behind_nat, nat_private_contact, retransmissions
-           FROM registrations WHERE ${where}${keyset} ORDER BY ts DESC, call_id DESC, cseq DESC LIMIT {limit:UInt32}`, params);
+           FROM registrations WHERE ${where}${keyset} ORDER BY ts DESC, call_id DESC, cseq DESC${limitClause(params, limit)}`,
+          params,
+        };
       },
-      keyOf: (r) => [r.ts, r.call_id, r.cseq],
+      keyOf: (r: Row) => [r.ts, r.call_id, r.cseq],
       toItem: (r) => item(r, mask),
       csvName: 'registrations.csv',
       csvColumns: CSV,
