@@ -93,6 +93,7 @@ function request(path: string, onData?: (chunk: Buffer) => void): Promise<{ stat
       res.on('data', (c: Buffer) => (onData ? onData(c) : chunks.push(c)));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), ms: performance.now() - started }));
       res.on('error', reject);
+      res.on('aborted', () => reject(new Error(`${path}: response aborted`)));
     });
     req.on('error', reject);
   });

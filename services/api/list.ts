@@ -41,12 +41,14 @@ export async function respondList<R, T>(req: FastifyRequest, reply: FastifyReply
   const fp = filterFingerprint({ ...s.filters, from: s.range.fromUs, to: s.range.toUs });
   const after = decodeCursor(s.query.cursor, fp, s.arity);
   if (wantsCsv(req, s.query.format)) {
-    // One streamed statement when the store can stream (one scan, rows as the client reads them); keyset pages
-    // of 5,000 otherwise. Either way only a chunk of rows is in memory at a time.
+    // Keyset pages of EXPORT_PAGE rows, each one streamed when the store can stream (rows arrive in chunks as the
+    // client reads them), else fetched whole. Memory holds a chunk (or a page), never the export; and no single
+    // ClickHouse response has to stay open for the whole export, which a slow client would otherwise stretch past
+    // the server's send timeout.
     const { store } = s;
     const rows: AsyncIterable<R[]> = store.stream !== undefined
-      ? (() => { const st = s.statement(after, undefined); return store.stream<R>(st.sql, st.params); })()
-      : keysetPages((a, n) => { const st = s.statement(a, n); return store.query<R>(st.sql, st.params); }, s.keyOf, after);
+      ? streamedPages(store.stream.bind(store), s, after)
+      : keysetPages((a, n) => { const st = s.statement(a, n); return store.query<R>(st.sql, st.params); }, s.keyOf, after, EXPORT_PAGE);
     async function* items(): AsyncGenerator<T[]> {
       for await (const page of rows) yield page.map(s.toItem);
     }
@@ -68,4 +70,24 @@ export async function respondList<R, T>(req: FastifyRequest, reply: FastifyReply
     reply.header('link', `<${next}>; rel="next"`);
   }
   return { items: shown.map(s.toItem), next };
+}
+
+const EXPORT_PAGE = 20_000;
+
+async function* streamedPages<R>(stream: NonNullable<SqlStore['stream']>, s: Pick<ListSpec<R, unknown>, 'statement' | 'keyOf'>,
+  start: SortKey | undefined): AsyncGenerator<R[]> {
+  let after = start;
+  for (;;) {
+    const st = s.statement(after, EXPORT_PAGE);
+    let n = 0;
+    let last: R | undefined;
+    for await (const chunk of stream<R>(st.sql, st.params)) {
+      if (chunk.length === 0) continue;
+      n += chunk.length;
+      last = chunk[chunk.length - 1];
+      yield chunk;
+    }
+    if (n < EXPORT_PAGE || last === undefined) return;
+    after = s.keyOf(last);
+  }
 }
