@@ -11,6 +11,7 @@ import type { Parsed } from '../shared/config/settings.ts';
 import { defineError, TollgateError } from '../shared/errors.ts';
 import type { HealthReport } from '../shared/lifecycle.ts';
 import { KeyRing, parseKeys } from './keys.ts';
+export type { KeyRing } from './keys.ts';
 import { callRoutes } from './routes/calls.ts';
 import { registrationRoutes } from './routes/registrations.ts';
 import { qosRoutes } from './routes/qos.ts';
@@ -28,8 +29,11 @@ export interface ApiDeps {
   readonly log: Logger;
   readonly registry: Registry;
   readonly health: () => HealthReport;
-  /** Extra resource plugins, registered after the built-in ones. */
-  readonly routes?: readonly ApiRoutes[];
+  /**
+   * Extra resource plugins, registered after the built-in ones; as a function when a plugin needs the key ring
+   * (e.g. APIBAN-style routes that take the key in the path: `keys.lookup(key)`).
+   */
+  readonly routes?: readonly ApiRoutes[] | ((keys: KeyRing) => readonly ApiRoutes[]);
 }
 
 
@@ -66,7 +70,7 @@ export function buildApiServer(config: ApiConfig, deps: ApiDeps): ApiServer {
       { plugin: registrationRoutes, options: data },
       { plugin: qosRoutes, options: data },
       { plugin: statsRoutes, options: data },
-      ...(deps.routes ?? []),
+      ...(typeof deps.routes === 'function' ? deps.routes(keys) : deps.routes ?? []),
     ],
   });
 }
