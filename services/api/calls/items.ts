@@ -3,6 +3,7 @@ import { maskSipText, maskUser } from '../mask.ts';
 import { chToUs, isoTime } from '../paging.ts';
 import type { CallRowOut, MessageRowOut } from './queries.ts';
 import { splitSip } from './sip-text.ts';
+import { endpointSchema } from '../routes/common.ts';
 
 export function callPath(callId: string): string {
   return `/v1/calls/${encodeURIComponent(callId)}`;
@@ -54,7 +55,6 @@ export function callItem(r: CallRowOut, mask: boolean) {
 export type CallItem = ReturnType<typeof callItem>;
 
 const party = { type: 'object', required: ['user', 'domain'], properties: { user: { type: 'string' }, domain: { type: 'string' }, display: { type: 'string' } } } as const;
-const endpoint = { type: 'object', required: ['ip', 'port'], properties: { ip: { type: 'string' }, port: { type: 'integer' } } } as const;
 const nullableTime = { type: ['string', 'null'], format: 'date-time' } as const;
 const nullableNumber = { type: ['number', 'null'] } as const;
 
@@ -82,8 +82,8 @@ export const callItemSchema = {
     caller: party,
     callee: party,
     request_uri: party,
-    source: endpoint,
-    destination: endpoint,
+    source: endpointSchema,
+    destination: endpointSchema,
     transport: { type: 'string' },
     user_agent: { type: 'string' },
     ack_seen: { type: 'boolean' },
@@ -171,8 +171,8 @@ export const messageItemSchema = {
     from_user: { type: 'string' },
     to_user: { type: 'string' },
     ruri_user: { type: 'string' },
-    source: endpoint,
-    destination: endpoint,
+    source: endpointSchema,
+    destination: endpointSchema,
     transport: { type: 'string' },
     node: { type: 'string' },
     capture_id: { type: 'integer' },

@@ -12,8 +12,8 @@ import { renderLadderPage } from '../ladder/page.ts';
 import { hostKey, messageLabel, renderLadder, type LadderMessage } from '../ladder/render.ts';
 import { respondList } from '../list.ts';
 import { shouldMask } from '../mask.ts';
-import { baseUrl, chToUs, listQueryProperties, pageSchema, timeRange, type ListQuery, type TimeRange } from '../paging.ts';
-import { ipParam, nodeParam, refuseNumberFilters, tenantParam, userParam, type DataRouteOptions } from './common.ts';
+import { baseUrl, chToUs, timeRange, type ListQuery, type TimeRange } from '../paging.ts';
+import { callIdParam, ipParam, listRouteSchema, nodeParam, refuseNumberFilters, userParam, type DataRouteOptions } from './common.ts';
 
 interface SearchQuery extends ListQuery {
   tenant?: string;
@@ -42,7 +42,7 @@ interface WindowQuery {
 const callIdParams = {
   type: 'object',
   required: ['callId'],
-  properties: { callId: { type: 'string', minLength: 1, maxLength: 512, description: 'SIP Call-ID (URL-encoded)' } },
+  properties: { callId: { ...callIdParam, description: 'SIP Call-ID (URL-encoded)' } },
 } as const;
 
 const windowQuery = {
@@ -90,30 +90,24 @@ export const callRoutes: FastifyPluginAsync<DataRouteOptions> = async (app, opts
 
   app.get<{ Querystring: SearchQuery }>('/v1/calls', {
     config: { scope: 'calls.read' },
-    schema: {
-      tags: ['calls'],
+    schema: listRouteSchema({
+      tag: 'calls',
       summary: 'Search calls',
       description: 'Calls (one per INVITE dialog) set up in `from`..`to`, newest first. Filters combine with AND.',
-      querystring: {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
-          ...listQueryProperties,
-          tenant: tenantParam,
-          call_id: { type: 'string', minLength: 1, maxLength: 512, description: 'Exact Call-ID' },
-          caller: { ...userParam, description: 'Caller (From) user part, exact' },
-          caller_prefix: { ...userParam, description: 'Caller user part starts with this' },
-          callee: { ...userParam, description: 'Callee (Request-URI or To) user part, exact' },
-          callee_prefix: { ...userParam, description: 'Callee user part starts with this' },
-          src_ip: { ...ipParam, description: 'Address the INVITE came from' },
-          dst_ip: { ...ipParam, description: 'Address the INVITE went to' },
-          status: { type: 'integer', minimum: 100, maximum: 699, description: 'Final SIP status' },
-          state: { type: 'string', enum: [...CALL_STATES] },
-          node: nodeParam,
-        },
+      filters: {
+        call_id: { ...callIdParam, description: 'Exact Call-ID' },
+        caller: { ...userParam, description: 'Caller (From) user part, exact' },
+        caller_prefix: { ...userParam, description: 'Caller user part starts with this' },
+        callee: { ...userParam, description: 'Callee (Request-URI or To) user part, exact' },
+        callee_prefix: { ...userParam, description: 'Callee user part starts with this' },
+        src_ip: { ...ipParam, description: 'Address the INVITE came from' },
+        dst_ip: { ...ipParam, description: 'Address the INVITE went to' },
+        status: { type: 'integer', minimum: 100, maximum: 699, description: 'Final SIP status' },
+        state: { type: 'string', enum: [...CALL_STATES] },
+        node: nodeParam,
       },
-      response: { 200: pageSchema(callItemSchema) },
-    },
+      item: callItemSchema,
+    }),
   }, async (req, reply) => {
     const q = req.query;
     const p = principalOf(req);

@@ -1,5 +1,6 @@
 /** Query-string pieces and checks the built-in data routes share. */
 import { ApiProblem } from '../contract.ts';
+import { listQueryProperties, pageSchema } from '../paging.ts';
 import type { SqlStore } from '../../shared/clickhouse/client.ts';
 
 /** What every data route needs besides its own dependencies. */
@@ -24,4 +25,23 @@ export function refuseNumberFilters(mask: boolean, q: Record<string, unknown>, p
         `numbers are masked for this key (API_MASK_NUMBERS): filtering by ${p} needs the pii.read scope`, p, { scope: 'pii.read' });
     }
   }
+}
+
+export const endpointSchema = { type: 'object', required: ['ip', 'port'], properties: { ip: { type: 'string' }, port: { type: 'integer' } } } as const;
+
+export const callIdParam = { type: 'string', minLength: 1, maxLength: 512 } as const;
+
+/** The schema of a list route: its own filters beside the paging ones (unknown parameters refused), a page of items. */
+export function listRouteSchema(o: { tag: string; summary: string; description: string; filters: Record<string, object>; item: object }) {
+  return {
+    tags: [o.tag],
+    summary: o.summary,
+    description: o.description,
+    querystring: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { ...listQueryProperties, tenant: tenantParam, ...o.filters },
+    },
+    response: { 200: pageSchema(o.item) },
+  };
 }

@@ -3,8 +3,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { QueryParams } from '../../shared/clickhouse/client.ts';
 import { effectiveTenant, principalOf } from '../auth.ts';
 import { limitClause, respondList } from '../list.ts';
-import { chTime, isoTime, listQueryProperties, pageSchema, timeRange, type ListQuery } from '../paging.ts';
-import { ipParam, nodeParam, tenantParam, type DataRouteOptions } from './common.ts';
+import { chTime, isoTime, timeRange, type ListQuery } from '../paging.ts';
+import { callIdParam, endpointSchema, ipParam, listRouteSchema, nodeParam, type DataRouteOptions } from './common.ts';
 
 const REPORTS = ['rtcp_sr', 'rtcp_rr', 'hep_32', 'hep_34', 'hep_35'] as const;
 
@@ -71,7 +71,6 @@ function item(r: Row) {
 }
 type Item = ReturnType<typeof item>;
 
-const endpoint = { type: 'object', required: ['ip', 'port'], properties: { ip: { type: 'string' }, port: { type: 'integer' } } } as const;
 const n = { type: ['number', 'null'] } as const;
 const itemSchema = {
   type: 'object',
@@ -81,8 +80,8 @@ const itemSchema = {
     tenant: { type: 'string' },
     call_id: { type: 'string' },
     report: { type: 'string', enum: [...REPORTS] },
-    source: endpoint,
-    destination: endpoint,
+    source: endpointSchema,
+    destination: endpointSchema,
     node: { type: 'string' },
     reporter_ssrc: { type: 'integer' },
     source_ssrc: { type: 'integer' },
@@ -108,24 +107,18 @@ const CSV = (Object.keys(itemSchema.properties) as Array<keyof Item>).map((k) =>
 export const qosRoutes: FastifyPluginAsync<DataRouteOptions> = async (app, opts) => {
   app.get<{ Querystring: Query }>('/v1/qos', {
     config: { scope: 'calls.read' },
-    schema: {
-      tags: ['qos'],
+    schema: listRouteSchema({
+      tag: 'qos',
       summary: 'Media quality reports',
       description: 'RTCP report blocks and HEP QoS reports in `from`..`to`, newest first; `call_id` gives one call\'s media quality.',
-      querystring: {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
-          ...listQueryProperties,
-          tenant: tenantParam,
-          call_id: { type: 'string', minLength: 1, maxLength: 512 },
-          src_ip: ipParam,
-          report: { type: 'string', enum: [...REPORTS] },
-          node: nodeParam,
-        },
+      filters: {
+        call_id: callIdParam,
+        src_ip: ipParam,
+        report: { type: 'string', enum: [...REPORTS] },
+        node: nodeParam,
       },
-      response: { 200: pageSchema(itemSchema) },
-    },
+      item: itemSchema,
+    }),
   }, async (req, reply) => {
     const q = req.query;
     const range = timeRange(q, opts.maxRangeMs);

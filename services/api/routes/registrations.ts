@@ -4,8 +4,8 @@ import type { QueryParams } from '../../shared/clickhouse/client.ts';
 import { effectiveTenant, principalOf } from '../auth.ts';
 import { limitClause, respondList } from '../list.ts';
 import { maskSipText, maskUser, shouldMask } from '../mask.ts';
-import { chTime, isoTime, listQueryProperties, pageSchema, timeRange, type ListQuery } from '../paging.ts';
-import { ipParam, nodeParam, refuseNumberFilters, tenantParam, userParam, type DataRouteOptions } from './common.ts';
+import { chTime, isoTime, timeRange, type ListQuery } from '../paging.ts';
+import { callIdParam, endpointSchema, ipParam, listRouteSchema, nodeParam, refuseNumberFilters, type DataRouteOptions, userParam } from './common.ts';
 
 const OUTCOMES = ['registered', 'deregistered', 'query', 'challenge', 'auth_failed', 'failed', 'timeout'] as const;
 
@@ -80,7 +80,6 @@ function item(r: Row, mask: boolean) {
 }
 type Item = ReturnType<typeof item>;
 
-const endpoint = { type: 'object', required: ['ip', 'port'], properties: { ip: { type: 'string' }, port: { type: 'integer' } } } as const;
 const itemSchema = {
   type: 'object',
   required: ['time', 'tenant', 'call_id', 'cseq', 'user', 'outcome', 'source', 'destination'],
@@ -103,8 +102,8 @@ const itemSchema = {
     challenged: { type: 'boolean' },
     deregistration: { type: 'boolean' },
     user_agent: { type: 'string' },
-    source: endpoint,
-    destination: endpoint,
+    source: endpointSchema,
+    destination: endpointSchema,
     transport: { type: 'string' },
     node: { type: 'string' },
     behind_nat: { type: 'boolean' },
@@ -123,26 +122,20 @@ const CSV = ([
 export const registrationRoutes: FastifyPluginAsync<DataRouteOptions> = async (app, opts) => {
   app.get<{ Querystring: Query }>('/v1/registrations', {
     config: { scope: 'calls.read' },
-    schema: {
-      tags: ['registrations'],
+    schema: listRouteSchema({
+      tag: 'registrations',
       summary: 'Search REGISTER transactions',
       description: 'One row per REGISTER transaction (a 401/407 challenge is its own `challenge` row), newest first.',
-      querystring: {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
-          ...listQueryProperties,
-          tenant: tenantParam,
-          user: { ...userParam, description: 'AoR user part, exact' },
-          user_prefix: { ...userParam, description: 'AoR user part starts with this' },
-          src_ip: ipParam,
-          outcome: { type: 'string', enum: [...OUTCOMES] },
-          node: nodeParam,
-          call_id: { type: 'string', minLength: 1, maxLength: 512 },
-        },
+      filters: {
+        user: { ...userParam, description: 'AoR user part, exact' },
+        user_prefix: { ...userParam, description: 'AoR user part starts with this' },
+        src_ip: ipParam,
+        outcome: { type: 'string', enum: [...OUTCOMES] },
+        node: nodeParam,
+        call_id: callIdParam,
       },
-      response: { 200: pageSchema(itemSchema) },
-    },
+      item: itemSchema,
+    }),
   }, async (req, reply) => {
     const q = req.query;
     const p = principalOf(req);
