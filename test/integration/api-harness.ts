@@ -15,6 +15,7 @@ import type { ApiServer } from '../../services/api/server.ts';
 import { collectorSettings } from '../../services/collector/settings.ts';
 import { buildCollectorWithPublisher } from '../../services/collector/wiring.ts';
 import { parseSettings } from '../../services/shared/config/settings.ts';
+import type { SqlStore } from '../../services/shared/clickhouse/client.ts';
 import { encodeRtcp } from '../../services/analyzer/qos/rtcp.ts';
 import { sendTcp } from '../support/hep-sender.ts';
 import { apiScenarios, hepOf, type ApiScenarios } from '../support/api-scenarios.ts';
@@ -82,10 +83,10 @@ export class ApiEnv {
     await this.masked.start();
   }
 
-  build(extra: Record<string, string>, rateLimit?: string): ApiServer {
+  build(extra: Record<string, string>, rateLimit?: string, store: SqlStore = this.env.store): ApiServer {
     const config = parseSettings(apiSettings, { API_HOST: '127.0.0.1', API_PORT: '1', API_KEYS, API_MAX_RANGE: '31d', ...(rateLimit ? { API_RATE_LIMIT: rateLimit } : { API_RATE_LIMIT: '100000' }), ...extra });
     const server = buildApiServer({ ...config, apiPort: 0 } as typeof config, {
-      store: this.env.store, log: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }), registry: new Registry(),
+      store, log: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }), registry: new Registry(),
       health: () => ({ status: 'ok', components: {} }),
     });
     return server;

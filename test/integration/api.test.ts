@@ -395,6 +395,28 @@ describe('API end to end over real analyzer rows', { timeout: 300_000 }, () => {
     await expect('/v1/nothing-here', 404);
   });
 
+  it('ClickHouse unreachable: 503 problem naming the dependency, with Retry-After', async () => {
+    // A real fault: the store points at a loopback port nothing listens on.
+    const idle = http.createServer();
+    await new Promise<void>((resolve) => idle.listen(0, '127.0.0.1', resolve));
+    const port = (idle.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => idle.close(() => resolve()));
+    const { createClickhouseStore } = await import('../../services/shared/clickhouse/client.ts');
+    const dead = createClickhouseStore({ url: `http://127.0.0.1:${port}`, user: 'default', database: 'nowhere', requestTimeoutMs: 2_000 });
+    const server = e.build({}, undefined, dead);
+    try {
+      for (const url of [`/v1/calls?${range()}`, `/v1/calls/${enc(e.scenarios.aLeg)}/ladder.svg`, `/v1/stats?${range()}`, `/v1/calls?${range()}&format=csv`]) {
+        const r = await get(url, KEYS.admin, {}, server);
+        assert.equal(r.statusCode, 503, url);
+        assert.equal(r.json().dependency, 'clickhouse', url);
+        assert.equal(r.headers['retry-after'], '5', url);
+      }
+    } finally {
+      await server.app.close();
+      await dead.close();
+    }
+  });
+
   it('property: no query string makes any list route answer 500, and injection strings are inert', async () => {
     const params = ['from', 'to', 'limit', 'cursor', 'format', 'tenant', 'call_id', 'caller', 'caller_prefix', 'callee', 'callee_prefix', 'src_ip', 'dst_ip', 'status', 'state', 'node', 'interval', 'user', 'outcome', 'report'];
     const nasty = fc.constantFrom("' OR 1=1 --", "'); DROP TABLE calls; --", '{tenant:String}', '\\', '%', '\u0000', '😀', '1e309', '-0', '2026-11-30T08:00:00Z', 'NaN', '[]', '{"k":[1]}', '   ', '');
