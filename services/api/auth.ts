@@ -6,6 +6,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiProblem, type Principal, type Scope } from './contract.ts';
 import { hasScope, type KeyRing } from './keys.ts';
+import { cookieKey } from './routes/session.ts';
 
 export const NO_KEYS_DETAIL = 'no API key is configured, so every /v1 request is refused: set API_KEYS=name:key:scopes[@tenant] '
   + '(e.g. API_KEYS=noc:$(openssl rand -hex 24):calls.read) or API_KEYS_FILE to a file of such lines, and restart the API';
@@ -29,10 +30,18 @@ export function presentedKey(req: FastifyRequest): string | undefined {
 
 export function installAuth(app: FastifyInstance, ring: KeyRing): void {
   app.decorateRequest('principal', undefined);
-  app.addHook('onRequest', async (req) => {
+  app.addHook('onRequest', async (req, reply) => {
     if (!isV1(req.url)) return;
     if (ring.size === 0) throw new ApiProblem(503, 'api-keys-not-configured', 'The API has no keys configured', NO_KEYS_DETAIL);
-    const key = presentedKey(req);
+    const reading = req.method === 'GET' || req.method === 'HEAD';
+    // The browser session cookie (see routes/session.ts) counts for reading only.
+    const header = presentedKey(req);
+    const key = header ?? (reading ? cookieKey(req.headers.cookie) : undefined);
+    const browser = reading && header === undefined && /\btext\/html\b/.test(req.headers.accept ?? '');
+    if (browser && (key === undefined || ring.lookup(key) === undefined)) {
+      // A person opening a shared link without (a valid) session: sign in, then come back here.
+      return reply.code(303).header('location', `/login?next=${encodeURIComponent(req.url)}`).send();
+    }
     if (key === undefined) {
       throw new ApiProblem(401, 'unauthorized', 'Authentication required', 'send the API key as "Authorization: Bearer <key>" or "X-API-Key: <key>"');
     }

@@ -16,6 +16,7 @@ import { ApiProblem } from './contract.ts';
 import { KeyRing } from './keys.ts';
 import { installProblemHandlers, PROBLEM_TYPE, problemSchema } from './problems.ts';
 import { opsRoutes } from './routes/ops.ts';
+import { sessionRoutes } from './routes/session.ts';
 
 /** A resource plugin and the options it is registered with (its dependencies). */
 export interface ApiRoutes {
@@ -108,7 +109,8 @@ export function buildApiApp(opts: ApiServerOptions): FastifyInstance {
     global: true,
     max: opts.rateLimitPerMinute ?? 600,
     timeWindow: 60_000,
-    allowList: (req) => !isV1(req.url),
+    // /v1 per key; the sign-in form per address (it is where a key would be guessed).
+    allowList: (req) => !isV1(req.url) && !(req.method === 'POST' && req.url.startsWith('/login')),
     keyGenerator: (req) => (req.principal !== undefined ? `key:${req.principal.name}` : `ip:${req.ip}`),
     errorResponseBuilder: (req, ctx) => new ApiProblem(429, 'rate-limited', 'Too many requests',
       `key ${req.principal?.name ?? '(none)'} may make ${ctx.max} requests per ${ctx.after}; retry after ${Math.ceil(ctx.ttl / 1000)} s`,
@@ -117,6 +119,7 @@ export function buildApiApp(opts: ApiServerOptions): FastifyInstance {
   void app.register(async (root) => {
     root.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     await root.register(opsRoutes, { registry: opts.registry, health: opts.health });
+    await root.register(sessionRoutes, { keys: opts.keys ?? new KeyRing([]) });
     for (const r of opts.routes ?? []) await root.register(r.plugin, r.options ?? {});
   });
   return app;

@@ -160,6 +160,34 @@ describe('API framework: auth, scopes, tenants, problems, OpenAPI', () => {
     for (const k of [KEY_NOC, KEY_ADMIN, 'wrong-key-0123456789abcdef']) assert.ok(!all.includes(k), 'a key was logged');
   });
 
+  it('browser sessions: a shared link without a key goes to /login and back; the cookie reads but never writes', async () => {
+    const a = app();
+    const go = await a.inject({ url: '/v1/probe?n=2', headers: { accept: 'text/html,application/xhtml+xml' } });
+    assert.equal(go.statusCode, 303);
+    assert.equal(go.headers['location'], '/login?next=%2Fv1%2Fprobe%3Fn%3D2');
+    const form = await a.inject({ url: go.headers['location'] as string });
+    assert.equal(form.statusCode, 200);
+    assert.match(form.body, /<input type="hidden" name="next" value="\/v1\/probe\?n=2">/);
+    const form1 = { 'content-type': 'application/x-www-form-urlencoded' };
+    const wrong = await a.inject({ method: 'POST', url: '/login', headers: form1, payload: 'key=nope-nope-nope-nope&next=%2Fv1%2Fprobe' });
+    assert.equal(wrong.statusCode, 401);
+    assert.equal(wrong.headers['set-cookie'], undefined);
+    const ok = await a.inject({ method: 'POST', url: '/login', headers: form1, payload: `key=${KEY_NOC}&next=${encodeURIComponent('/v1/probe?n=2')}` });
+    assert.equal(ok.statusCode, 303);
+    assert.equal(ok.headers['location'], '/v1/probe?n=2');
+    const cookie = String(ok.headers['set-cookie']);
+    assert.match(cookie, /^tg_api_key=[^;]+; Path=\/v1; Max-Age=28800; HttpOnly; SameSite=Lax$/);
+    const jar = cookie.split(';')[0]!;
+    const read = await a.inject({ url: '/v1/probe', headers: { cookie: jar, accept: 'text/html' } });
+    assert.equal(read.statusCode, 200);
+    assert.equal(read.json().who, 'noc');
+    const write = await a.inject({ method: 'POST', url: '/v1/echo', headers: { cookie: jar, 'content-type': 'application/json' }, payload: '{"n":1}' });
+    assert.equal(write.statusCode, 401);
+    const evil = await a.inject({ method: 'POST', url: '/login', headers: form1, payload: `key=${KEY_NOC}&next=${encodeURIComponent('//evil.example/')}` });
+    assert.equal(evil.headers['location'], '/docs');
+    await a.close();
+  });
+
   it('refuses malformed key entries with the entry named and the key not echoed', () => {
     assert.throws(() => parseKeys('a:short:calls.read'), /API_KEYS entry 1: key a: the key must be at least 16/);
     assert.throws(() => parseKeys(`a:${KEY_NOC}:calls.raed`), (e: Error) => /unknown scope "calls.raed"/.test(e.message) && !e.message.includes(KEY_NOC));
