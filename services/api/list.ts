@@ -35,6 +35,8 @@ export interface ListSpec<R, T> {
   readonly toItem: (r: R) => T;
   readonly csvName: string;
   readonly csvColumns: readonly CsvColumn<T>[];
+  /** Rows per export page (default 20,000). */
+  readonly exportPage?: number;
 }
 
 export async function respondList<R, T>(req: FastifyRequest, reply: FastifyReply, s: ListSpec<R, T>): Promise<unknown> {
@@ -47,8 +49,8 @@ export async function respondList<R, T>(req: FastifyRequest, reply: FastifyReply
     // the server's send timeout.
     const { store } = s;
     const rows: AsyncIterable<R[]> = store.stream !== undefined
-      ? streamedPages(store.stream.bind(store), s, after)
-      : keysetPages((a, n) => { const st = s.statement(a, n); return store.query<R>(st.sql, st.params); }, s.keyOf, after, EXPORT_PAGE);
+      ? streamedPages(store.stream.bind(store), s, after, s.exportPage ?? EXPORT_PAGE)
+      : keysetPages((a, n) => { const st = s.statement(a, n); return store.query<R>(st.sql, st.params); }, s.keyOf, after, s.exportPage ?? EXPORT_PAGE);
     async function* items(): AsyncGenerator<T[]> {
       for await (const page of rows) yield page.map(s.toItem);
     }
@@ -75,10 +77,10 @@ export async function respondList<R, T>(req: FastifyRequest, reply: FastifyReply
 const EXPORT_PAGE = 20_000;
 
 async function* streamedPages<R>(stream: NonNullable<SqlStore['stream']>, s: Pick<ListSpec<R, unknown>, 'statement' | 'keyOf'>,
-  start: SortKey | undefined): AsyncGenerator<R[]> {
+  start: SortKey | undefined, page: number): AsyncGenerator<R[]> {
   let after = start;
   for (;;) {
-    const st = s.statement(after, EXPORT_PAGE);
+    const st = s.statement(after, page);
     let n = 0;
     let last: R | undefined;
     for await (const chunk of stream<R>(st.sql, st.params)) {
@@ -87,7 +89,7 @@ async function* streamedPages<R>(stream: NonNullable<SqlStore['stream']>, s: Pic
       last = chunk[chunk.length - 1];
       yield chunk;
     }
-    if (n < EXPORT_PAGE || last === undefined) return;
+    if (n < page || last === undefined) return;
     after = s.keyOf(last);
   }
 }
