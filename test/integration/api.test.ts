@@ -243,6 +243,18 @@ describe('API end to end over real analyzer rows', { timeout: 300_000 }, () => {
     assert.equal(regs[1].time, iso(e.t0 + 930_000));
     assert.deepEqual((await get(`/v1/registrations?${range()}&outcome=auth_failed`)).json().items.map((r: { call_id: string }) => r.call_id), [s.regFail]);
     assert.equal((await get(`/v1/registrations?${range()}&user=carol`)).json().items.length, 1);
+    // Paging: one per page, same rows in the same order.
+    const paged: string[] = [];
+    let url: string | null = `/v1/registrations?${range()}&limit=1`;
+    while (url !== null) {
+      const b: { items: Array<{ call_id: string; cseq: number }>; next: string | null } = (await get(url)).json();
+      paged.push(...b.items.map((r: { call_id: string; cseq: number }) => `${r.call_id}/${r.cseq}`));
+      url = b.next === null ? null : `${new URL(b.next).pathname}${new URL(b.next).search}`;
+    }
+    assert.deepEqual(paged, regs.map((r: { call_id: string; cseq: number }) => `${r.call_id}/${r.cseq}`));
+    const regCsv = (await get(`/v1/registrations?${range()}&format=csv`)).body.trimEnd().split('\r\n');
+    assert.equal(regCsv.length, 4);
+    assert.equal(regCsv[0], 'time,tenant,call_id,cseq,user,aor_domain,outcome,status,reason,expires_granted,src_ip,src_port,user_agent,behind_nat,node');
 
     const qos = (await get(`/v1/qos?${range()}`)).json().items;
     assert.equal(qos.length, 1);

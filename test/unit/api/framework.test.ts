@@ -6,7 +6,11 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { effectiveTenant, principalOf } from '../../../services/api/auth.ts';
 import { ApiProblem } from '../../../services/api/contract.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { KeyRing, parseKeys } from '../../../services/api/keys.ts';
+import { loadKeyRing } from '../../../services/api/service.ts';
 import { buildApiApp, type ApiServerOptions } from '../../../services/api/server.ts';
 
 const KEY_ADMIN = 'admin-key-0123456789abcdef';
@@ -186,6 +190,20 @@ describe('API framework: auth, scopes, tenants, problems, OpenAPI', () => {
     const evil = await a.inject({ method: 'POST', url: '/login', headers: form1, payload: `key=${KEY_NOC}&next=${encodeURIComponent('//evil.example/')}` });
     assert.equal(evil.headers['location'], '/docs');
     await a.close();
+  });
+
+  it('reads API_KEYS_FILE (comments, sha256 keys) merged with API_KEYS; an unreadable file is named', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tg-keys-'));
+    try {
+      const file = join(dir, 'keys.txt');
+      writeFileSync(file, `# NOC\nnoc:sha256:${createHash('sha256').update(KEY_NOC).digest('hex')}:calls.read@acme\n\n`);
+      const ring = loadKeyRing({ apiKeys: `admin:${KEY_ADMIN}:admin`, apiKeysFile: file });
+      assert.equal(ring.size, 2);
+      assert.deepEqual([ring.lookup(KEY_NOC)?.name, ring.lookup(KEY_NOC)?.tenant, ring.lookup(KEY_ADMIN)?.name, ring.lookup('x'.repeat(20))], ['noc', 'acme', 'admin', undefined]);
+      assert.throws(() => loadKeyRing({ apiKeys: undefined, apiKeysFile: join(dir, 'missing.txt') }), /API_KEYS_FILE .*missing\.txt/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses malformed key entries with the entry named and the key not echoed', () => {
