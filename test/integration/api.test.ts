@@ -16,7 +16,7 @@ import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import fc from 'fast-check';
 import { ApiEnv, KEYS } from './api-harness.ts';
-import { ALICE, GATEWAY, PROXY_IN, PROXY_OUT } from '../support/api-scenarios.ts';
+import { ALICE, GATEWAY, PROXY_IN } from '../support/api-scenarios.ts';
 import { decodePng, inkColours, inkRatio } from '../support/png.ts';
 
 const execFileAsync = promisify(execFile);
