@@ -29,8 +29,16 @@ export interface ListSpec<R, T> {
   readonly publicUrl: URL | undefined;
   readonly arity: number;
   readonly store: SqlStore;
-  /** The list's statement: rows sorted by the key, after `after`, at most `limit` (none: the whole range). */
-  readonly statement: (after: SortKey | undefined, limit: number | undefined) => Statement;
+  /**
+   * The list's statement: rows sorted by the key (newest first), after `after`, at most `limit` (none: the whole
+   * range), within `window` when given (else the whole range).
+   */
+  readonly statement: (after: SortKey | undefined, limit: number | undefined, window?: TimeRange) => Statement;
+  /**
+   * Set for newest-first lists whose key starts with the row's time: a page is first looked for in the newest
+   * hour before the cursor, then 6 h, 1 day …, so a page of a busy range reads a slice of it, not all of it.
+   */
+  readonly keyTimeUs?: (key: SortKey) => number;
   readonly keyOf: (r: R) => SortKey;
   readonly toItem: (r: R) => T;
   readonly csvName: string;
@@ -57,8 +65,7 @@ export async function respondList<R, T>(req: FastifyRequest, reply: FastifyReply
     return sendCsv(req, reply, s.csvName, s.csvColumns, items());
   }
   const limit = s.query.limit ?? DEFAULT_LIMIT;
-  const st = s.statement(after, limit + 1);
-  const rows = await s.store.query<R>(st.sql, st.params);
+  const rows = await pageRows<R>(s, after, limit + 1);
   const more = rows.length > limit;
   const shown = more ? rows.slice(0, limit) : rows;
   let next: string | null = null;
@@ -75,6 +82,28 @@ export async function respondList<R, T>(req: FastifyRequest, reply: FastifyReply
 }
 
 const EXPORT_PAGE = 20_000;
+const PROBE_WINDOWS_US = [3_600_000_000, 21_600_000_000, 86_400_000_000, 7 * 86_400_000_000];
+
+/**
+ * Rows newer than the window's start are all newer than anything outside it, so once a window holds `want` rows
+ * they are exactly the first `want` rows of the whole range.
+ */
+async function pageRows<R>(s: Pick<ListSpec<R, never>, 'statement' | 'store' | 'range' | 'keyTimeUs'>, after: SortKey | undefined, want: number): Promise<R[]> {
+  const { fromUs, toUs } = s.range;
+  if (s.keyTimeUs === undefined) {
+    const st = s.statement(after, want);
+    return s.store.query<R>(st.sql, st.params);
+  }
+  const upper = after === undefined ? toUs : Math.min(toUs, s.keyTimeUs(after) + 1);
+  for (const w of PROBE_WINDOWS_US) {
+    const lo = Math.max(fromUs, upper - w);
+    const st = s.statement(after, want, { fromUs: lo, toUs: upper });
+    const rows = await s.store.query<R>(st.sql, st.params);
+    if (rows.length >= want || lo === fromUs) return rows;
+  }
+  const st = s.statement(after, want, { fromUs, toUs: upper });
+  return s.store.query<R>(st.sql, st.params);
+}
 
 async function* streamedPages<R>(stream: NonNullable<SqlStore['stream']>, s: Pick<ListSpec<R, unknown>, 'statement' | 'keyOf'>,
   start: SortKey | undefined, page: number): AsyncGenerator<R[]> {

@@ -120,7 +120,8 @@ export const callRoutes: FastifyPluginAsync<DataRouteOptions> = async (app, opts
     const range = timeRange(q, opts.maxRangeMs);
     return respondList(req, reply, {
       query: q, filters, range, publicUrl: opts.publicUrl, arity: 3,
-      store, statement: (after, limit) => searchCallsStatement(filters, range, after, limit),
+      store, statement: (after, limit, window) => searchCallsStatement(filters, window ?? range, after, limit),
+      keyTimeUs: (key) => chToUs(String(key[0])),
       keyOf: callKey, toItem: (r) => callItem(r, mask), csvName: 'calls.csv', csvColumns: CALL_CSV_COLUMNS,
     });
   });
