@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiProblem, type Principal, type Scope } from './contract.ts';
 import { hasScope, type KeyRing } from './keys.ts';
-import { cookieKey } from './routes/session.ts';
+import { cookieKey } from './session-cookie.ts';
 
 export const NO_KEYS_DETAIL = 'no API key is configured, so every /v1 request is refused: set API_KEYS=name:key:scopes[@tenant] '
   + '(e.g. API_KEYS=noc:$(openssl rand -hex 24):calls.read) or API_KEYS_FILE to a file of such lines, and restart the API';

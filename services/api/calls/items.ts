@@ -3,7 +3,7 @@ import { maskSipText, maskUser } from '../mask.ts';
 import { chToUs, isoTime } from '../paging.ts';
 import type { CallRowOut, MessageRowOut } from './queries.ts';
 import { splitSip } from './sip-text.ts';
-import { endpointSchema } from '../routes/common.ts';
+import { endpointSchema } from '../schemas.ts';
 
 export function callPath(callId: string): string {
   return `/v1/calls/${encodeURIComponent(callId)}`;

@@ -27,9 +27,7 @@ export function refuseNumberFilters(mask: boolean, q: Record<string, unknown>, p
   }
 }
 
-export const endpointSchema = { type: 'object', required: ['ip', 'port'], properties: { ip: { type: 'string' }, port: { type: 'integer' } } } as const;
-
-export const callIdParam = { type: 'string', minLength: 1, maxLength: 512 } as const;
+export { callIdParam, endpointSchema } from '../schemas.ts';
 
 /** The schema of a list route: its own filters beside the paging ones (unknown parameters refused), a page of items. */
 export function listRouteSchema(o: { tag: string; summary: string; description: string; filters: Record<string, object>; item: object }) {

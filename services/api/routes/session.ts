@@ -7,8 +7,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { KeyRing } from '../keys.ts';
 import { escapeXml } from '../ladder/render.ts';
+import { SESSION_COOKIE } from '../session-cookie.ts';
 
-export const SESSION_COOKIE = 'tg_api_key';
 const MAX_AGE_S = 8 * 3600;
 
 export interface SessionRoutesOptions {
@@ -63,20 +63,3 @@ export const sessionRoutes: FastifyPluginAsync<SessionRoutesOptions> = async (ap
     return reply.code(303).header('location', '/login').send();
   });
 };
-
-/** The key in the session cookie, if any. */
-export function cookieKey(cookieHeader: string | undefined): string | undefined {
-  if (cookieHeader === undefined) return undefined;
-  for (const part of cookieHeader.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === SESSION_COOKIE) {
-      try {
-        const v = decodeURIComponent(part.slice(eq + 1).trim());
-        return v === '' ? undefined : v;
-      } catch {
-        return undefined;
-      }
-    }
-  }
-  return undefined;
-}
