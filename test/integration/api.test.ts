@@ -211,7 +211,7 @@ describe('API end to end over real analyzer rows', { timeout: 300_000 }, () => {
     assert.equal(msgs[0]!.text, s.packets.find((p) => p.callId === s.aLeg)!.text);
   });
 
-  it('exports a PCAP that tshark reads: one packet per message, the right Call-IDs, UDP over IPv4 and TCP over IPv6', async () => {
+  it('exports a PCAP that tshark and sngrep read: one packet per message, the right Call-IDs, UDP over IPv4 and TCP over IPv6', async () => {
     const s = e.scenarios;
     const r = await get(`/v1/calls/${enc(s.aLeg)}/pcap`);
     assert.equal(r.statusCode, 200);
@@ -223,6 +223,11 @@ describe('API end to end over real analyzer rows', { timeout: 300_000 }, () => {
     const sent = s.packets.filter((p) => p.callId === s.aLeg || p.callId === s.bLeg);
     assert.equal(rows.length, sent.length);
     assert.deepEqual(rows, sent.map((p) => `${p.src.ip}|${p.src.port}|${p.dst.ip}|${p.dst.port}|${p.callId}|${/CSeq: ([^\r]+)/.exec(p.text)![1]}`));
+    // sngrep (Debian, installed by setup) reads it as SIP too: what it parsed it writes back out, message for message.
+    const again = join(tmp, 'sngrep.pcap');
+    execFileSync('sngrep', ['-N', '-q', '-I', file, '-O', again], { stdio: 'ignore', timeout: 30_000 });
+    const resaved = execFileSync('tshark', ['-r', again, '-T', 'fields', '-e', 'sip.Call-ID'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n');
+    assert.deepEqual(resaved, sent.map((p) => p.callId));
     const v6 = await get(`/v1/calls/${enc(s.v6)}/pcap`);
     const f6 = join(tmp, 'v6.pcap');
     writeFileSync(f6, v6.rawPayload);
