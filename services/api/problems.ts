@@ -115,7 +115,7 @@ export function installProblemHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err, req, reply) => {
     const p = toProblem(err);
     if (p !== undefined) {
-      if (p.status === 503) {
+      if (p.status === 503 && p.extra['dependency'] !== undefined) {
         req.log.warn({ err, reqId: req.id, route: req.routeOptions.url }, 'dependency unavailable');
         reply.header('retry-after', '5');
       }
