@@ -13,6 +13,11 @@ export interface SqlStore {
   command(sql: string, params?: QueryParams): Promise<void>;
   /** Rows as objects (JSONEachRow). */
   query<T = Record<string, unknown>>(sql: string, params?: QueryParams): Promise<T[]>;
+  /**
+   * Rows as they arrive, in chunks, with backpressure (the response is read only as fast as the caller consumes):
+   * for exports that must not hold the whole result. Optional so narrow test doubles need not provide it.
+   */
+  stream?<T = Record<string, unknown>>(sql: string, params?: QueryParams): AsyncIterable<T[]>;
   /** Batch insert; `dedupToken` makes a retried batch idempotent on replicated/non-replicated MergeTree. */
   insert(table: string, rows: readonly Record<string, unknown>[], opts?: { dedupToken?: string }): Promise<void>;
   ping(): Promise<boolean>;
@@ -55,6 +60,23 @@ export function createClickhouseStore(opts: ClickhouseOptions): SqlStore {
         return await rs.json<T>();
       } catch (err) {
         throw classifyClickhouseError(err, { ...ctx, sql: sql.slice(0, 200) });
+      }
+    },
+    async *stream<T>(sql: string, params?: QueryParams): AsyncGenerator<T[]> {
+      let rs;
+      try {
+        rs = await client.query({ query: sql, query_params: params, format: 'JSONEachRow' });
+      } catch (err) {
+        throw classifyClickhouseError(err, { ...ctx, sql: sql.slice(0, 200) });
+      }
+      const body = rs.stream<T>();
+      try {
+        for await (const rows of body) yield (rows as Array<{ json<R>(): R }>).map((r) => r.json<T>());
+      } catch (err) {
+        throw classifyClickhouseError(err, { ...ctx, sql: sql.slice(0, 200) });
+      } finally {
+        // A consumer that stops early (client went away) must release the HTTP response.
+        body.destroy();
       }
     },
     async insert(table, rows, insertOpts) {
