@@ -24,7 +24,9 @@ export async function startCollector(kafkaBrokers: readonly string[], label: str
   const hepPort = await freePort();
   const metricsPort = await freePort();
   const spool = mkdtempSync(join(tmpdir(), `tg-${label}-spool-`));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'services/collector/main.ts'], {
+  // COLLECTOR_CPU_PROF=<dir>: the collector writes a V8 CPU profile there when it exits (bench/PROFILE.md).
+  const prof = process.env.COLLECTOR_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.COLLECTOR_CPU_PROF}`] : [];
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', 'services/collector/main.ts'], {
     env: { ...process.env, KAFKA_BROKERS: kafkaBrokers.join(','), KAFKA_TOPIC_PREFIX: prefix, HEP_PORT: String(hepPort),
       METRICS_PORT: String(metricsPort), PUBLISH_SPOOL_DIR: spool, LOG_LEVEL: 'warn', LOG_FORMAT: 'json', KAFKA_PARTITIONS: '6', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
