@@ -5,6 +5,7 @@
 import { analyzerSettings } from './analyzer/settings.ts';
 import { apiSettings } from './api/settings.ts';
 import { collectorSettings } from './collector/settings.ts';
+import { guardSettings } from './guard/settings.ts';
 import { commonSettings } from './shared/config/common.ts';
 import { parseSettings, type Env, type Parsed } from './shared/config/settings.ts';
 
@@ -13,6 +14,7 @@ export const allSettings = {
   ...apiSettings,
   ...collectorSettings,
   ...analyzerSettings,
+  ...guardSettings,
 } as const;
 
 export type TollgateConfig = Parsed<typeof allSettings>;
@@ -27,4 +29,5 @@ export const settingsSections = [
   { title: 'API', shape: apiSettings },
   { title: 'HEP collector', shape: collectorSettings },
   { title: 'Analyzer (SIP analytics into ClickHouse)', shape: analyzerSettings },
+  { title: 'Guard (detectors, blocklist, edge push, alert delivery)', shape: guardSettings },
 ] as const;
