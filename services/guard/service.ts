@@ -299,7 +299,7 @@ function deliveryRow(d: DeliveryRecord, node: string): Record<string, unknown> {
 
 interface AlertDbRow {
   id: string; version: string; detector: string; rule: string; severity: string; state: string; subject_kind: string; subject: string; tenant: string;
-  first_seen: string; last_seen: string; resolved_at: string | null; findings: string; blocked: string[]; evidence: string;
+  first_seen_text: string; last_seen_text: string; resolved_at_text: string | null; findings: string; blocked: string[]; evidence: string;
 }
 
 export function alertFromRow(r: AlertDbRow): Alert {
@@ -307,14 +307,15 @@ export function alertFromRow(r: AlertDbRow): Alert {
   const t = (s: string) => Date.parse(`${s.replace(' ', 'T')}Z`);
   return {
     id: r.id, version: Number(r.version), detector: r.detector as Alert['detector'], rule: r.rule, severity: r.severity as Alert['severity'], state: r.state as Alert['state'],
-    subject: { kind: r.subject_kind as Alert['subject']['kind'], value: r.subject }, tenant: r.tenant, firstSeen: t(r.first_seen), lastSeen: t(r.last_seen),
-    resolvedAt: r.resolved_at === null ? null : t(r.resolved_at), findings: Number(r.findings), blocked: r.blocked,
+    subject: { kind: r.subject_kind as Alert['subject']['kind'], value: r.subject }, tenant: r.tenant, firstSeen: t(r.first_seen_text), lastSeen: t(r.last_seen_text),
+    resolvedAt: r.resolved_at_text === null ? null : t(r.resolved_at_text), findings: Number(r.findings), blocked: r.blocked,
     evidence: { count: ev.count, threshold: ev.threshold, windowMs: ev.window_ms, detail: ev.detail, callIds: ev.call_ids, ...(ev.extra ? { extra: ev.extra } : {}) },
   };
 }
 
-export const ALERT_COLUMNS = 'id, version, detector, rule, severity, state, subject_kind, subject, tenant, toString(first_seen) AS first_seen, toString(last_seen) AS last_seen, '
-  + 'if(isNull(resolved_at), NULL, toString(resolved_at)) AS resolved_at, findings, blocked, evidence';
+/** Times as text under their own names: an alias equal to the column would shadow it in WHERE. */
+export const ALERT_COLUMNS = 'id, version, detector, rule, severity, state, subject_kind, subject, tenant, toString(first_seen) AS first_seen_text, '
+  + 'toString(last_seen) AS last_seen_text, if(isNull(resolved_at), NULL, toString(resolved_at)) AS resolved_at_text, findings, blocked, evidence';
 
 async function loadFiringAlerts(store: SqlStore, resolveAfterMs: number): Promise<Alert[]> {
   const rows = await store.query<AlertDbRow>(
