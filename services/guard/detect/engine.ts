@@ -15,6 +15,9 @@ import { MalformedDetector } from './malformed.ts';
 
 const THROTTLE_MS = 1_000;
 const SEEN_IDS = 200_000;
+/** How long a final response waits for its request (they travel on different partitions: keyed by source IP). */
+const EARLY_MS = 10_000;
+const EARLY_MAX = 100_000;
 
 export class DetectorEngine {
   readonly #flood = new FloodDetector();
@@ -24,6 +27,8 @@ export class DetectorEngine {
   readonly #malformed = new MalformedDetector();
   readonly #seen = new Set<string>();
   readonly #lastEmitted = new Map<string, number>();
+  /** Final responses by Call-ID, kept briefly so a request read after its response still gets paired. */
+  readonly #early = new Map<string, SipEvent[]>();
   #now = -Infinity;
   duplicates = 0;
 
@@ -41,11 +46,31 @@ export class DetectorEngine {
     if (t === undefined) return [];
     const rules = rulesFor(this.rules, e.tenant);
     const out: Finding[] = [];
-    if (!this.allowlist.has(clientIp(e))) {
-      out.push(...this.#flood.observe(e, t, rules), ...this.#scanner.observe(e, t, rules), ...this.#brute.observe(e, t, rules));
-    }
+    const judged = !this.allowlist.has(clientIp(e));
+    if (judged) out.push(...this.#flood.observe(e, t, rules), ...this.#scanner.observe(e, t, rules), ...this.#brute.observe(e, t, rules));
     out.push(...this.#fraud.observe(e, t, rules));
+    if (e.call_id !== '') {
+      if (e.status >= 200) this.#keepEarly(e);
+      else if (e.status === 0) {
+        // Responses to this request that were read before it (another partition was ahead): pair them now.
+        for (const r of this.#early.get(e.call_id) ?? []) {
+          const rt = eventTimeMs(r.ts);
+          if (rt < t) continue;
+          if (judged) out.push(...this.#brute.observe(r, rt, rules));
+          out.push(...this.#fraud.observe(r, rt, rules));
+        }
+      }
+    }
     return this.#finish(out);
+  }
+
+  #keepEarly(e: SipEvent): void {
+    let list = this.#early.get(e.call_id);
+    if (list === undefined) {
+      if (this.#early.size >= EARLY_MAX) this.#early.delete(this.#early.keys().next().value as string);
+      this.#early.set(e.call_id, (list = []));
+    }
+    if (list.length < 8) list.push(e);
   }
 
   quarantine(e: QuarantineEvent): Finding[] {
@@ -61,6 +86,7 @@ export class DetectorEngine {
     this.#fraud.sweep(now);
     this.#malformed.sweep(now);
     for (const [k, t] of this.#lastEmitted) if (t < now - 10 * THROTTLE_MS) this.#lastEmitted.delete(k);
+    for (const [k, list] of this.#early) if (eventTimeMs(list[list.length - 1]!.ts) < now - EARLY_MS) this.#early.delete(k);
   }
 
   #time(ts: string, id: string): number | undefined {

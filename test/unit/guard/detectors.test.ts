@@ -131,6 +131,17 @@ describe('brute force', () => {
     assert.deepEqual([...d[1]!.block].sort(), ['203.0.113.1', '203.0.113.2', '203.0.113.3', '203.0.113.4', '203.0.113.5']);
   });
 
+  it('pairs a response read before its request (they travel on different partitions)', () => {
+    const g = engine();
+    const out: Finding[] = [];
+    for (let i = 0; i < 8; i++) {
+      const t = T0 + i * 500;
+      out.push(...g.sip(resp(t + 1, '192.0.2.19', 'REGISTER', 401, { call_id: `early${i}` })));
+      out.push(...g.sip(req(t, '192.0.2.19', 'REGISTER', { auth_user: '1000', call_id: `early${i}` })));
+    }
+    assert.deepEqual(out.map((f) => [f.rule, f.evidence.count]), [['per_source', 8]]);
+  });
+
   it('a wrong password now and then is not brute force', () => {
     const g = engine();
     let n = 0;
