@@ -94,7 +94,7 @@ Content-Length: 0
 <label id="done"/>
 </scenario>`;
 
-/** Password guessing on carol with an ordinary UA: each call tries one password from the injection file. */
+/** Password guessing on carol with an ordinary UA (sipp 3.6 cannot take the password from an injection file: one wrong guess, repeated). */
 const GUESS = `<?xml version="1.0" encoding="ISO-8859-1" ?><scenario name="guess">
 <send><![CDATA[
 REGISTER sip:tollgate.test SIP/2.0
@@ -110,19 +110,19 @@ REGISTER sip:tollgate.test SIP/2.0
 ${hdr('carol', 'REGISTER', 2, 'Linphone/5.2.0 (belle-sip/5.2.0)')}
 To: <sip:carol@tollgate.test>
 Expires: 300
-[authentication username=carol password=[field0]]
+[authentication username=carol password=letmein]
 Content-Length: 0
 
 ]]></send>
 <recv response="401"/>
 </scenario>`;
 
-/** INVITE flood at the proxy itself (404 from lookup, then 403 once banned). */
+/** INVITE flood at one extension on the proxy (404 from lookup, then 403 once banned): only the flood detector's business. */
 const FLOOD = `<?xml version="1.0" encoding="ISO-8859-1" ?><scenario name="flood">
 <send><![CDATA[
-INVITE sip:[call_number]@[remote_ip]:[remote_port] SIP/2.0
+INVITE sip:100@[remote_ip]:[remote_port] SIP/2.0
 ${hdr('flood', 'INVITE', 1, 'PortSIP VoIP SDK 11.2')}
-To: <sip:[call_number]@tollgate.test>
+To: <sip:100@tollgate.test>
 Content-Length: 0
 
 ]]></send>
@@ -250,7 +250,9 @@ describe('guard end to end through the real Kamailio', { timeout: 300_000, skip:
     for (;;) {
       const v = fn();
       if (v !== undefined && v !== false) return v;
-      if (Date.now() - t0 > ms) throw new Error(`${what}: not within ${ms} ms`);
+      if (Date.now() - t0 > ms) {
+        throw new Error(`${what}: not within ${ms} ms; alerts so far: ${alerts.map((a) => `${a.kind} ${a.alert.detector}/${a.alert.rule}/${a.alert.severity}@${a.alert.subject.value}`).join(', ')}`);
+      }
       await new Promise((r) => setTimeout(r, 20));
     }
   };
@@ -340,9 +342,8 @@ describe('guard end to end through the real Kamailio', { timeout: 300_000, skip:
     await sipp(ATTACK.sweep, file('sweep.xml', SWEEP), { calls: 100, rate: 10, inf: exts, ms: 20_000 });
     results['sweep (softphone UA)'] = await timeline('extension sweep, softphone UA', ATTACK.sweep, t0, 'scanner');
 
-    const pw = file('pw.csv', `SEQUENTIAL\n${Array.from({ length: 40 }, (_, i) => `guess${i};`).join('\n')}\n`);
     t0 = Date.now();
-    await sipp(ATTACK.guess, file('guess.xml', GUESS), { calls: 40, rate: 10, inf: pw, ms: 20_000 });
+    await sipp(ATTACK.guess, file('guess.xml', GUESS), { calls: 40, rate: 10, ms: 20_000 });
     results['password guessing'] = await timeline('password guessing', ATTACK.guess, t0, 'bruteforce');
 
     t0 = Date.now();
@@ -354,7 +355,7 @@ describe('guard end to end through the real Kamailio', { timeout: 300_000, skip:
     results['svwar (tool UA)'] = await timeline('svwar', ATTACK.svwar, t0, 'scanner');
 
     // Toll fraud: a critical alert on the account, and a signed webhook the receiver verifies.
-    const fraud = await waitFor('toll fraud critical alert', 60_000, () => alerts.find((a) => a.alert.detector === 'tollfraud' && a.alert.severity === 'critical' && a.alert.subject.value === 'pbx7'));
+    const fraud = await waitFor('toll fraud critical alert', 60_000, () => alerts.find((a) => a.alert.detector === 'tollfraud' && a.alert.severity === 'critical' && a.alert.subject.value.endsWith('pbx7')));
     const hook = await waitFor('signed webhook with the toll fraud alert', 10_000, () => receiver.received.find((r) => r.body.includes(fraud.alert.id) && r.body.includes('"critical"')));
     assert.ok(verify(SECRET, { id: String(hook.headers['webhook-id']), timestamp: String(hook.headers['webhook-timestamp']), signature: String(hook.headers['webhook-signature']) }, hook.body), 'webhook signature verifies');
     process.stdout.write(`[guard-e2e] toll fraud 20 calls/min to +882: fraud start → critical alert (${fraud.alert.rule}) ${fraud.at - fraudStart} ms, → signed webhook received ${hook.at - fraudStart} ms\n`);
@@ -382,7 +383,7 @@ describe('guard end to end through the real Kamailio', { timeout: 300_000, skip:
       assert.ok(!alerts.some((a) => a.alert.subject.value === ip || a.alert.blocked.includes(ip)), `${ip} named in an alert`);
     }
     assert.equal(await sipStatus(LEGIT.monitor, PROXY, edge.sipPort), 200);
-    const legitEvents = alerts.filter((a) => a.alert.subject.value === 'alice');
+    const legitEvents = alerts.filter((a) => a.alert.subject.value === 'alice' || a.alert.subject.value.endsWith('/alice'));
     assert.deepEqual(legitEvents, []);
     process.stdout.write(`[guard-e2e] alerts opened: ${alerts.filter((a) => a.kind === 'opened').map((a) => `${a.alert.detector}/${a.alert.rule}@${a.alert.subject.value}`).join(', ')}\n`);
     process.stdout.write(`[guard-e2e] blocks: ${[...onEdge.keys()].join(', ')}; webhook deliveries: ${receiver.received.length}\n`);

@@ -51,7 +51,9 @@ export class BruteForceDetector {
     }
     if (e.status < 200) return [];
     const p = this.#pending.get(e.call_id);
-    if (p === undefined) return [];
+    // A response older than the credentialed request answered an earlier request on this Call-ID (the challenge
+    // of the first REGISTER, read late because responses travel on the proxy's partition).
+    if (p === undefined || t < p.t) return [];
     this.#pending.delete(e.call_id);
     const acc = this.#accounts.get(p.account);
     acc.last = t;

@@ -77,7 +77,7 @@ export interface Rules {
     readonly highRisk: FraudRule;
     /** Further per-prefix rules (longest prefix wins), e.g. `{ "prefix": "+44", "cpm": {...} }`. */
     readonly profile: readonly FraudRule[];
-    /** Wangiri / short-call bursts: calls shorter than `shortCallMs` from one account. */
+    /** Wangiri bursts: calls cancelled by the caller within `shortCallMs` of ringing, never answered, from one account. */
     readonly shortCallMs: number;
     readonly shortCallBurst: FraudThresholds;
     readonly shortCallWindowMs: number;

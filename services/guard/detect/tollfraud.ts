@@ -2,7 +2,8 @@
  * Toll fraud per account, in the OpenSIPS fraud_detection model: every call start is matched to a rule by
  * destination prefix (the high-risk list first, then the profile, longest prefix wins) and counted per account and
  * rule — calls per minute (60 s gliding), total per hour/day, concurrent, sequential calls to the same number,
- * duration — each with a warning and a critical level. Plus Wangiri-style short-call bursts and an account that
+ * duration — each with a warning and a critical level. Plus Wangiri-style bursts (calls cancelled while ringing,
+ * to many numbers) and an account that
  * suddenly calls from a network it never used.
  */
 import { isIPv4 } from 'node:net';
@@ -61,7 +62,7 @@ export class TollFraudDetector {
       return [];
     }
     const call = this.#calls.get(e.call_id);
-    if (call === undefined || e.method !== 'INVITE' || e.status < 200) return [];
+    if (call === undefined || e.method !== 'INVITE' || e.status < 200 || t < call.start) return [];
     if (e.status < 300) {
       call.answered ??= t;
       return [];
@@ -131,7 +132,8 @@ export class TollFraudDetector {
       const seconds = Math.round((t - call.answered) / 1000);
       out.push(...this.#check('duration', call.rule.duration, seconds, 0, base, t, rules, `call to ${call.number} lasted ${seconds} s`));
     }
-    const shortMs = call.answered !== undefined ? t - call.answered : cancelled ? t - call.start : Infinity;
+    // Wangiri: rung briefly and cancelled by the caller, never answered (an answered one-second call is a call).
+    const shortMs = call.answered === undefined && cancelled ? t - call.start : Infinity;
     if (shortMs < r.shortCallMs) {
       const acc = this.#accounts.get(call.account);
       acc.last = t;

@@ -142,6 +142,44 @@ describe('brute force', () => {
     assert.deepEqual(out.map((f) => [f.rule, f.evidence.count]), [['per_source', 8]]);
   });
 
+  it('a late challenge of the first REGISTER is not a failure of the second (legit phone, responses read late)', () => {
+    const g = engine();
+    let n = 0;
+    for (let i = 0; i < 30; i++) {
+      const t = T0 + i * 2_000;
+      n += g.sip(req(t, '192.0.2.31', 'REGISTER', { call_id: `l${i}` })).length;
+      n += g.sip(req(t + 10, '192.0.2.31', 'REGISTER', { call_id: `l${i}`, auth_user: 'alice' })).length;
+      n += g.sip(resp(t + 5, '192.0.2.31', 'REGISTER', 401, { call_id: `l${i}` })).length;
+      n += g.sip(resp(t + 15, '192.0.2.31', 'REGISTER', 200, { call_id: `l${i}` })).length;
+    }
+    assert.equal(n, 0);
+  });
+
+  it('a legit phone is never flagged, however its two partitions interleave (property)', () => {
+    fc.assert(fc.property(fc.array(fc.boolean(), { minLength: 240, maxLength: 240 }), fc.constantFrom('REGISTER', 'INVITE'), (picks, method) => {
+      const g = engine();
+      const reqs: ReturnType<typeof req>[] = [];
+      const resps: ReturnType<typeof resp>[] = [];
+      for (let i = 0; i < 60; i++) {
+        const t = T0 + i * 1_500;
+        const over = { call_id: `p${i}`, ruri_user: `+44161700000${i % 10}`, to_user: `+44161700000${i % 10}` };
+        reqs.push(req(t, '192.0.2.33', method, over), req(t + 10, '192.0.2.33', method, { ...over, auth_user: 'alice' }));
+        resps.push(resp(t + 5, '192.0.2.33', method, method === 'INVITE' ? 407 : 401, over), resp(t + 15, '192.0.2.33', method, 200, over));
+        if (method === 'INVITE') reqs.push(req(t + 500, '192.0.2.33', 'BYE', over));
+      }
+      let i = 0;
+      let j = 0;
+      const out: Finding[] = [];
+      for (const fromRequests of picks) {
+        if ((fromRequests && i < reqs.length) || j >= resps.length) out.push(...g.sip(reqs[i++]!));
+        else out.push(...g.sip(resps[j++]!));
+      }
+      while (i < reqs.length) out.push(...g.sip(reqs[i++]!));
+      while (j < resps.length) out.push(...g.sip(resps[j++]!));
+      assert.deepEqual(out.map((f) => `${f.detector}/${f.rule}`), []);
+    }), { numRuns: 150 });
+  });
+
   it('a wrong password now and then is not brute force', () => {
     const g = engine();
     let n = 0;
