@@ -76,9 +76,10 @@ export class OpensipsCache implements EdgeProxy {
   async hasSentinel(): Promise<boolean> {
     try {
       const r = await jsonRpc(this.url, 'cache_fetch', { system: this.system, attr: SENTINEL_KEY }, this.timeoutMs);
-      return r !== null && r !== undefined && !(typeof r === 'object' && Object.keys(r).length === 0);
+      return r !== null && r !== undefined;
     } catch (err) {
-      if (err instanceof RpcFault) return false;
+      // 3.6 answers a missing key with 400 "Value not found"; anything else (an unknown cache system) is an error.
+      if (err instanceof RpcFault && (err.code === 400 || /not found/i.test(err.message))) return false;
       throw err;
     }
   }
