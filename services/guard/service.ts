@@ -277,7 +277,7 @@ export function parseEvent(value: Buffer | null, quarantine: boolean): SipEvent 
     return e['kind'] === 'quarantine' && typeof e['src_ip'] === 'string' && typeof e['ts'] === 'string' && typeof e['reason'] === 'string' && typeof e['id'] === 'string'
       ? (e as unknown as QuarantineEvent) : undefined;
   }
-  if (typeof e['kind'] !== 'string' || typeof e['status'] !== 'number') return undefined;
+  if (typeof e['kind'] !== 'string' || typeof e['status'] !== 'number' || (e['cseq'] !== undefined && typeof e['cseq'] !== 'number')) return undefined;
   for (const f of SIP_FIELDS) if (typeof e[f] !== 'string') return undefined;
   return e as unknown as SipEvent;
 }

@@ -13,6 +13,16 @@ interface Pending {
   readonly account: string;
   readonly client: string;
   readonly t: number;
+  readonly cseq: number | undefined;
+}
+
+/**
+ * Does response `e` (at `t`) answer request `p`? By CSeq when both carry it; else by time, which is only nearly
+ * right: Kamailio's trace of a sent reply can be stamped after the next request arrived.
+ */
+export function answers(e: SipEvent, t: number, p: { readonly t: number; readonly cseq: number | undefined }): boolean {
+  if (e.cseq !== undefined && p.cseq !== undefined) return e.cseq === p.cseq;
+  return t >= p.t;
 }
 
 class SourceState {
@@ -46,14 +56,14 @@ export class BruteForceDetector {
         return [];
       }
       if (this.#pending.size > 100_000) this.#sweepPending(t);
-      this.#pending.set(e.call_id, { account: accountKey(e.tenant, e.auth_user), client: clientIp(e), t });
+      this.#pending.set(e.call_id, { account: accountKey(e.tenant, e.auth_user), client: clientIp(e), t, cseq: e.cseq });
       return [];
     }
     if (e.status < 200) return [];
     const p = this.#pending.get(e.call_id);
-    // A response older than the credentialed request answered an earlier request on this Call-ID (the challenge
-    // of the first REGISTER, read late because responses travel on the proxy's partition).
-    if (p === undefined || t < p.t) return [];
+    // A response to an earlier request on this Call-ID (the challenge of the first REGISTER, read late because
+    // responses travel on the proxy's partition) is not the verdict on the credentials.
+    if (p === undefined || !answers(e, t, p)) return [];
     this.#pending.delete(e.call_id);
     const acc = this.#accounts.get(p.account);
     acc.last = t;

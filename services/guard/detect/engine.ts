@@ -55,7 +55,7 @@ export class DetectorEngine {
         // Responses to this request that were read before it (another partition was ahead): pair them now.
         for (const r of this.#early.get(e.call_id) ?? []) {
           const rt = eventTimeMs(r.ts);
-          if (rt < t) continue;
+          if (r.cseq !== undefined && e.cseq !== undefined ? r.cseq < e.cseq : rt < t) continue;
           if (judged) out.push(...this.#brute.observe(r, rt, rules));
           out.push(...this.#fraud.observe(r, rt, rules));
         }

@@ -24,6 +24,7 @@ interface Call {
   readonly ruleKey: string;
   readonly rule: FraudRule;
   readonly start: number;
+  readonly cseq: number | undefined;
   answered?: number;
 }
 
@@ -62,7 +63,8 @@ export class TollFraudDetector {
       return [];
     }
     const call = this.#calls.get(e.call_id);
-    if (call === undefined || e.method !== 'INVITE' || e.status < 200 || t < call.start) return [];
+    if (call === undefined || e.method !== 'INVITE' || e.status < 200) return [];
+    if (e.cseq !== undefined && call.cseq !== undefined ? e.cseq < call.cseq : t < call.start) return [];
     if (e.status < 300) {
       call.answered ??= t;
       return [];
@@ -96,7 +98,7 @@ export class TollFraudDetector {
     acc.last = t;
     out.push(...this.#network(e, t, rules, acc, account, client));
     if (rule === undefined || !inHours(rule.hours, t)) return out;
-    const call: Call = { account, tenant: e.tenant, client, number, ruleKey, rule, start: t };
+    const call: Call = { account, tenant: e.tenant, client, number, ruleKey, rule, start: t, cseq: e.cseq };
     if (this.#calls.size > 500_000) this.#sweepCalls(t);
     this.#calls.set(e.call_id, call);
     const c = this.#rules.get(`${account}\u0000${ruleKey}`);

@@ -180,6 +180,19 @@ describe('brute force', () => {
     }), { numRuns: 150 });
   });
 
+  it('pairs by CSeq: a challenge traced after the next request is still the challenge (as Kamailio stamps it)', () => {
+    const g = engine();
+    let n = 0;
+    for (let i = 0; i < 30; i++) {
+      const t = T0 + i * 2_000;
+      n += g.sip(req(t, '192.0.2.32', 'REGISTER', { call_id: `k${i}`, cseq: 1 })).length;
+      n += g.sip(req(t + 10, '192.0.2.32', 'REGISTER', { call_id: `k${i}`, cseq: 2, auth_user: 'alice' })).length;
+      n += g.sip(resp(t + 12, '192.0.2.32', 'REGISTER', 200, { call_id: `k${i}`, cseq: 2 })).length;
+      n += g.sip(resp(t + 14, '192.0.2.32', 'REGISTER', 401, { call_id: `k${i}`, cseq: 1 })).length;
+    }
+    assert.equal(n, 0);
+  });
+
   it('a wrong password now and then is not brute force', () => {
     const g = engine();
     let n = 0;
