@@ -77,14 +77,20 @@ export async function kamailioEdge(opts: { sipAddr: string; hepPort: number }): 
   const dir = mkdtempSync(join(tmpdir(), 'tg-guard-kam-'));
   const sipPort = await freePort();
   const rpcPort = await freePort();
+  return runningEdge(dir, opts.sipAddr, sipPort, `http://${opts.sipAddr}:${rpcPort}/RPC`, rpcPort, 'kamailio', KAMAILIO,
+    ['-f', KAM_CFG, '-A', `SIP_ADDR="${opts.sipAddr}"`, '-A', `SIP_PORT=${sipPort}`, '-A', `RPC_PORT=${rpcPort}`,
+      '-A', `HEP_URI="sip:127.0.0.1:${opts.hepPort}"`, '-P', join(dir, 'kamailio.pid'), '-w', dir, '-E', '-DD']);
+}
+
+/** A proxy process that is ready once its control port (JSON-RPC / MI) accepts connections. */
+async function runningEdge(dir: string, sipAddr: string, sipPort: number, rpcUrl: string, ctlPort: number, what: string, cmd: string, args: string[]): Promise<Edge> {
   const p = new Proc();
   const edge: Edge = {
-    sipAddr: opts.sipAddr, sipPort, rpcUrl: `http://${opts.sipAddr}:${rpcPort}/RPC`,
+    sipAddr, sipPort, rpcUrl,
     get pid() { return p.child?.pid; },
     async start() {
-      const c = p.spawn(KAMAILIO, ['-f', KAM_CFG, '-A', `SIP_ADDR="${opts.sipAddr}"`, '-A', `SIP_PORT=${sipPort}`, '-A', `RPC_PORT=${rpcPort}`,
-        '-A', `HEP_URI="sip:127.0.0.1:${opts.hepPort}"`, '-P', join(dir, 'kamailio.pid'), '-w', dir, '-E', '-DD']);
-      await waitFor(() => tcpOpen(opts.sipAddr, rpcPort), c, 'kamailio', () => p.stderr);
+      const c = p.spawn(cmd, args);
+      await waitFor(() => tcpOpen(sipAddr, ctlPort), c, what, () => p.stderr);
     },
     async stop() {
       await p.stop();
@@ -110,24 +116,8 @@ export async function opensipsEdge(opts: { sipAddr: string }): Promise<Edge> {
     .replace(/modparam\("httpd", "port", \d+\)/, `modparam("httpd", "port", ${miPort})`);
   const cfgPath = join(dir, 'opensips.cfg');
   writeFileSync(cfgPath, cfg);
-  const p = new Proc();
-  const edge: Edge = {
-    sipAddr: opts.sipAddr, sipPort, rpcUrl: `http://${opts.sipAddr}:${miPort}/mi`,
-    get pid() { return p.child?.pid; },
-    async start() {
-      const c = p.spawn(OPENSIPS, ['-f', cfgPath, '-P', join(dir, 'opensips.pid'), '-F', '-w', dir]);
-      await waitFor(() => tcpOpen(opts.sipAddr, miPort), c, 'opensips', () => p.stderr);
-    },
-    async stop() {
-      await p.stop();
-    },
-    async dispose() {
-      await p.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-  await edge.start();
-  return edge;
+  return runningEdge(dir, opts.sipAddr, sipPort, `http://${opts.sipAddr}:${miPort}/mi`, miPort, 'opensips', OPENSIPS,
+    ['-f', cfgPath, '-P', join(dir, 'opensips.pid'), '-F', '-w', dir]);
 }
 
 /** One OPTIONS from `fromIp` to the proxy; resolves with the final status code (0 on no answer within `ms`). */
