@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { SqlStore } from '../shared/clickhouse/client.ts';
 import { Once, type Component, type ComponentHealth } from '../shared/lifecycle.ts';
-import { topicName } from '../shared/kafka/topics.ts';
+import { ensureTopics, topicName } from '../shared/kafka/topics.ts';
 import { AlertBook, type Alert, type AlertChange } from './alerts.ts';
 import { Blocklist, type BlockPolicy } from './blocklist.ts';
 import { BlocklistLog } from './blocklist-log.ts';
@@ -29,7 +29,13 @@ import { TableWriter } from './table-writer.ts';
 import type { guardSettings } from './settings.ts';
 import type { Parsed } from '../shared/config/settings.ts';
 
-export type GuardConfig = Parsed<typeof guardSettings> & { readonly kafkaTopicPrefix: string; readonly nodeName: string };
+export type GuardConfig = Parsed<typeof guardSettings> & {
+  readonly kafkaTopicPrefix: string;
+  readonly nodeName: string;
+  /** Partitions and retention of the alerts topic when the guard creates it (KAFKA_PARTITIONS, KAFKA_RETENTION). */
+  readonly kafkaPartitions?: number;
+  readonly kafkaRetention?: number;
+};
 
 export const GUARD_TOPICS = { blocklist: 'guard.blocklist', alerts: 'guard.alerts' } as const;
 
@@ -145,6 +151,19 @@ class GuardCore implements Component {
       log.warn({ err }, 'could not read firing alerts from ClickHouse; ongoing alerts may be reopened');
       return [];
     }), Date.now());
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await ensureTopics(admin, [{
+        name: `${this.#c.kafkaTopicPrefix}${GUARD_TOPICS.alerts}`, partitions: this.#c.kafkaPartitions ?? 3, retentionMs: this.#c.kafkaRetention ?? 30 * 86_400_000,
+        doc: 'Guard alert changes (opened, escalated, updated, resolved), keyed by alert id.',
+      }]).catch(async (err: unknown) => {
+        // Another guard created it between list and create.
+        if (!(await admin.listTopics()).includes(`${this.#c.kafkaTopicPrefix}${GUARD_TOPICS.alerts}`)) throw err;
+      });
+    } finally {
+      await admin.disconnect();
+    }
     this.#producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await this.#producer.connect();
     const sipTopic = topicName(this.#c.kafkaTopicPrefix, 'sipEvents');
