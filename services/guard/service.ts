@@ -93,7 +93,12 @@ export function buildGuard(c: GuardConfig, deps: GuardDeps): GuardService {
   ];
   const blockLog = new BlocklistLog({
     kafka, topic: blocklistTopic(c.kafkaTopicPrefix), blocklist: state, log: log.child({ component: 'blocklist' }), groupPrefix: `${c.guardGroupId}-blocklist-${c.nodeName}`,
-    onChange: (r) => { for (const e of edges) e.notify(r); },
+    onChange: (r) => {
+      // A ban lifted longer ago than any ban can live is gone from every proxy already: no delete for it (the topic
+      // holds such records for the offence memory, and a guard reading it at start would send thousands).
+      if (r.state === 'lifted' && r.updatedAt < Date.now() - Math.max(c.guardBlockMaxTtl, c.guardManualBlockTtl)) return;
+      for (const e of edges) e.notify(r);
+    },
   });
   for (const proxy of proxies) {
     edges.push(new EdgeSync({ proxy, active: (now) => state.active(now), probeIntervalMs: c.guardEdgeProbeInterval, retryBaseMs: 200, retryMaxMs: c.guardEdgeRetryMax, metrics, log: log.child({ component: 'edge' }) }));
