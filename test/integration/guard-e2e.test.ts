@@ -25,7 +25,8 @@ describe('guard end to end through the real Kamailio', { timeout: 300_000, skip:
     const alert = await rig.waitFor(`${name}: alert`, ms, () => rig.alerts.find((a) => a.kind === 'opened' && a.alert.detector === detector && (a.alert.subject.value === ip || a.alert.blocked.includes(ip))));
     const edge = await rig.waitFor(`${name}: ${ip} in the Kamailio htable`, ms, () => rig.onEdge.get(ip));
     assert.equal(await sipStatus(ip, PROXY, rig.edge.sipPort), 403, `${name}: Kamailio answers ${ip} with 403`);
-    process.stdout.write(`[guard-e2e] ${name.padEnd(30)} ${`${detector}/${alert.alert.rule}`.padEnd(22)} attack start → alert ${alert.at - start} ms, → block active at the edge ${edge - start} ms\n`);
+    process.stdout.write(`[guard-e2e] ${name.padEnd(30)} ${`${detector}/${alert.alert.rule}`.padEnd(22)} attack start → alert ${alert.at - start} ms, → block active at the edge ${edge - start} ms `
+      + `(of which capture of the deciding message → alert ${alert.at - alert.alert.firstSeen} ms)\n`);
   };
 
   it('blocks each attacker at Kamailio, never a legitimate source; resyncs a restarted proxy; expires blocks', async () => {
