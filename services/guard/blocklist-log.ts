@@ -95,21 +95,65 @@ export class BlocklistLog implements Component {
     log.info({ topic, records: blocklist.size }, 'blocklist loaded');
   }
 
-  /** Writes a record (applied locally first, so the caller's edge push does not wait for the round trip). */
+  /**
+   * Writes a record (applied locally first, so the caller's edge push does not wait for the round trip). When Kafka
+   * refuses, the record is kept (the latest per address) and re-sent every 2 s until it is written, so a block
+   * decided during an outage still reaches the topic and survives a restart; the caller gets the error to count.
+   */
   async write(r: BlockRecord): Promise<void> {
     if (this.#o.blocklist.apply(r)) this.#o.onChange?.(r);
     try {
-      await this.#producer!.send({ topic: this.#o.topic, acks: -1, messages: [{ key: r.ip, value: JSON.stringify(r) }] });
-      this.#failing = undefined;
+      await this.#send([r]);
+    } catch (err) {
+      const cur = this.#unsent.get(r.ip);
+      if (cur === undefined || cur.updatedAt <= r.updatedAt) this.#unsent.set(r.ip, r);
+      this.#retryTimer ??= setInterval(() => void this.#retryUnsent(), 2_000);
+      throw err;
+    }
+  }
+
+  readonly #unsent = new Map<string, BlockRecord>();
+  #retryTimer: NodeJS.Timeout | undefined;
+
+  async #send(records: readonly BlockRecord[]): Promise<void> {
+    try {
+      await this.#producer!.send({ topic: this.#o.topic, acks: -1, messages: records.map((r) => ({ key: r.ip, value: JSON.stringify(r) })) });
+      if (this.#unsent.size === 0) this.#failing = undefined;
     } catch (err) {
       this.#failing = (err as Error).message;
       throw err;
     }
   }
 
+  async #retryUnsent(): Promise<void> {
+    const batch = [...this.#unsent.values()];
+    if (batch.length === 0) return;
+    try {
+      await this.#send(batch);
+      for (const r of batch) if (this.#unsent.get(r.ip) === r) this.#unsent.delete(r.ip);
+      if (this.#unsent.size === 0) {
+        clearInterval(this.#retryTimer);
+        this.#retryTimer = undefined;
+        this.#failing = undefined;
+        this.#o.log.info({ records: batch.length }, 'blocklist records written after a Kafka outage');
+      }
+    } catch {
+      // Still failing: health says so; the next tick tries again.
+    }
+  }
+
+  get unsent(): number {
+    return this.#unsent.size;
+  }
+
   close(): Promise<void> {
     return this.#closing.run(async () => {
       this.#ready = false;
+      clearInterval(this.#retryTimer);
+      if (this.#unsent.size > 0) {
+        await this.#retryUnsent();
+        if (this.#unsent.size > 0) this.#o.log.error({ records: this.#unsent.size }, 'blocklist records not written to Kafka at shutdown (they were pushed to the edges)');
+      }
       await this.#consumer?.disconnect();
       await this.#producer?.disconnect();
       await this.#admin?.deleteGroups([this.#groupId]).catch(() => undefined);
@@ -123,7 +167,7 @@ export class BlocklistLog implements Component {
 
   health(): ComponentHealth {
     if (!this.#ready) return { state: 'down', detail: 'blocklist not loaded' };
-    if (this.#failing !== undefined) return { state: 'degraded', detail: `writing the blocklist topic failed: ${this.#failing}` };
+    if (this.#failing !== undefined) return { state: 'degraded', detail: `writing the blocklist topic failed (${this.#unsent.size} records kept, retrying): ${this.#failing}` };
     return { state: 'ok' };
   }
 }

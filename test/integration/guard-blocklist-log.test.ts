@@ -68,4 +68,29 @@ describe('blocklist topic shared by instances', { timeout: 90_000 }, () => {
     assert.equal(again.kind, 'block');
     assert.equal(again.kind === 'block' && again.record.offences, 2);
   });
+
+  it('a block decided while its topic is gone is kept, re-sent, and read by a later instance', async () => {
+    const writer = await instance('writer');
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await admin.deleteTopics({ topics: [topic] });
+      // The real fault: the broker no longer hosts the topic (auto-create is off on the local stack).
+      await assert.rejects(writer.svc.block({ ip: '203.0.113.99', reason: 'during outage', detector: 'flood', actor: 'guard' }));
+      assert.equal(writer.bl.unsent, 1);
+      assert.equal(writer.bl.health().state, 'degraded');
+      assert.ok(writer.state.isActive('203.0.113.99', Date.now()), 'applied locally (and pushed) even so');
+      const { ensureCompactedTopic } = await import('../../services/guard/blocklist-log.ts');
+      await ensureCompactedTopic(admin, topic);
+    } finally {
+      await admin.disconnect();
+    }
+    const t0 = Date.now();
+    while (writer.bl.unsent > 0) {
+      if (Date.now() - t0 > 30_000) throw new Error('record not re-sent after the topic came back');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const later = await instance('later');
+    assert.ok(later.state.isActive('203.0.113.99', Date.now()));
+  });
 });
