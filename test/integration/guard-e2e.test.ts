@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { verify } from '../../services/guard/notify/receivers.ts';
 import { sipStatus } from '../support/guard-edges.ts';
-import { ATTACK, available, call, FLOOD, GUESS, GuardRig, LEGIT, PROXY, SECRET, SVMAP, SVWAR, SWEEP } from './guard-harness.ts';
+import { ATTACK, available, call, DISTRIBUTED, FLOOD, guess, GuardRig, LEGIT, PROXY, SECRET, SVMAP, SVWAR, SWEEP } from './guard-harness.ts';
 
 const BLOCK_TTL_S = 30;
 
@@ -49,7 +49,7 @@ describe('guard end to end through the real Kamailio', { timeout: 300_000, skip:
     await timeline('extension sweep, softphone UA', ATTACK.sweep, t0, 'scanner');
 
     t0 = Date.now();
-    await rig.sipp(ATTACK.guess, rig.file('guess.xml', GUESS), { calls: 40, rate: 10, ms: 20_000 });
+    await rig.sipp(ATTACK.guess, rig.file('guess.xml', guess('carol')), { calls: 40, rate: 10, ms: 20_000 });
     await timeline('password guessing, ordinary UA', ATTACK.guess, t0, 'bruteforce');
 
     t0 = Date.now();
@@ -59,6 +59,15 @@ describe('guard end to end through the real Kamailio', { timeout: 300_000, skip:
     t0 = Date.now();
     rig.spawnBounded(SVWAR, ['-e300-399', '-p', String(edge.sipPort), '-m', 'REGISTER', PROXY], 30_000);
     await timeline('svwar', ATTACK.svwar, t0, 'scanner');
+
+    // Distributed guessing: five sources, three wrong passwords each on dave → alert on the account, all five blocked.
+    t0 = Date.now();
+    const daveXml = rig.file('guess-dave.xml', guess('dave'));
+    for (const src of DISTRIBUTED) await rig.sipp(src, daveXml, { calls: 3, rate: 1, ms: 20_000 });
+    const dist = await rig.waitFor('distributed brute force alert', 30_000, () => rig.alerts.find((a) => a.alert.detector === 'bruteforce' && a.alert.rule === 'distributed' && a.alert.subject.value.endsWith('dave')));
+    const lastBlocked = await rig.waitFor('all distributed sources in the htable', 30_000, () => DISTRIBUTED.every((ip) => rig.onEdge.has(ip)) && Math.max(...DISTRIBUTED.map((ip) => rig.onEdge.get(ip)!)));
+    for (const ip of DISTRIBUTED) assert.equal(await sipStatus(ip, PROXY, edge.sipPort), 403, `${ip} blocked`);
+    process.stdout.write(`[guard-e2e] distributed guessing, 5 sources on one account: start → account alert ${dist.at - t0} ms, → all 5 sources blocked at the edge ${lastBlocked - t0} ms\n`);
 
     // Toll fraud: a critical alert on the account, and a signed webhook the receiver verifies.
     const fraud = await rig.waitFor('toll fraud critical alert', 60_000, () => rig.alerts.find((a) => a.alert.detector === 'tollfraud' && a.alert.severity === 'critical' && a.alert.subject.value.endsWith('pbx7')));

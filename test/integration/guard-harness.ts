@@ -28,6 +28,8 @@ import { AnalyzerEnv } from './analyzer-harness.ts';
 export const PROXY = '127.0.0.10';
 export const LEGIT = { register: '127.0.0.31', monitor: '127.0.0.32', caller: '127.0.0.33', callee: '127.0.0.34' } as const;
 export const ATTACK = { svmap: '127.0.0.21', sweep: '127.0.0.22', guess: '127.0.0.23', flood: '127.0.0.24', svwar: '127.0.0.1', fraud: '127.0.0.35' } as const;
+/** A distributed guess on one account: five sources, three tries each (below the per-source threshold). */
+export const DISTRIBUTED = ['127.0.0.51', '127.0.0.52', '127.0.0.53', '127.0.0.54', '127.0.0.55'] as const;
 export const SECRET = `whsec_${randomBytes(32).toString('base64')}`;
 export const SVMAP = '/usr/bin/svmap';
 export const SVWAR = '/usr/bin/svwar';
@@ -84,12 +86,12 @@ Content-Length: 0
 <label id="done"/>
 </scenario>`;
 
-/** Password guessing on carol with an ordinary UA (sipp 3.6 cannot take the password from an injection file: one wrong guess, repeated). */
-export const GUESS = `<?xml version="1.0" encoding="ISO-8859-1" ?><scenario name="guess">
+/** Password guessing with an ordinary UA (sipp 3.6 cannot take the password from an injection file: one wrong guess, repeated). */
+export const guess = (user: string) => `<?xml version="1.0" encoding="ISO-8859-1" ?><scenario name="guess">
 <send><![CDATA[
 REGISTER sip:tollgate.test SIP/2.0
-${hdr('carol', 'REGISTER', 1, 'Linphone/5.2.0 (belle-sip/5.2.0)')}
-To: <sip:carol@tollgate.test>
+${hdr(user, 'REGISTER', 1, 'Linphone/5.2.0 (belle-sip/5.2.0)')}
+To: <sip:${user}@tollgate.test>
 Expires: 300
 Content-Length: 0
 
@@ -97,10 +99,10 @@ Content-Length: 0
 <recv response="401" auth="true"/>
 <send><![CDATA[
 REGISTER sip:tollgate.test SIP/2.0
-${hdr('carol', 'REGISTER', 2, 'Linphone/5.2.0 (belle-sip/5.2.0)')}
-To: <sip:carol@tollgate.test>
+${hdr(user, 'REGISTER', 2, 'Linphone/5.2.0 (belle-sip/5.2.0)')}
+To: <sip:${user}@tollgate.test>
 Expires: 300
-[authentication username=carol password=letmein]
+[authentication username=${user} password=letmein]
 Content-Length: 0
 
 ]]></send>
@@ -256,7 +258,7 @@ export class GuardRig {
     for (const c of this.wiring.components) await c.start();
     const udp = this.wiring.collector.udp.addresses[0]!;
     this.edge = await kamailioEdge({ sipAddr: PROXY, hepPort: Number(udp.slice(udp.lastIndexOf(':') + 1)) });
-    for (const [u, p] of [['alice', 'secret'], ['carol', 'Str0ng-and-long!']]) assert.ok((await this.rpc('htable.sets', ['subscribers', u!, p!])).result);
+    for (const [u, p] of [['alice', 'secret'], ['carol', 'Str0ng-and-long!'], ['dave', 'An0ther-long-one']]) assert.ok((await this.rpc('htable.sets', ['subscribers', u!, p!])).result);
     this.analyzer = await env.startInProcess({ ANALYZER_BATCH_MAX_WAIT: '50ms' });
     const hook = await this.receiver.listen();
     const gconf = {
