@@ -137,4 +137,21 @@ describe('event parsing', () => {
     }
     assert.equal(parseEvent(null, false), undefined);
   });
+
+  it('a valid event cut at every offset is refused, never half-read; the whole one is read', async () => {
+    const { req, junk } = await import('./events.ts');
+    for (const [value, quarantine] of [[JSON.stringify(req(Date.now(), '192.0.2.1', 'INVITE', { cseq: 2 })), false], [JSON.stringify(junk(Date.now(), '192.0.2.1')), true]] as const) {
+      const buf = Buffer.from(value);
+      for (let cut = 0; cut < buf.length; cut++) assert.equal(parseEvent(buf.subarray(0, cut), quarantine), undefined, `cut at ${cut}`);
+      assert.ok(parseEvent(buf, quarantine));
+    }
+  });
+
+  it('random bytes and random JSON never throw (property)', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), fc.jsonValue(), fc.boolean(), (bytes, json, q) => {
+      parseEvent(Buffer.from(bytes), q);
+      const e = parseEvent(Buffer.from(JSON.stringify(json) ?? ''), q);
+      if (e !== undefined) assert.equal(e.v, 1);
+    }));
+  });
 });
