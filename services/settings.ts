@@ -6,6 +6,8 @@ import { analyzerSettings } from './analyzer/settings.ts';
 import { apiSettings } from './api/settings.ts';
 import { collectorSettings } from './collector/settings.ts';
 import { ratingSettings } from './rating/settings.ts';
+
+import { guardSettings } from './guard/settings.ts';
 import { commonSettings } from './shared/config/common.ts';
 import { parseSettings, type Env, type Parsed } from './shared/config/settings.ts';
 
@@ -15,6 +17,8 @@ export const allSettings = {
   ...collectorSettings,
   ...analyzerSettings,
   ...ratingSettings,
+
+  ...guardSettings,
 } as const;
 
 export type TollgateConfig = Parsed<typeof allSettings>;
@@ -30,4 +34,6 @@ export const settingsSections = [
   { title: 'HEP collector', shape: collectorSettings },
   { title: 'Analyzer (SIP analytics into ClickHouse)', shape: analyzerSettings },
   { title: 'Rating (FreeSWITCH event socket, CGRateS, CDRs)', shape: ratingSettings },
+
+  { title: 'Guard (detectors, blocklist, edge push, alert delivery)', shape: guardSettings },
 ] as const;

@@ -33,6 +33,8 @@ export interface SipEvent {
   method: string;
   status: number;
   call_id: string;
+  /** CSeq number: pairs a response with its request (they travel on different partitions). Absent in older events. */
+  cseq?: number;
   from_user: string;
   from_domain: string;
   to_user: string;
@@ -91,6 +93,7 @@ export function sipEvent(row: SipMessageRow, id: string): SipEvent {
     method: row.method,
     status: row.status,
     call_id: row.call_id,
+    cseq: row.cseq_num,
     from_user: row.from_user,
     from_domain: row.from_domain,
     to_user: row.to_user,

@@ -1,0 +1,121 @@
+/**
+ * All detectors over one event stream, pure: events in, findings out. Applies the allowlist (an allowlisted
+ * source is neither judged nor blocked; account findings still fire), per-tenant rules, de-duplication of replayed
+ * events by id, and a per-subject throttle so a flood yields one finding a second, not one per packet.
+ */
+import { eventTimeMs, type Finding, type QuarantineEvent, type SipEvent, clientIp } from './types.ts';
+import { rulesFor, type RulesFile } from './rules.ts';
+import type { Allowlist } from './allowlist.ts';
+import type { PrefixList } from './numbers.ts';
+import { FloodDetector } from './flood.ts';
+import { ScannerDetector } from './scanner.ts';
+import { BruteForceDetector } from './bruteforce.ts';
+import { TollFraudDetector } from './tollfraud.ts';
+import { MalformedDetector } from './malformed.ts';
+
+const THROTTLE_MS = 1_000;
+const SEEN_IDS = 200_000;
+/** How long a final response waits for its request (they travel on different partitions: keyed by source IP). */
+const EARLY_MS = 10_000;
+const EARLY_MAX = 100_000;
+
+export class DetectorEngine {
+  readonly #flood = new FloodDetector();
+  readonly #scanner = new ScannerDetector();
+  readonly #brute = new BruteForceDetector();
+  readonly #fraud: TollFraudDetector;
+  readonly #malformed = new MalformedDetector();
+  readonly #seen = new Set<string>();
+  readonly #lastEmitted = new Map<string, number>();
+  /** Final responses by Call-ID, kept briefly so a request read after its response still gets paired. */
+  readonly #early = new Map<string, SipEvent[]>();
+  #now = -Infinity;
+  duplicates = 0;
+
+  constructor(private readonly rules: RulesFile, private readonly allowlist: Allowlist, highRisk: PrefixList) {
+    this.#fraud = new TollFraudDetector(highRisk);
+  }
+
+  /** Latest event time seen: the clock of the windows. */
+  get now(): number {
+    return this.#now;
+  }
+
+  sip(e: SipEvent): Finding[] {
+    const t = this.#time(e.ts, e.id);
+    if (t === undefined) return [];
+    const rules = rulesFor(this.rules, e.tenant);
+    const out: Finding[] = [];
+    const judged = !this.allowlist.has(clientIp(e));
+    if (judged) out.push(...this.#flood.observe(e, t, rules), ...this.#scanner.observe(e, t, rules), ...this.#brute.observe(e, t, rules));
+    out.push(...this.#fraud.observe(e, t, rules));
+    if (e.call_id !== '') {
+      if (e.status >= 200) this.#keepEarly(e);
+      else if (e.status === 0) {
+        // Responses to this request that were read before it (another partition was ahead): pair them now.
+        for (const r of this.#early.get(e.call_id) ?? []) {
+          const rt = eventTimeMs(r.ts);
+          if (r.cseq !== undefined && e.cseq !== undefined ? r.cseq < e.cseq : rt < t) continue;
+          if (judged) out.push(...this.#brute.observe(r, rt, rules));
+          out.push(...this.#fraud.observe(r, rt, rules));
+        }
+      }
+    }
+    return this.#finish(out);
+  }
+
+  #keepEarly(e: SipEvent): void {
+    let list = this.#early.get(e.call_id);
+    if (list === undefined) {
+      if (this.#early.size >= EARLY_MAX) this.#early.delete(this.#early.keys().next().value as string);
+      this.#early.set(e.call_id, (list = []));
+    }
+    if (list.length < 8) list.push(e);
+  }
+
+  quarantine(e: QuarantineEvent): Finding[] {
+    const t = this.#time(e.ts, e.id);
+    if (t === undefined || this.allowlist.has(e.src_ip)) return [];
+    return this.#finish(this.#malformed.observe(e, t, this.rules.rules));
+  }
+
+  sweep(now = this.#now): void {
+    this.#flood.sweep(now);
+    this.#scanner.sweep(now);
+    this.#brute.sweep(now);
+    this.#fraud.sweep(now);
+    this.#malformed.sweep(now);
+    for (const [k, t] of this.#lastEmitted) if (t < now - 10 * THROTTLE_MS) this.#lastEmitted.delete(k);
+    for (const [k, list] of this.#early) if (eventTimeMs(list[list.length - 1]!.ts) < now - EARLY_MS) this.#early.delete(k);
+  }
+
+  #time(ts: string, id: string): number | undefined {
+    const t = eventTimeMs(ts);
+    if (!Number.isFinite(t)) return undefined;
+    if (id !== '') {
+      if (this.#seen.has(id)) {
+        this.duplicates++;
+        return undefined;
+      }
+      if (this.#seen.size >= SEEN_IDS) this.#seen.delete(this.#seen.values().next().value as string);
+      this.#seen.add(id);
+    }
+    if (t > this.#now) this.#now = t;
+    return t;
+  }
+
+  #finish(findings: Finding[]): Finding[] {
+    if (findings.length === 0) return findings;
+    const out: Finding[] = [];
+    for (const f of findings) {
+      const block = f.block.filter((ip) => !this.allowlist.has(ip));
+      if (f.subject.kind === 'ip' && this.allowlist.has(f.subject.value)) continue;
+      const key = `${f.detector}|${f.rule}|${f.subject.kind}|${f.subject.value}|${f.severity}|${block.join(',')}`;
+      const last = this.#lastEmitted.get(key);
+      if (last !== undefined && f.at - last < THROTTLE_MS && f.at >= last) continue;
+      this.#lastEmitted.set(key, f.at);
+      out.push(block.length === f.block.length ? f : { ...f, block });
+    }
+    return out;
+  }
+}

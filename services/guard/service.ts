@@ -1,0 +1,349 @@
+/**
+ * The guard wired: events from Kafka → detectors → alert book → blocklist (compacted topic) → edge proxies, with
+ * alerts stored in ClickHouse, published on Kafka and delivered to webhooks. I/O lives here; decisions live in
+ * detect/, alerts.ts and blocklist.ts.
+ */
+import { readFileSync } from 'node:fs';
+import type { Consumer, Kafka, Producer } from 'kafkajs';
+import { Partitioners } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { SqlStore } from '../shared/clickhouse/client.ts';
+import { Once, type Component, type ComponentHealth } from '../shared/lifecycle.ts';
+import { ensureTopics, topicName } from '../shared/kafka/topics.ts';
+import { AlertBook, type Alert, type AlertChange } from './alerts.ts';
+import { Blocklist, type BlockPolicy } from './blocklist.ts';
+import { BlocklistLog } from './blocklist-log.ts';
+import { auditRow, BlocklistService, chTime } from './blocklist-service.ts';
+import { Allowlist } from './detect/allowlist.ts';
+import { DetectorEngine } from './detect/engine.ts';
+import { PrefixList } from './detect/numbers.ts';
+import { loadRules, type RulesFile } from './detect/rules.ts';
+import type { Finding, QuarantineEvent, SipEvent } from './detect/types.ts';
+import { KamailioHtable, OpensipsCache, type EdgeProxy } from './edge/proxies.ts';
+import { EdgeSync } from './edge/sync.ts';
+import { guardMetrics, type GuardMetrics } from './metrics.ts';
+import { Notifier, type DeliveryRecord } from './notify/notifier.ts';
+import { parseReceivers, publicAlert } from './notify/receivers.ts';
+import { TableWriter } from './table-writer.ts';
+import type { guardSettings } from './settings.ts';
+import type { Parsed } from '../shared/config/settings.ts';
+
+export type GuardConfig = Parsed<typeof guardSettings> & {
+  readonly kafkaTopicPrefix: string;
+  readonly nodeName: string;
+  /** Partitions and retention of the alerts topic when the guard creates it (KAFKA_PARTITIONS, KAFKA_RETENTION). */
+  readonly kafkaPartitions?: number;
+  readonly kafkaRetention?: number;
+};
+
+export const GUARD_TOPICS = { blocklist: 'guard.blocklist', alerts: 'guard.alerts' } as const;
+
+export function blocklistTopic(prefix: string): string {
+  return `${prefix}${GUARD_TOPICS.blocklist}`;
+}
+
+export function blockPolicy(c: GuardConfig): BlockPolicy {
+  return {
+    baseTtlMs: c.guardBlockTtl, escalationFactor: c.guardBlockEscalation, maxTtlMs: c.guardBlockMaxTtl, offenceMemoryMs: c.guardOffenceMemory,
+    manualTtlMs: c.guardManualBlockTtl, unblockGraceMs: c.guardUnblockGrace,
+  };
+}
+
+const SHIPPED_HIGH_RISK = new URL('./high-risk-prefixes.txt', import.meta.url);
+
+export function loadDetectorInputs(c: GuardConfig): { rules: RulesFile; allowlist: Allowlist; highRisk: PrefixList } {
+  const rules = c.guardRulesFile === undefined ? loadRules(undefined) : loadRules(JSON.parse(readFileSync(c.guardRulesFile, 'utf8')) as unknown, c.guardRulesFile);
+  const highRiskPath = c.guardHighRiskFile ?? SHIPPED_HIGH_RISK;
+  const highRisk = PrefixList.parse(readFileSync(highRiskPath, 'utf8'), String(highRiskPath));
+  return { rules, allowlist: Allowlist.parse(c.guardAllowlist), highRisk };
+}
+
+export interface GuardDeps {
+  readonly kafka: Kafka;
+  readonly store: SqlStore;
+  readonly registry: Registry;
+  readonly log: Logger;
+}
+
+export interface GuardService {
+  readonly components: Component[];
+  readonly blocklist: BlocklistService;
+  readonly engine: DetectorEngine;
+  readonly alerts: AlertBook;
+  readonly edges: EdgeSync[];
+  readonly notifier: Notifier;
+  readonly history: TableWriter;
+  /** Test and ops hook: every alert change and block as it happens. */
+  readonly events: { onAlert?: (c: AlertChange) => void; onBlock?: (ip: string, detector: string, at: number) => void };
+}
+
+export function buildGuard(c: GuardConfig, deps: GuardDeps): GuardService {
+  const { kafka, store, registry, log } = deps;
+  const metrics = guardMetrics(registry);
+  const { rules, allowlist, highRisk } = loadDetectorInputs(c);
+  const engine = new DetectorEngine(rules, allowlist, highRisk);
+  const book = new AlertBook({ resolveAfterMs: c.guardAlertResolveAfter, updateEveryMs: 10_000 });
+  const state = new Blocklist(blockPolicy(c), allowlist);
+  const history = new TableWriter(store, log.child({ component: 'history' }));
+  const edges: EdgeSync[] = [];
+  const proxies: EdgeProxy[] = [
+    ...c.kamailioRpcUrls.map((u) => new KamailioHtable(u.toString(), c.kamailioHtable, c.guardEdgeTimeout)),
+    ...c.opensipsMiUrls.map((u) => new OpensipsCache(u.toString(), c.opensipsCache, c.opensipsKeyPrefix, c.guardEdgeTimeout)),
+  ];
+  const blockLog = new BlocklistLog({
+    kafka, topic: blocklistTopic(c.kafkaTopicPrefix), blocklist: state, log: log.child({ component: 'blocklist' }), groupPrefix: `${c.guardGroupId}-blocklist-${c.nodeName}`,
+    onChange: (r) => {
+      // A ban lifted longer ago than any ban can live is gone from every proxy already: no delete for it (the topic
+      // holds such records for the offence memory, and a guard reading it at start would send thousands).
+      if (r.state === 'lifted' && r.updatedAt < Date.now() - Math.max(c.guardBlockMaxTtl, c.guardManualBlockTtl)) return;
+      for (const e of edges) e.notify(r);
+    },
+  });
+  for (const proxy of proxies) {
+    edges.push(new EdgeSync({ proxy, active: (now) => state.active(now), probeIntervalMs: c.guardEdgeProbeInterval, retryBaseMs: 200, retryMaxMs: c.guardEdgeRetryMax, metrics, log: log.child({ component: 'edge' }) }));
+  }
+  const blocklist = new BlocklistService(state, blockLog, (row) => history.add('blocklist_audit', auditRow(row, c.nodeName)));
+  const notifier = new Notifier({
+    receivers: parseReceivers(c.alertWebhooks ?? ''), secret: c.alertWebhookSecret, groupWaitMs: c.alertWebhookGroupWait, attempts: c.alertWebhookAttempts,
+    retryBaseMs: c.alertWebhookRetryBase, timeoutMs: c.alertWebhookTimeout, resendFiringMs: 60_000, externalUrl: c.alertExternalUrl ?? '', metrics,
+    log: log.child({ component: 'notifier' }), record: (d) => history.add('alert_deliveries', deliveryRow(d, c.nodeName)), firing: () => book.firing,
+  });
+  const events: GuardService['events'] = {};
+  const core = new GuardCore(c, { kafka, store, log, metrics, engine, book, blocklist, state, history, notifier, edges, events });
+  return { components: [history, blockLog, ...edges, notifier, core], blocklist, engine, alerts: book, edges, notifier, history, events };
+}
+
+interface CoreDeps {
+  readonly kafka: Kafka;
+  readonly store: SqlStore;
+  readonly log: Logger;
+  readonly metrics: GuardMetrics;
+  readonly engine: DetectorEngine;
+  readonly book: AlertBook;
+  readonly blocklist: BlocklistService;
+  readonly state: Blocklist;
+  readonly history: TableWriter;
+  readonly notifier: Notifier;
+  readonly edges: EdgeSync[];
+  readonly events: GuardService['events'];
+}
+
+/** Consumes the event topics and runs findings through alerts and blocks; a 1 s tick resolves alerts and expires blocks. */
+class GuardCore implements Component {
+  readonly name = 'guard-detectors';
+  readonly #c: GuardConfig;
+  readonly #d: CoreDeps;
+  readonly #closing = new Once();
+  #consumer: Consumer | undefined;
+  #producer: Producer | undefined;
+  #tick: NodeJS.Timeout | undefined;
+  #running = false;
+  #crashed: string | undefined;
+  #badLogged = 0;
+  /** Addresses active at the last tick, to notice expiries. */
+  #active = new Set<string>();
+  #lastSweep = 0;
+
+  constructor(c: GuardConfig, d: CoreDeps) {
+    this.#c = c;
+    this.#d = d;
+  }
+
+  async start(): Promise<void> {
+    const { kafka, book, store, log } = this.#d;
+    book.restore(await loadFiringAlerts(store, this.#c.guardAlertResolveAfter).catch((err: unknown) => {
+      log.warn({ err }, 'could not read firing alerts from ClickHouse; ongoing alerts may be reopened');
+      return [];
+    }), Date.now());
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await ensureTopics(admin, [{
+        name: `${this.#c.kafkaTopicPrefix}${GUARD_TOPICS.alerts}`, partitions: this.#c.kafkaPartitions ?? 3, retentionMs: this.#c.kafkaRetention ?? 30 * 86_400_000,
+        doc: 'Guard alert changes (opened, escalated, updated, resolved), keyed by alert id.',
+      }]).catch(async (err: unknown) => {
+        // Another guard created it between list and create.
+        if (!(await admin.listTopics()).includes(`${this.#c.kafkaTopicPrefix}${GUARD_TOPICS.alerts}`)) throw err;
+      });
+    } finally {
+      await admin.disconnect();
+    }
+    this.#producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await this.#producer.connect();
+    const sipTopic = topicName(this.#c.kafkaTopicPrefix, 'sipEvents');
+    const qTopic = topicName(this.#c.kafkaTopicPrefix, 'quarantine');
+    this.#consumer = kafka.consumer({ groupId: this.#c.guardGroupId, maxWaitTimeInMs: 100, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
+    await this.#consumer.connect();
+    await this.#consumer.subscribe({ topics: [sipTopic, qTopic], fromBeginning: false });
+    this.#consumer.on(this.#consumer.events.CRASH, (e) => {
+      this.#crashed = String((e.payload as { error?: Error }).error?.message ?? 'crash');
+      this.#running = false;
+    });
+    await this.#consumer.run({
+      partitionsConsumedConcurrently: 4,
+      eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
+        const quarantine = batch.topic === qTopic;
+        for (const m of batch.messages) {
+          this.#event(quarantine, m.value);
+          resolveOffset(m.offset);
+        }
+        await heartbeat();
+      },
+    });
+    this.#running = true;
+    this.#tick = setInterval(() => this.#onTick(), 1_000);
+  }
+
+  #event(quarantine: boolean, value: Buffer | null): void {
+    const { engine, metrics } = this.#d;
+    const topic = quarantine ? 'sip.quarantine' : 'sip.events';
+    const e = parseEvent(value, quarantine);
+    if (e === undefined) {
+      metrics.events.inc({ topic, outcome: 'bad' });
+      if (this.#badLogged++ % 1000 === 0) this.#d.log.warn({ topic, sample: value?.subarray(0, 200).toString('utf8') ?? null, bad: this.#badLogged }, 'event is not a version-1 guard event; skipped and counted');
+      return;
+    }
+    const dup = engine.duplicates;
+    const findings = quarantine ? engine.quarantine(e as QuarantineEvent) : engine.sip(e as SipEvent);
+    metrics.events.inc({ topic, outcome: engine.duplicates > dup ? 'duplicate' : 'ok' });
+    for (const f of findings) this.#finding(f);
+  }
+
+  #finding(f: Finding): void {
+    const { book, metrics, blocklist, log } = this.#d;
+    metrics.findings.inc({ detector: f.detector, rule: f.rule.split(':')[0]!, severity: f.severity });
+    const now = Date.now();
+    const change = book.apply(f, now);
+    if (change !== undefined) this.#alertChanged(change);
+    const alertId = change?.alert.id ?? book.firing.find((a) => a.detector === f.detector && a.rule === f.rule && a.subject.value === f.subject.value)?.id ?? '';
+    for (const ip of f.block) {
+      if (blocklist.isActive(ip, now)) continue;
+      blocklist.block({ ip, reason: `${f.detector}/${f.rule}: ${f.evidence.detail}`, detector: f.detector, actor: `guard:${this.#c.nodeName}`, alertId }).then((d) => {
+        metrics.blocks.inc({ detector: f.detector, action: d.kind });
+        if (d.kind === 'block') {
+          metrics.detectionSeconds.observe({ detector: f.detector }, Math.max(0, Date.now() - f.at) / 1000);
+          this.#d.events.onBlock?.(ip, f.detector, Date.now());
+          log.info({ ip, detector: f.detector, rule: f.rule, ttlS: Math.round((d.record.expiresAt - Date.now()) / 1000), offences: d.record.offences }, 'blocked');
+        }
+      }, (err: unknown) => log.error({ err, ip }, 'block not written to the blocklist topic (applied locally and pushed; retried on the next finding)'));
+    }
+  }
+
+  #alertChanged(change: AlertChange): void {
+    const { metrics, history, notifier, log } = this.#d;
+    const a = change.alert;
+    metrics.alerts.inc({ detector: a.detector, change: change.kind });
+    history.add('alerts', alertRow(a, this.#c.nodeName));
+    this.#producer?.send({ topic: `${this.#c.kafkaTopicPrefix}${GUARD_TOPICS.alerts}`, messages: [{ key: a.id, value: JSON.stringify({ change: change.kind, alert: publicAlert(a) }) }] })
+      .catch((err: unknown) => log.warn({ err, alert: a.id }, 'alert not published to Kafka (stored in ClickHouse)'));
+    notifier.notify(change);
+    if (change.kind !== 'updated') log.info({ alert: a.id, change: change.kind, detector: a.detector, rule: a.rule, severity: a.severity, subject: a.subject }, `alert ${change.kind}`);
+    this.#d.events.onAlert?.(change);
+  }
+
+  #onTick(): void {
+    const now = Date.now();
+    const { book, state, edges, metrics, history, engine } = this.#d;
+    for (const c of book.tick(now)) this.#alertChanged(c);
+    const active = new Set(state.active(now).map((r) => r.ip));
+    for (const ip of this.#active) {
+      if (active.has(ip)) continue;
+      const r = state.get(ip);
+      if (r !== undefined && r.state === 'active') {
+        for (const e of edges) e.expired(ip);
+        history.add('blocklist_audit', { ts: chTime(now), ip, action: 'expire', reason: 'TTL elapsed', detector: r.detector, actor: `guard:${this.#c.nodeName}`, alert_id: r.alertId, ttl_s: 0, offences: r.offences, expires_at: chTime(r.expiresAt), node: this.#c.nodeName });
+      }
+    }
+    this.#active = active;
+    metrics.activeBlocks.set(active.size);
+    metrics.firing.reset();
+    for (const a of book.firing) metrics.firing.inc({ detector: a.detector });
+    if (now - this.#lastSweep > 30_000) {
+      engine.sweep();
+      this.#lastSweep = now;
+    }
+  }
+
+  close(): Promise<void> {
+    return this.#closing.run(async () => {
+      clearInterval(this.#tick);
+      this.#running = false;
+      await this.#consumer?.disconnect();
+      await this.#producer?.disconnect();
+    });
+  }
+
+  destroy(): Promise<void> {
+    return this.close();
+  }
+
+  health(): ComponentHealth {
+    if (this.#crashed !== undefined) return { state: 'down', detail: `event consumer crashed: ${this.#crashed}` };
+    if (!this.#running) return { state: 'down', detail: 'not consuming' };
+    return { state: 'ok' };
+  }
+}
+
+const SIP_FIELDS = ['id', 'ts', 'src_ip', 'dst_ip', 'method', 'call_id', 'from_user', 'from_domain', 'to_user', 'ruri_user', 'user_agent', 'auth_user', 'tenant'] as const;
+
+/** A version-1 event or undefined; every string field the detectors read is checked, so junk cannot crash them. */
+export function parseEvent(value: Buffer | null, quarantine: boolean): SipEvent | QuarantineEvent | undefined {
+  if (value === null) return undefined;
+  let e: Record<string, unknown>;
+  try {
+    e = JSON.parse(value.toString('utf8')) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  if (e === null || typeof e !== 'object' || e['v'] !== 1) return undefined;
+  if (quarantine) {
+    return e['kind'] === 'quarantine' && typeof e['src_ip'] === 'string' && typeof e['ts'] === 'string' && typeof e['reason'] === 'string' && typeof e['id'] === 'string'
+      ? (e as unknown as QuarantineEvent) : undefined;
+  }
+  if (typeof e['kind'] !== 'string' || typeof e['status'] !== 'number' || (e['cseq'] !== undefined && typeof e['cseq'] !== 'number')) return undefined;
+  for (const f of SIP_FIELDS) if (typeof e[f] !== 'string') return undefined;
+  return e as unknown as SipEvent;
+}
+
+export function alertRow(a: Alert, node: string): Record<string, unknown> {
+  return {
+    id: a.id, version: a.version, detector: a.detector, rule: a.rule, severity: a.severity, state: a.state, subject_kind: a.subject.kind, subject: a.subject.value,
+    tenant: a.tenant, first_seen: chTime(a.firstSeen), last_seen: chTime(a.lastSeen), resolved_at: a.resolvedAt === null ? null : chTime(a.resolvedAt),
+    findings: a.findings, blocked: [...a.blocked], evidence: JSON.stringify(publicAlert(a)['evidence']), node,
+  };
+}
+
+function deliveryRow(d: DeliveryRecord, node: string): Record<string, unknown> {
+  return {
+    ts: chTime(d.ts), receiver: d.receiver, shape: d.shape, delivery_id: d.deliveryId, alert_ids: [...d.alertIds], outcome: d.outcome, attempt: d.attempt,
+    http_status: d.httpStatus, error: d.error, payload: d.payload, node,
+  };
+}
+
+interface AlertDbRow {
+  id: string; version: string; detector: string; rule: string; severity: string; state: string; subject_kind: string; subject: string; tenant: string;
+  first_seen_text: string; last_seen_text: string; resolved_at_text: string | null; findings: string; blocked: string[]; evidence: string;
+}
+
+export function alertFromRow(r: AlertDbRow): Alert {
+  const ev = JSON.parse(r.evidence) as { count: number; threshold: number; window_ms: number; detail: string; call_ids: string[]; extra?: Record<string, string | number> };
+  const t = (s: string) => Date.parse(`${s.replace(' ', 'T')}Z`);
+  return {
+    id: r.id, version: Number(r.version), detector: r.detector as Alert['detector'], rule: r.rule, severity: r.severity as Alert['severity'], state: r.state as Alert['state'],
+    subject: { kind: r.subject_kind as Alert['subject']['kind'], value: r.subject }, tenant: r.tenant, firstSeen: t(r.first_seen_text), lastSeen: t(r.last_seen_text),
+    resolvedAt: r.resolved_at_text === null ? null : t(r.resolved_at_text), findings: Number(r.findings), blocked: r.blocked,
+    evidence: { count: ev.count, threshold: ev.threshold, windowMs: ev.window_ms, detail: ev.detail, callIds: ev.call_ids, ...(ev.extra ? { extra: ev.extra } : {}) },
+  };
+}
+
+/** Times as text under their own names: an alias equal to the column would shadow it in WHERE. */
+export const ALERT_COLUMNS = 'id, version, detector, rule, severity, state, subject_kind, subject, tenant, toString(first_seen) AS first_seen_text, '
+  + 'toString(last_seen) AS last_seen_text, if(isNull(resolved_at), NULL, toString(resolved_at)) AS resolved_at_text, findings, blocked, evidence';
+
+async function loadFiringAlerts(store: SqlStore, resolveAfterMs: number): Promise<Alert[]> {
+  const rows = await store.query<AlertDbRow>(
+    `SELECT ${ALERT_COLUMNS} FROM alerts WHERE last_seen > now64(3) - toIntervalSecond({s:UInt32}) ORDER BY id, version DESC LIMIT 1 BY id`,
+    { s: Math.ceil(resolveAfterMs / 1000) * 2 });
+  return rows.map(alertFromRow).filter((a) => a.state === 'firing');
+}
