@@ -131,7 +131,9 @@ function decodePayload(p: Buffer): CaptureRecord | undefined {
     const vl = p.readUInt16BE(o);
     o += 2;
     if (!need(vl)) return undefined;
-    headers[name] = p.toString('utf8', o, o + vl);
+    // defineProperty, not assignment: a header named `__proto__` must come back as a header, not as the
+    // object's prototype (found by the spool codec's property test).
+    Object.defineProperty(headers, name, { value: p.toString('utf8', o, o + vl), enumerable: true, writable: true, configurable: true });
     o += vl;
   }
   if (o + 8 !== p.length) return undefined;
