@@ -7,9 +7,11 @@ import { apiSettings } from './api/settings.ts';
 import { collectorSettings } from './collector/settings.ts';
 import { commonSettings } from './shared/config/common.ts';
 import { parseSettings, type Env, type Parsed } from './shared/config/settings.ts';
+import { supervisorSettings } from './supervisor/settings.ts';
 
 export const allSettings = {
   ...commonSettings,
+  ...supervisorSettings,
   ...apiSettings,
   ...collectorSettings,
   ...analyzerSettings,
@@ -24,6 +26,7 @@ export function loadConfig(env: Env): TollgateConfig {
 /** Sections of the configuration reference, in the order the README shows them. */
 export const settingsSections = [
   { title: 'Common (every service)', shape: commonSettings },
+  { title: 'Process supervisor (`npm start`)', shape: supervisorSettings },
   { title: 'API', shape: apiSettings },
   { title: 'HEP collector', shape: collectorSettings },
   { title: 'Analyzer (SIP analytics into ClickHouse)', shape: analyzerSettings },

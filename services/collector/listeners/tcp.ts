@@ -58,7 +58,9 @@ export class StreamListener implements Component {
         server.once('error', (err) => reject(new TollgateError(CollectorErrors.bindFailed,
           `HEP ${this.transport.toUpperCase()} cannot listen on ${formatBind(b.address, this.opts.port)}: ${err.message}`,
           { address: b.address, port: this.opts.port }, { cause: err })));
-        server.listen({ host: b.address, port: this.opts.port, ipv6Only: b.ipv6Only, exclusive: true }, () => resolve());
+        // Not exclusive: under `npm start` every collector process (a cluster worker) accepts on the one listening
+        // socket the supervisor holds. Outside a cluster the flag changes nothing.
+        server.listen({ host: b.address, port: this.opts.port, ipv6Only: b.ipv6Only, exclusive: false }, () => resolve());
       });
       server.removeAllListeners('error');
       server.on('error', (err) => {

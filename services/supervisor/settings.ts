@@ -1,0 +1,15 @@
+/** Settings of `npm start`'s process supervisor: how many processes of each service, and the dev stack's fate. */
+import { s } from '../shared/config/settings.ts';
+
+export const supervisorSettings = {
+  collectorProcesses: s.int('COLLECTOR_PROCESSES', 0, 0, 64,
+    'HEP collector processes `npm start` runs; they share the HEP ports (one UDP socket read by all, TCP connections '
+    + 'spread by the kernel). `0`: one per four cores, at least one. Packets of one call may then be read by different '
+    + 'processes; the analyzer restores capture-time order within `DIALOG_REORDER_WINDOW`.'),
+  analyzerProcesses: s.int('ANALYZER_PROCESSES', 0, 0, 64,
+    'Analyzer processes `npm start` runs, members of one consumer group (`ANALYZER_GROUP_ID`). `0`: one per two cores, '
+    + 'at least one and at most `KAFKA_PARTITIONS`.'),
+  keepStack: s.bool('TOLLGATE_KEEP_STACK', false,
+    'With the embedded development stack: leave the Kafka and ClickHouse that `npm start` started running when it stops, '
+    + 'so the next start is fast (`npm run stack -- down` stops them). Default: Ctrl-C stops them too.'),
+} as const;
