@@ -4,10 +4,10 @@
  * accepted path free of wrapper allocations.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { decodeHep, HepDecodeError, type HepDecodeReason, type HepPacket } from './hep/index.ts';
+import { decodeHep, HepDecodeError, type HepDecodeReason, type HepPacket } from '../shared/hep/index.ts';
 import type { CaptureRecord } from './publish/record.ts';
 import { topicName, type TopicKey } from '../shared/kafka/topics.ts';
-import { encodeEnvelope, FLAG_TS_FIXED, type EnvelopeSender, type Transport } from './envelope.ts';
+import { encodeEnvelope, FLAG_TS_FIXED, type EnvelopeSender, type Transport } from '../shared/hep/envelope.ts';
 import { findCallId } from './sip-call-id.ts';
 
 export type DropReason = `decode:${HepDecodeReason}` | 'auth' | 'capture_id' | 'source_not_allowed';

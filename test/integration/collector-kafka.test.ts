@@ -1,8 +1,8 @@
 /** Our HEP generator over UDP and TCP → collector → real Kafka: exact counts, addresses, per-call order, drops. */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { decodeEnvelope } from '../../services/collector/envelope.ts';
-import { decodeHep } from '../../services/collector/hep/index.ts';
+import { decodeEnvelope } from '../../services/shared/hep/envelope.ts';
+import { decodeHep } from '../../services/shared/hep/index.ts';
 import { hepPacket, interleave, sendTcp, sendUdp, sipMix } from '../support/hep-sender.ts';
 import { startHarness, type Harness } from './collector-harness.ts';
 

@@ -5,10 +5,10 @@
  */
 import net from 'node:net';
 import type { Logger } from 'pino';
-import { HepDecodeError, HepStreamFramer } from '../hep/index.ts';
+import { HepDecodeError, HepStreamFramer } from '../../shared/hep/index.ts';
 import { TollgateError } from '../../shared/errors.ts';
 import { Once, type Component, type ComponentHealth } from '../../shared/lifecycle.ts';
-import type { Transport } from '../envelope.ts';
+import type { Transport } from '../../shared/hep/envelope.ts';
 import { CollectorErrors } from '../errors.ts';
 import type { Pipeline, SenderTable } from '../pipeline.ts';
 import { formatBind, type BindTarget } from './binds.ts';

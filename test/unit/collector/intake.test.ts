@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CidrList } from '../../../services/collector/cidr.ts';
-import { decodeEnvelope, senderFromSocket } from '../../../services/collector/envelope.ts';
-import { decodeHep } from '../../../services/collector/hep/index.ts';
+import { decodeEnvelope, senderFromSocket } from '../../../services/shared/hep/envelope.ts';
+import { decodeHep } from '../../../services/shared/hep/index.ts';
 import { Intake, routeOf, type IntakeOptions, type Sender } from '../../../services/collector/intake.ts';
 import type { CaptureRecord } from '../../../services/collector/publish/record.ts';
 import { hepPacket, sipMessage } from '../../support/hep-sender.ts';
