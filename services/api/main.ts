@@ -11,7 +11,8 @@ import { parseSettings, type Env, type Parsed } from '../shared/config/settings.
 import { DependencyProbe } from '../shared/dependency-probe.ts';
 import { runService } from '../shared/entrypoint.ts';
 import { createKafka } from '../shared/kafka/client.ts';
-import { redactUrl } from '../shared/redact.ts';
+import { redactText, redactUrl } from '../shared/redact.ts';
+import { mapDetails } from '../shared/lifecycle.ts';
 import { ClusterMetricsRegistry, PeerHealth } from '../shared/supervised-ops.ts';
 import { resolveEndpoints } from '../endpoints.ts';
 
@@ -57,7 +58,7 @@ await runService<Config>({
       port: config.apiPort,
       log,
       registry: supervised ? new ClusterMetricsRegistry(registry) : registry,
-      health: () => (peers ? peers.combine(supervisor.health()) : supervisor.health()),
+      health: () => mapDetails(peers ? peers.combine(supervisor.health()) : supervisor.health(), redactText),
     });
     supervisor.add(api);
   },

@@ -4,7 +4,7 @@
  * accepted path free of wrapper allocations.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { decodeHep, HepDecodeError, type HepDecodeReason, type HepPacket } from '../shared/hep/index.ts';
+import { decodeHep, HepChunk, HepDecodeError, withoutChunk, type HepDecodeReason, type HepPacket } from '../shared/hep/index.ts';
 import type { CaptureRecord } from './publish/record.ts';
 import { topicName, type TopicKey } from '../shared/kafka/topics.ts';
 import { encodeEnvelope, FLAG_TS_FIXED, type EnvelopeSender, type Transport } from '../shared/hep/envelope.ts';
@@ -149,7 +149,8 @@ export class Intake {
     return {
       topic: this.#topics[route]!,
       key,
-      value: encodeEnvelope(bytes, sender, wall, transport, flags),
+      // The auth key proves the sender to us; it is not kept in Kafka for the topic's retention.
+      value: encodeEnvelope(p.authKey === undefined ? bytes : withoutChunk(bytes, HepChunk.AUTH_KEY), sender, wall, transport, flags),
       headers,
       receivedAtNs: hrNs,
     };

@@ -39,6 +39,15 @@ export function combineReports(reports: readonly HealthReport[]): HealthReport {
   return { status, components };
 }
 
+/** The report with `map` applied to every detail text (redaction before it is served). */
+export function mapDetails(report: HealthReport, map: (detail: string) => string): HealthReport {
+  return {
+    status: report.status,
+    components: Object.fromEntries(Object.entries(report.components).map(([n, h]) =>
+      [n, h.detail === undefined ? h : { state: h.state, detail: map(h.detail) }])),
+  };
+}
+
 /** Makes `close`/`destroy` idempotent and mutually exclusive: the first call wins, later calls await it. */
 export class Once {
   #pending: Promise<void> | undefined;

@@ -5,6 +5,7 @@
  */
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
+import { redactText } from '../shared/redact.ts';
 
 export function tagLine(line: string, proc: string): string {
   if (line.startsWith('{') && line.endsWith('}')) {
@@ -18,7 +19,8 @@ export function tagLine(line: string, proc: string): string {
 export function pipeTagged(from: Readable, to: Writable, proc: string): Promise<void> {
   const rl = createInterface({ input: from, crlfDelay: Infinity });
   rl.on('line', (line) => {
-    to.write(`${tagLine(line, proc)}\n`);
+    // Children redact their own logs; this also covers what bypasses the logger (a crash trace on stderr).
+    to.write(`${tagLine(redactText(line), proc)}\n`);
   });
   return new Promise((resolve) => rl.once('close', () => resolve()));
 }

@@ -88,4 +88,22 @@ describe('npm start (one supervised process per service)', () => {
     assert.match(tg.output(), /CLICKHOUSE_URL is not set/);
     assert.doesNotMatch(tg.output(), /Cannot find module|ERR_MODULE_NOT_FOUND/);
   });
+
+  it('a ClickHouse URL with credentials that fail shows the password nowhere: not in the error, the logs or the exit message', { timeout: 60_000 }, async () => {
+    const stack = await ensureLocalStack();
+    const secret = 'url-pass-Qm4x7Hs2';
+    const ch = new URL(stack.clickhouseUrl);
+    ch.username = 'default';
+    ch.password = secret;
+    const tg = startTollgate({
+      ...process.env, KAFKA_BROKERS: stack.kafkaBrokers.join(','), CLICKHOUSE_URL: ch.toString(), LOG_FORMAT: 'json',
+      CLICKHOUSE_DATABASE: uniqueName('tg_secret'), HEP_AUTH_KEY: 'hep-key-Rr5c8Wd1', API_PORT: '20990', HEP_PORT: '20991',
+    }, 'services/main.ts');
+    const [code] = await new Promise<[number | null]>((r) => tg.child.once('exit', (c) => r([c])));
+    assert.equal(code, 1, tg.output());
+    assert.match(tg.output(), /tollgate failed to start/);
+    assert.match(tg.output(), /default:<redacted>@|Authentication failed/);
+    assert.equal(tg.output().includes(secret), false, tg.output());
+    assert.equal(tg.output().includes('hep-key-Rr5c8Wd1'), false);
+  });
 });

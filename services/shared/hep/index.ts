@@ -26,3 +26,4 @@ export {
   ENVELOPE_MAGIC, ENVELOPE_VERSION, FLAG_TS_FIXED, TRANSPORTS,
 } from './envelope.ts';
 export type { Envelope, EnvelopeSender, Transport } from './envelope.ts';
+export { withoutChunk } from './strip.ts';

@@ -141,3 +141,19 @@ test('CIDR list: bad entries are refused with a typed error; single addresses an
   assert.equal(CidrList.parse('10.0.0.0/9').contains(senderFromSocket('10.128.0.1', 1)!), false);
   assert.equal(CidrList.parse('10.0.0.0/9').contains(senderFromSocket('10.127.0.1', 1)!), true);
 });
+
+test('the HEP auth key (chunk 14) never leaves the collector: stripped, the rest byte-identical and decodable', () => {
+  const withKey = hepPacket(INVITE, { authKey: 's3cret-hep-key', captureId: 9, nodeName: 'edge-1' });
+  const withoutKey = hepPacket(INVITE, { captureId: 9, nodeName: 'edge-1' });
+  for (const opts of [{ authKey: 's3cret-hep-key' }, {}]) {
+    const r = accepted(run(withKey, opts));
+    assert.equal(r.value.includes(Buffer.from('s3cret-hep-key')), false);
+    const hep = decodeEnvelope(r.value).hep;
+    assert.deepEqual(hep, withoutKey, 'the packet equals the same packet encoded without a key');
+    const p = decodeHep(hep);
+    assert.equal(p.authKey, undefined);
+    assert.equal(p.captureId, 9);
+    assert.equal(p.nodeName, 'edge-1');
+    assert.deepEqual(p.payload, decodeHep(withKey).payload);
+  }
+});

@@ -16,3 +16,23 @@ describe('redactUrl / redactText', () => {
     for (const t of ['http://127.0.0.1:8123', 'sip:alice@example.com', 'see http://a/b?page=2']) assert.equal(redactText(t), t);
   });
 });
+
+describe('where redaction applies', () => {
+  it('a rejected URL setting is shown without its password', async () => {
+    const { parseSettings, s } = await import('../../../services/shared/config/settings.ts');
+    assert.throws(() => parseSettings({ u: s.url('X_URL', 'doc') }, { X_URL: 'ftp://me:hunter2@db.example/' }),
+      (err: Error) => !err.message.includes('hunter2') && err.message.includes('ftp://me:<redacted>@db.example/'));
+  });
+  it('log lines carry no URL credentials, whatever field they are in', async () => {
+    const { PassThrough } = await import('node:stream');
+    const { createLogger } = await import('../../../services/shared/logger.ts');
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (d: Buffer) => (text += d.toString()));
+    const log = createLogger({ level: 'info', format: 'json', name: 't', destination: out });
+    log.error({ err: new Error('connect http://u:hunter2@h:1/ refused'), target: 'https://tok3n@hooks.example/x' }, 'webhook http://a:hunter2@b failed');
+    await new Promise((r) => setImmediate(r));
+    assert.ok(text.length > 0);
+    assert.doesNotMatch(text, /hunter2|tok3n/);
+  });
+});
