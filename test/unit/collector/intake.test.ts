@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CidrList } from '../../../services/collector/cidr.ts';
 import { decodeEnvelope, senderFromSocket } from '../../../services/shared/hep/envelope.ts';
-import { decodeHep } from '../../../services/shared/hep/index.ts';
+import { decodeHep, encodeHep } from '../../../services/shared/hep/index.ts';
 import { Intake, routeOf, type IntakeOptions, type Sender } from '../../../services/collector/intake.ts';
 import type { CaptureRecord } from '../../../services/collector/publish/record.ts';
 import { hepPacket, sipMessage } from '../../support/hep-sender.ts';
@@ -144,7 +144,8 @@ test('CIDR list: bad entries are refused with a typed error; single addresses an
 
 test('the HEP auth key (chunk 14) never leaves the collector: stripped, the rest byte-identical and decodable', () => {
   const withKey = hepPacket(INVITE, { authKey: 's3cret-hep-key', captureId: 9, nodeName: 'edge-1' });
-  const withoutKey = hepPacket(INVITE, { captureId: 9, nodeName: 'edge-1' });
+  // The same packet (same timestamp) encoded without the key.
+  const withoutKey = encodeHep({ ...decodeHep(withKey), authKey: undefined });
   for (const opts of [{ authKey: 's3cret-hep-key' }, {}]) {
     const r = accepted(run(withKey, opts));
     assert.equal(r.value.includes(Buffer.from('s3cret-hep-key')), false);
