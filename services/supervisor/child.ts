@@ -4,6 +4,7 @@
  * with backoff when it dies unasked, and stops it with SIGTERM, then SIGKILL after the drain deadline.
  */
 import cluster, { type Worker } from 'node:cluster';
+import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { ComponentHealth, HealthReport } from '../shared/lifecycle.ts';
@@ -71,6 +72,14 @@ export class SupervisedChild {
     const worker = cluster.fork({ ...this.opts.env, [SUPERVISED_ENV]: '1', [PROCESS_ENV]: this.name });
     this.#worker = worker;
     this.#state = 'starting';
+    const nice = this.opts.slot.spec.nice ?? 0;
+    if (nice !== 0 && worker.process.pid !== undefined) {
+      try {
+        setPriority(worker.process.pid, nice);
+      } catch (err) {
+        this.opts.log.warn({ process: this.name, nice, err: (err as Error).message }, 'could not lower the process priority');
+      }
+    }
     this.#startedAt = Date.now();
     this.#health = undefined;
     const out = worker.process.stdout ? pipeTagged(worker.process.stdout, process.stdout, this.name) : Promise.resolve();

@@ -16,9 +16,17 @@ export interface ServiceProcessSpec {
   readonly enabled: (config: TollgateConfig, env: Env) => boolean;
   /** Serves `/healthz` and `/metrics` for all processes: the supervisor feeds it the others' health and metrics. */
   readonly servesOps?: boolean;
+  /**
+   * Scheduling priority (nice, 0-19; higher yields the CPU sooner). UDP intake cannot push back: a collector that
+   * waits for the CPU loses datagrams to the kernel, while a Kafka consumer that waits only lags. So everything but
+   * intake runs at a lower priority than the collectors. Default 0.
+   */
+  readonly nice?: number;
 }
 
 const always = (): boolean => true;
+/** Nice of work that may lag behind intake (consumers, the API). */
+export const BACKGROUND = 5;
 const one = (): number => 1;
 
 export function defaultCollectors(cores: number): number {
@@ -35,14 +43,14 @@ export const SERVICE_PROCESSES: readonly ServiceProcessSpec[] = [
     count: (c, cores) => c.collectorProcesses || defaultCollectors(cores),
   },
   {
-    name: 'analyzer', entry: 'analyzer/main.ts', stopOrder: 1, enabled: always,
+    name: 'analyzer', entry: 'analyzer/main.ts', stopOrder: 1, enabled: always, nice: BACKGROUND,
     count: (c, cores) => c.analyzerProcesses || defaultAnalyzers(cores, c.kafkaPartitions),
   },
   // The guard and the rating service join with one entry each, e.g.
-  //   { name: 'guard', entry: 'guard/main.ts', stopOrder: 2, enabled: always, count: one },
+  //   { name: 'guard', entry: 'guard/main.ts', stopOrder: 2, enabled: always, count: one, nice: BACKGROUND },
   //   { name: 'rating', entry: 'rating/main.ts', stopOrder: 1, count: one,
   //     enabled: (_c, env) => (env.FREESWITCH_ESL ?? '').trim() !== '' },
-  { name: 'api', entry: 'api/main.ts', stopOrder: 9, enabled: always, count: one, servesOps: true },
+  { name: 'api', entry: 'api/main.ts', stopOrder: 9, enabled: always, count: one, servesOps: true, nice: BACKGROUND },
 ];
 
 export interface ProcessSlot {
