@@ -131,6 +131,8 @@ export async function runSupervisor(run: SupervisorRun): Promise<void> {
     }
   };
   const slots = planProcesses(run.specs ?? SERVICE_PROCESSES, config, run.env, availableParallelism());
+  // Every service's series exists from the start, so a rate or increase over it sees the first restart.
+  for (const name of new Set(slots.map((slot) => slot.spec.name))) restartsTotal.inc({ service: name }, 0);
   for (const slot of slots) {
     children.push(new SupervisedChild({
       slot, env: childEnv, log, onMessage,

@@ -42,7 +42,7 @@ describe('npm start (one supervised process per service)', () => {
       for (const p of ['collector-1', 'collector-2', 'analyzer-1', 'api-1']) {
         assert.match(before, new RegExp(`tollgate_process_cpu_seconds_total\\{service="\\w+",node="[^"]+",process="${p}"\\}`));
       }
-      assert.doesNotMatch(before, /tollgate_supervisor_restarts_total\{service="collector"/);
+      assert.match(before, /tollgate_supervisor_restarts_total\{service="collector",node="[^"]+"\} 0\n/);
 
       // A SIGKILLed child comes back (new pid, healthy) and the restart is counted.
       const victim = pidOf(body, 'collector-2')!;
