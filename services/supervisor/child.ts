@@ -11,6 +11,7 @@ import type { ComponentHealth, HealthReport } from '../shared/lifecycle.ts';
 import { isFromChild, PROCESS_ENV, SUPERVISED_ENV, type FromChild, type ToChild } from '../shared/supervised.ts';
 import { pipeTagged } from './log-lines.ts';
 import type { ProcessSlot } from './processes.ts';
+import type { TollgateConfig } from '../settings.ts';
 
 const SERVICES_DIR = fileURLToPath(new URL('../', import.meta.url));
 const BACKOFF_MIN_MS = 500;
@@ -23,6 +24,7 @@ export type ChildState = 'starting' | 'running' | 'restarting' | 'stopping' | 's
 
 export interface ChildOptions {
   readonly slot: ProcessSlot;
+  readonly config: TollgateConfig;
   readonly env: Record<string, string>;
   readonly log: Logger;
   /** Called for every message the child sends besides ready/health (metrics requests from the ops process). */
@@ -72,12 +74,12 @@ export class SupervisedChild {
     const worker = cluster.fork({ ...this.opts.env, [SUPERVISED_ENV]: '1', [PROCESS_ENV]: this.name });
     this.#worker = worker;
     this.#state = 'starting';
-    const nice = this.opts.slot.spec.nice ?? 0;
+    const nice = this.opts.slot.spec.nice?.(this.opts.config) ?? 0;
     if (nice !== 0 && worker.process.pid !== undefined) {
       try {
         setPriority(worker.process.pid, nice);
       } catch (err) {
-        this.opts.log.warn({ process: this.name, nice, err: (err as Error).message }, 'could not lower the process priority');
+        this.opts.log.warn({ process: this.name, nice, err: (err as Error).message }, 'could not set the process priority');
       }
     }
     this.#startedAt = Date.now();

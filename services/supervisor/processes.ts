@@ -17,16 +17,16 @@ export interface ServiceProcessSpec {
   /** Serves `/healthz` and `/metrics` for all processes: the supervisor feeds it the others' health and metrics. */
   readonly servesOps?: boolean;
   /**
-   * Scheduling priority (nice, 0-19; higher yields the CPU sooner). UDP intake cannot push back: a collector that
+   * Scheduling priority (nice, -20-19; higher yields the CPU sooner). UDP intake cannot push back: a collector that
    * waits for the CPU loses datagrams to the kernel, while a Kafka consumer that waits only lags. So everything but
    * intake runs at a lower priority than the collectors. Default 0.
    */
-  readonly nice?: number;
+  readonly nice?: (config: TollgateConfig) => number;
 }
 
 const always = (): boolean => true;
 /** Nice of work that may lag behind intake (consumers, the API). */
-export const BACKGROUND = 5;
+export const BACKGROUND = (): number => 5;
 const one = (): number => 1;
 
 export function defaultCollectors(cores: number): number {
@@ -39,7 +39,7 @@ export function defaultAnalyzers(cores: number, partitions: number): number {
 
 export const SERVICE_PROCESSES: readonly ServiceProcessSpec[] = [
   {
-    name: 'collector', entry: 'collector/main.ts', stopOrder: 0, enabled: always,
+    name: 'collector', entry: 'collector/main.ts', stopOrder: 0, enabled: always, nice: (c) => c.collectorNice,
     count: (c, cores) => c.collectorProcesses || defaultCollectors(cores),
   },
   {

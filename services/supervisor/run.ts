@@ -135,7 +135,7 @@ export async function runSupervisor(run: SupervisorRun): Promise<void> {
   for (const name of new Set(slots.map((slot) => slot.spec.name))) restartsTotal.inc({ service: name }, 0);
   for (const slot of slots) {
     children.push(new SupervisedChild({
-      slot, env: childEnv, log, onMessage,
+      slot, config, env: childEnv, log, onMessage,
       onRestart: (c) => restartsTotal.inc({ service: c.slot.spec.name }),
     }));
   }
