@@ -4,7 +4,7 @@ import { s } from '../shared/config/settings.ts';
 export const supervisorSettings = {
   collectorProcesses: s.int('COLLECTOR_PROCESSES', 0, 0, 64,
     'HEP collector processes `npm start` runs; they share the HEP ports (one UDP socket read by all, TCP connections '
-    + 'spread by the kernel). `0`: one per four cores, at least one. Packets of one call may then be read by different '
+    + 'spread by the kernel). `0`: one per four cores, at least two (while one is off the CPU the other drains the socket). Packets of one call may then be read by different '
     + 'processes; the analyzer restores capture-time order within `DIALOG_REORDER_WINDOW`.'),
   analyzerProcesses: s.int('ANALYZER_PROCESSES', 0, 0, 64,
     'Analyzer processes `npm start` runs, members of one consumer group (`ANALYZER_GROUP_ID`). `0`: one per two cores, '
