@@ -1,5 +1,5 @@
 /**
- * Every setting of every service, in one table: the all-in-one run validates all of them at start-up and the
+ * Every setting of every service, in one table: `npm start`'s supervisor validates all of them at start-up and the
  * README's configuration reference is generated from it (`npm run config-docs`).
  */
 import { analyzerSettings } from './analyzer/settings.ts';
