@@ -5,7 +5,7 @@
  * Run: npx tsx bench/hep-decode.bench.ts
  */
 import hepJs from 'hep-js';
-import { decodeHep, encodeHep } from '../services/collector/hep/index.ts';
+import { decodeHep, encodeHep } from '../services/shared/hep/index.ts';
 import { hepJsInvite } from '../test/unit/hep/fixtures.ts';
 
 const RUNS = 7;

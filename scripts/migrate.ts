@@ -1,15 +1,15 @@
 /** `npm run migrate`: applies `sql/` migrations to CLICKHOUSE_URL / CLICKHOUSE_DATABASE (or the local stack). */
 import { fileURLToPath } from 'node:url';
-import { resolveEndpoints } from '../services/endpoints.ts';
 import { loadConfig } from '../services/settings.ts';
 import { createClickhouseStore } from '../services/shared/clickhouse/client.ts';
 import { migrate } from '../services/shared/clickhouse/migrations.ts';
 import { ConfigError } from '../services/shared/config/settings.ts';
 import { isTollgateError } from '../services/shared/errors.ts';
+import { resolveDevEndpoints } from './stack/endpoints.ts';
 
 try {
   const config = loadConfig(process.env);
-  const { clickhouseUrl: url } = await resolveEndpoints(config, (line) => process.stdout.write(`${line}\n`), 'clickhouse');
+  const { clickhouseUrl: url } = await resolveDevEndpoints(config, process.env, (line) => process.stdout.write(`${line}\n`), 'clickhouse');
   const opts = { url, user: config.clickhouseUser, password: config.clickhousePassword };
   const admin = createClickhouseStore(opts);
   const store = createClickhouseStore({ ...opts, database: config.clickhouseDatabase });

@@ -1,12 +1,15 @@
 /**
- * Which Kafka and ClickHouse a process talks to: the configured ones, and for each one it needs that is left unset,
- * the embedded local stack's, brought up on demand. Entry points only; production sets both and never loads the
- * dev stack, which is why it is imported lazily.
+ * Which Kafka and ClickHouse a service process talks to: the configured ones. A service never starts
+ * infrastructure; when what it needs is unset it refuses to start with a configuration error. The embedded
+ * development stack is the dev entry point's business (`npm start` = `scripts/start.ts`, `scripts/stack/`), so a
+ * production image without `scripts/` never loads it.
  */
+import { ConfigError } from './shared/config/settings.ts';
+
 export interface Endpoints {
   readonly kafkaBrokers: string[];
   readonly clickhouseUrl: string;
-  /** True when the local stack was brought up for at least one of them. */
+  /** True when the local stack was brought up for at least one of them (dev entry points only). */
   readonly embedded: boolean;
 }
 
@@ -16,24 +19,28 @@ export interface Configured {
 }
 
 type Progress = (line: string) => void;
+export type EndpointNeed = 'kafka' | 'clickhouse' | 'both';
+
+/** The settings a process needs and has not got, by environment variable name. */
+export function missingEndpoints(configured: Configured, need: EndpointNeed): string[] {
+  return [
+    need !== 'clickhouse' && configured.kafkaBrokers === undefined ? 'KAFKA_BROKERS' : undefined,
+    need !== 'kafka' && configured.clickhouseUrl === undefined ? 'CLICKHOUSE_URL' : undefined,
+  ].filter((x): x is string => x !== undefined);
+}
 
 export function resolveEndpoints(configured: Configured, progress: Progress, need: 'kafka'): Promise<Pick<Endpoints, 'kafkaBrokers' | 'embedded'>>;
 export function resolveEndpoints(configured: Configured, progress: Progress, need: 'clickhouse'): Promise<Pick<Endpoints, 'clickhouseUrl' | 'embedded'>>;
-export function resolveEndpoints(configured: Configured, progress: Progress, need?: 'both'): Promise<Endpoints>;
-export async function resolveEndpoints(configured: Configured, progress: Progress, need: 'kafka' | 'clickhouse' | 'both' = 'both'): Promise<Partial<Endpoints>> {
-  const kafkaBrokers = configured.kafkaBrokers ? [...configured.kafkaBrokers] : undefined;
-  const clickhouseUrl = configured.clickhouseUrl?.toString();
-  const missing = [
-    need !== 'clickhouse' && kafkaBrokers === undefined ? 'KAFKA_BROKERS' : undefined,
-    need !== 'kafka' && clickhouseUrl === undefined ? 'CLICKHOUSE_URL' : undefined,
-  ].filter((x): x is string => x !== undefined);
-  if (missing.length === 0) return { kafkaBrokers, clickhouseUrl, embedded: false };
-  progress(`${missing.join(' and ')} unset: bringing up the embedded local stack`);
-  const { stackUp } = await import('../scripts/stack/index.ts');
-  const local = await stackUp(process.env, progress);
+export function resolveEndpoints(configured: Configured, progress?: Progress, need?: 'both'): Promise<Endpoints>;
+export async function resolveEndpoints(configured: Configured, _progress?: Progress, need: EndpointNeed = 'both'): Promise<Partial<Endpoints>> {
+  const missing = missingEndpoints(configured, need);
+  if (missing.length > 0) {
+    throw new ConfigError(missing.map((name) =>
+      `${name} is not set: a service needs it configured (for a local development stack run \`npm start\` or \`npm run stack -- up\`)`));
+  }
   return {
-    kafkaBrokers: kafkaBrokers ?? [...local.kafkaBrokers],
-    clickhouseUrl: clickhouseUrl ?? local.clickhouseUrl,
-    embedded: true,
+    kafkaBrokers: configured.kafkaBrokers ? [...configured.kafkaBrokers] : undefined,
+    clickhouseUrl: configured.clickhouseUrl?.toString(),
+    embedded: false,
   };
 }

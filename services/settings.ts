@@ -1,5 +1,5 @@
 /**
- * Every setting of every service, in one table: the all-in-one run validates all of them at start-up and the
+ * Every setting of every service, in one table: `npm start`'s supervisor validates all of them at start-up and the
  * README's configuration reference is generated from it (`npm run config-docs`).
  */
 import { analyzerSettings } from './analyzer/settings.ts';
@@ -10,9 +10,11 @@ import { ratingSettings } from './rating/settings.ts';
 import { guardSettings } from './guard/settings.ts';
 import { commonSettings } from './shared/config/common.ts';
 import { parseSettings, type Env, type Parsed } from './shared/config/settings.ts';
+import { supervisorSettings } from './supervisor/settings.ts';
 
 export const allSettings = {
   ...commonSettings,
+  ...supervisorSettings,
   ...apiSettings,
   ...collectorSettings,
   ...analyzerSettings,
@@ -30,6 +32,7 @@ export function loadConfig(env: Env): TollgateConfig {
 /** Sections of the configuration reference, in the order the README shows them. */
 export const settingsSections = [
   { title: 'Common (every service)', shape: commonSettings },
+  { title: 'Process supervisor (`npm start`)', shape: supervisorSettings },
   { title: 'API', shape: apiSettings },
   { title: 'HEP collector', shape: collectorSettings },
   { title: 'Analyzer (SIP analytics into ClickHouse)', shape: analyzerSettings },

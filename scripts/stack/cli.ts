@@ -15,7 +15,9 @@ environment:
   KAFKA_BROKERS        use these brokers (comma-separated) instead of starting Kafka
   CLICKHOUSE_URL       use this ClickHouse HTTP endpoint instead of starting one
   TOLLGATE_STACK_DIR   pid files, logs and data (default <repo>/.run/stack)
-  TOLLGATE_CACHE_DIR   downloaded jars and engines (default $XDG_CACHE_HOME/tollgate or ~/.cache/tollgate)`;
+  TOLLGATE_CACHE_DIR   downloaded jars and engines (default $XDG_CACHE_HOME/tollgate or ~/.cache/tollgate)
+  TOLLGATE_STACK_KAFKA_PORT, TOLLGATE_STACK_KAFKA_CONTROLLER_PORT, TOLLGATE_STACK_CLICKHOUSE_PORT
+                       ports of the embedded parts (default 9092, 9093, 8123), for a second stack beside the first`;
 
 function table(parts: PartStatus[]): string {
   const rows = [['part', 'state', 'endpoint', 'pid', 'detail'], ...parts.map((p) => [

@@ -6,8 +6,8 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { clickhousePart } from './clickhouse.ts';
-import { kafkaPart } from './kafka.ts';
+import { clickhousePart, createClickhousePart } from './clickhouse.ts';
+import { createKafkaPart, kafkaPart } from './kafka.ts';
 import { probeKafkaPort } from './kafka/probe.ts';
 import type { PartStatus, StackContext, StackPart } from './part.ts';
 
@@ -20,6 +20,11 @@ export interface StackEndpoints {
 
 export interface StackReport extends StackEndpoints {
   readonly parts: PartStatus[];
+}
+
+export interface StackUpReport extends StackReport {
+  /** Names of the parts this call started (the others were running already or are external). */
+  readonly started: string[];
 }
 
 export interface LocalStack {
@@ -63,6 +68,28 @@ async function clickhouseAnswers(url: string): Promise<boolean> {
   }
 }
 
+/**
+ * Ports of the embedded parts: the defaults every developer knows (9092, 9093, 8123), or others so a second stack
+ * (a test that stops its own) can run beside the shared one.
+ */
+function portOf(env: StackEnv, name: string, def: number): number {
+  const raw = nonEmpty(env[name]);
+  if (raw === undefined) return def;
+  const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!(n >= 1 && n <= 65535)) throw new Error(`${name}=${JSON.stringify(raw)} is invalid: expected a port number 1-65535`);
+  return n;
+}
+
+function embeddedParts(env: StackEnv): { kafka: StackPart; clickhouse: StackPart } {
+  const kafkaPort = portOf(env, 'TOLLGATE_STACK_KAFKA_PORT', 9092);
+  const controllerPort = portOf(env, 'TOLLGATE_STACK_KAFKA_CONTROLLER_PORT', 9093);
+  const clickhousePort = portOf(env, 'TOLLGATE_STACK_CLICKHOUSE_PORT', 8123);
+  return {
+    kafka: kafkaPort === 9092 && controllerPort === 9093 ? kafkaPart : createKafkaPart({ port: kafkaPort, controllerPort }),
+    clickhouse: clickhousePort === 8123 ? clickhousePart : createClickhousePart({ port: clickhousePort }),
+  };
+}
+
 export function localStackParts(env: StackEnv): LocalStack {
   // Absolute, because parts put these paths into pid files and server command lines that later runs compare.
   const runDir = resolve(nonEmpty(env.TOLLGATE_STACK_DIR) ?? join(REPO_ROOT, '.run', 'stack'));
@@ -71,8 +98,9 @@ export function localStackParts(env: StackEnv): LocalStack {
   );
   const brokers = nonEmpty(env.KAFKA_BROKERS);
   const chUrl = nonEmpty(env.CLICKHOUSE_URL);
-  const kafka = brokers === undefined ? kafkaPart : externalPart('kafka', brokers, () => kafkaAnswers(parseBrokers(brokers)));
-  const clickhouse = chUrl === undefined ? clickhousePart : externalPart('clickhouse', chUrl, () => clickhouseAnswers(chUrl));
+  const embedded = embeddedParts(env);
+  const kafka = brokers === undefined ? embedded.kafka : externalPart('kafka', brokers, () => kafkaAnswers(parseBrokers(brokers)));
+  const clickhouse = chUrl === undefined ? embedded.clickhouse : externalPart('clickhouse', chUrl, () => clickhouseAnswers(chUrl));
   return { runDir, cacheDir, parts: [kafka, clickhouse] };
 }
 
@@ -86,24 +114,34 @@ function reportOf(parts: PartStatus[]): StackReport {
 }
 
 /** Starts what is not running (parts in order, so progress lines stay readable) and returns where clients connect. */
-export async function stackUp(env: StackEnv, progress: (line: string) => void = () => undefined): Promise<StackReport> {
+export async function stackUp(env: StackEnv, progress: (line: string) => void = () => undefined): Promise<StackUpReport> {
   const stack = localStackParts(env);
   const ctx = contextOf(stack, progress);
   const statuses: PartStatus[] = [];
-  for (const part of stack.parts) statuses.push(await part.up(ctx));
+  const started: string[] = [];
+  for (const part of stack.parts) {
+    const before = await part.status(ctx);
+    const after = await part.up(ctx);
+    if (!before.running && after.running) started.push(part.name);
+    statuses.push(after);
+  }
   const down = statuses.filter((s) => !s.running);
   if (down.length > 0) {
     throw new Error(`stack parts not running: ${down.map((s) => `${s.name} at ${s.endpoint} (${s.detail ?? 'no detail'})`).join(', ')}`);
   }
-  return reportOf(statuses);
+  return { ...reportOf(statuses), started };
 }
 
-/** Stops in reverse order; every part is attempted even when one fails, then the first failure is thrown. */
-export async function stackDown(env: StackEnv, progress: (line: string) => void = () => undefined): Promise<void> {
+/**
+ * Stops in reverse order (only the parts named in `only`, when given); every part is attempted even when one
+ * fails, then the first failure is thrown.
+ */
+export async function stackDown(env: StackEnv, progress: (line: string) => void = () => undefined, only?: readonly string[]): Promise<void> {
   const stack = localStackParts(env);
   const ctx = contextOf(stack, progress);
   const errors: unknown[] = [];
   for (const part of [...stack.parts].reverse()) {
+    if (only !== undefined && !only.includes(part.name)) continue;
     await part.down(ctx).catch((err: unknown) => errors.push(err));
   }
   if (errors.length > 0) throw errors[0];

@@ -1,7 +1,7 @@
 /**
  * The analyzer on its own (scaled out as members of one consumer group): Kafka → ClickHouse with `/healthz` and
- * `/metrics` on METRICS_PORT. `node --import tsx services/analyzer/main.ts`. Without KAFKA_BROKERS /
- * CLICKHOUSE_URL it uses the embedded local stack, like `npm start`; it applies pending migrations first.
+ * `/metrics` on METRICS_PORT. `node --import tsx services/analyzer/main.ts` with KAFKA_BROKERS and CLICKHOUSE_URL
+ * set; it applies pending migrations first. Under `npm start` one or more run as children of the supervisor.
  */
 import { fileURLToPath } from 'node:url';
 import { createClickhouseStore, type SqlStore } from '../shared/clickhouse/client.ts';
@@ -25,27 +25,29 @@ let ops: OpsServer | undefined;
 await runService<Config>({
   name: 'analyzer',
   loadConfig: (env: Env) => parseSettings(shape, env),
-  async wire({ config, log, registry, supervisor }) {
+  async wire({ config, log, registry, supervisor, supervised }) {
     const { kafkaBrokers: brokers, clickhouseUrl: chUrl } = await resolveEndpoints(config, (line) => log.info({ component: 'stack' }, line));
     const chOpts = { url: chUrl, user: config.clickhouseUser, password: config.clickhousePassword };
-    const admin = createClickhouseStore(chOpts);
     const store: SqlStore = createClickhouseStore({ ...chOpts, database: config.clickhouseDatabase });
-    try {
-      await migrate({ admin, store, database: config.clickhouseDatabase, dir: SQL_DIR });
-    } finally {
-      await admin.close();
-    }
     const clientId = `${config.kafkaClientId}-analyzer`;
     const kafka = createKafka({ brokers, clientId, log });
-    const kadmin = kafka.admin();
-    await kadmin.connect();
-    try {
-      await ensureTopics(kadmin, topicCatalogue(config.kafkaTopicPrefix, config.kafkaPartitions, config.kafkaRetention));
-    } finally {
-      await kadmin.disconnect();
+    // Under `npm start` the supervisor applied migrations, created topics and serves health and metrics.
+    if (!supervised) {
+      const admin = createClickhouseStore(chOpts);
+      try {
+        await migrate({ admin, store, database: config.clickhouseDatabase, dir: SQL_DIR });
+      } finally {
+        await admin.close();
+      }
+      const kadmin = kafka.admin();
+      await kadmin.connect();
+      try {
+        await ensureTopics(kadmin, topicCatalogue(config.kafkaTopicPrefix, config.kafkaPartitions, config.kafkaRetention));
+      } finally {
+        await kadmin.disconnect();
+      }
     }
     const analyzer = await buildAnalyzer(config, { kafka, brokers, clientId, store, registry, log });
-    ops = new OpsServer({ host: '127.0.0.1', port: config.metricsPort, registry, components: () => supervisor.components });
     // The store is closed last: the analyzer's close() may still be finishing a batch.
     supervisor.add({
       name: 'clickhouse-store',
@@ -53,7 +55,11 @@ await runService<Config>({
       close: () => store.close(),
       destroy: () => store.close(),
       health: () => ({ state: 'ok' }),
-    }, analyzer, ops);
+    }, analyzer);
+    if (!supervised) {
+      ops = new OpsServer({ host: '127.0.0.1', port: config.metricsPort, registry, components: () => supervisor.components });
+      supervisor.add(ops);
+    }
   },
   started({ log }) {
     log.info({ metricsPort: ops?.port }, 'analyzer is running');

@@ -1,6 +1,6 @@
 /**
  * Builds the analyzer from validated settings: applies the RETENTION_* TTLs, then returns the consumer component.
- * Used by the analyzer's own entry point and by the all-in-one `npm start`.
+ * Used by the analyzer's own entry point (run once or more by `npm start`) and by tests.
  */
 import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';

@@ -1,8 +1,8 @@
 /** CIDR allowlist for HEP senders. Matched once per sender (UDP) or connection (TCP), never per packet. */
-import { parseIpv4, writeIpv6 } from './hep/index.ts';
+import { parseIpv4, writeIpv6 } from '../shared/hep/index.ts';
 import { TollgateError } from '../shared/errors.ts';
 import { CollectorErrors } from './errors.ts';
-import type { EnvelopeSender } from './envelope.ts';
+import type { EnvelopeSender } from '../shared/hep/envelope.ts';
 
 interface Range {
   readonly family: 4 | 6;

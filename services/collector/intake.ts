@@ -4,10 +4,10 @@
  * accepted path free of wrapper allocations.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { decodeHep, HepDecodeError, type HepDecodeReason, type HepPacket } from './hep/index.ts';
+import { decodeHep, HepChunk, HepDecodeError, withoutChunk, type HepDecodeReason, type HepPacket } from '../shared/hep/index.ts';
 import type { CaptureRecord } from './publish/record.ts';
 import { topicName, type TopicKey } from '../shared/kafka/topics.ts';
-import { encodeEnvelope, FLAG_TS_FIXED, type EnvelopeSender, type Transport } from './envelope.ts';
+import { encodeEnvelope, FLAG_TS_FIXED, type EnvelopeSender, type Transport } from '../shared/hep/envelope.ts';
 import { findCallId } from './sip-call-id.ts';
 
 export type DropReason = `decode:${HepDecodeReason}` | 'auth' | 'capture_id' | 'source_not_allowed';
@@ -149,7 +149,8 @@ export class Intake {
     return {
       topic: this.#topics[route]!,
       key,
-      value: encodeEnvelope(bytes, sender, wall, transport, flags),
+      // The auth key proves the sender to us; it is not kept in Kafka for the topic's retention.
+      value: encodeEnvelope(p.authKey === undefined ? bytes : withoutChunk(bytes, HepChunk.AUTH_KEY), sender, wall, transport, flags),
       headers,
       receivedAtNs: hrNs,
     };

@@ -1,7 +1,7 @@
 /**
  * The collector on its own (scaled out next to the proxies): HEP listeners + Kafka publisher, with `/healthz` and
- * `/metrics` on METRICS_PORT. `node --import tsx services/collector/main.ts`. Without KAFKA_BROKERS it uses the
- * embedded local stack, like `npm start`.
+ * `/metrics` on METRICS_PORT. `node --import tsx services/collector/main.ts` with KAFKA_BROKERS set. Under
+ * `npm start` one or more of these run as children of the supervisor, sharing the HEP ports.
  */
 import { commonSettings } from '../shared/config/common.ts';
 import { parseSettings, type Env, type Parsed } from '../shared/config/settings.ts';
@@ -22,24 +22,26 @@ let ops: OpsServer | undefined;
 await runService<Config>({
   name: 'collector',
   loadConfig: (env: Env) => parseSettings(shape, env),
-  async wire({ config, log, registry, supervisor }) {
+  async wire({ config, log, registry, supervisor, supervised }) {
     const { kafkaBrokers: brokers } = await resolveEndpoints(config, (line) => log.info({ component: 'stack' }, line), 'kafka');
     const clientId = `${config.kafkaClientId}-collector`;
     const kafka = createKafka({ brokers, clientId, log });
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      await ensureTopics(admin, topicCatalogue(config.kafkaTopicPrefix, config.kafkaPartitions, config.kafkaRetention));
-    } finally {
-      await admin.disconnect();
+    // Under `npm start` the supervisor created the topics and serves health and metrics for every process.
+    if (!supervised) {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        await ensureTopics(admin, topicCatalogue(config.kafkaTopicPrefix, config.kafkaPartitions, config.kafkaRetention));
+      } finally {
+        await admin.disconnect();
+      }
     }
     wiring = buildCollectorWithPublisher(config, { client: kafka, brokers, clientId }, registry, log);
-    ops = new OpsServer({ host: config.hepHost, port: config.metricsPort, registry, components: () => supervisor.components });
-    supervisor.add(...wiring.components, ops);
+    supervisor.add(...wiring.components);
+    if (!supervised) {
+      ops = new OpsServer({ host: config.hepHost, port: config.metricsPort, registry, components: () => supervisor.components });
+      supervisor.add(ops);
+    }
   },
-  started({ log }) {
-    const lines = [...(wiring?.collector.describe() ?? []), `/healthz, /metrics on port ${ops?.port}`];
-    log.info({ listening: lines }, 'collector is running');
-    process.stdout.write(`\ntollgate collector is running:\n${lines.map((l) => `  ${l}`).join('\n')}\n\n`);
-  },
+  describe: () => [...(wiring?.collector.describe() ?? []), ...(ops ? [`/healthz, /metrics on port ${ops.port}`] : [])],
 });

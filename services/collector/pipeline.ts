@@ -3,7 +3,7 @@
  * listeners own sockets and framing; this owns nothing but the decision path, so all transports count alike.
  */
 import type { CidrList } from './cidr.ts';
-import { senderFromSocket, TRANSPORTS, type Transport } from './envelope.ts';
+import { senderFromSocket, TRANSPORTS, type Transport } from '../shared/hep/envelope.ts';
 import { Intake, type Sender } from './intake.ts';
 import type { RecordSink } from './sink.ts';
 import type { CollectorStats } from './stats.ts';

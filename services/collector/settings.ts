@@ -15,7 +15,8 @@ export const collectorSettings = {
   hepTlsCert: s.optionalString('HEP_TLS_CERT', 'PEM certificate file (chain) of the TLS listener.'),
   hepTlsKey: s.optionalString('HEP_TLS_KEY', 'PEM private key file of the TLS listener.'),
   hepAuthKey: s.secret('HEP_AUTH_KEY',
-    'When set, only packets carrying this key in HEP chunk 14 are accepted; others are dropped and counted (`reason="auth"`).'),
+    'When set, only packets carrying this key in HEP chunk 14 are accepted; others are dropped and counted (`reason="auth"`). '
+    + 'The key chunk is removed from every packet before its record goes to Kafka, whether or not a key is set.'),
   hepCaptureIds: s.string('HEP_CAPTURE_IDS', '',
     'Comma-separated capture agent ids (chunk 12) to accept; others are dropped and counted (`reason="capture_id"`). Unset: all.',
     /^\s*\d+(\s*,\s*\d+)*\s*$/, 'a comma-separated list of integers'),

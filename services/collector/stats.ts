@@ -5,7 +5,7 @@
  */
 import type { Registry } from 'prom-client';
 import { Counter, Gauge } from '../shared/metrics.ts';
-import { TRANSPORTS, type Transport } from './envelope.ts';
+import { TRANSPORTS, type Transport } from '../shared/hep/envelope.ts';
 import { registerKernelUdpCounters } from './kernel-udp.ts';
 import { ROUTE_KEYS, type DropReason } from './intake.ts';
 

@@ -1,6 +1,6 @@
 /**
  * Builds the collector with its Kafka publisher from validated settings: used by the collector's own entry point
- * and by the all-in-one `npm start`. Order matters twice: the publisher's metrics are registered before the
+ * and by tests and benches that run it in-process. Order matters twice: the publisher's metrics are registered before the
  * collector's (they share the dropped counter), and the publisher is added to the supervisor first so it is
  * closed last, after the listeners stopped taking packets.
  */

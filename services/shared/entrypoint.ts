@@ -8,6 +8,7 @@ import type { Registry } from 'prom-client';
 import { ConfigError, type Env } from './config/settings.ts';
 import { createLogger } from './logger.ts';
 import { createMetricsRegistry } from './metrics.ts';
+import { answerSupervisor, sendToSupervisor, supervisedIdentity, type SupervisedIdentity } from './supervised.ts';
 import { Supervisor } from './supervisor.ts';
 
 export interface RunContext<C> {
@@ -15,6 +16,8 @@ export interface RunContext<C> {
   readonly log: Logger;
   readonly registry: Registry;
   readonly supervisor: Supervisor;
+  /** Set when `npm start` runs this process: it then opens no ops port and prints no banner of its own. */
+  readonly supervised: SupervisedIdentity | undefined;
 }
 
 export interface ServiceDefinition<C extends { logLevel: string; logFormat: 'auto' | 'json' | 'pretty'; nodeName: string; shutdownTimeout: number }> {
@@ -22,7 +25,9 @@ export interface ServiceDefinition<C extends { logLevel: string; logFormat: 'aut
   readonly loadConfig: (env: Env) => C;
   /** Wires components into the supervisor; may do async preparation (local stack, migrations) but opens no listener. */
   readonly wire: (ctx: RunContext<C>) => Promise<void>;
-  /** Called once everything is started: print where things listen. */
+  /** Lines saying where things listen, for the banner (the supervisor's, when supervised). */
+  readonly describe?: (ctx: RunContext<C>) => readonly string[];
+  /** Called once everything is started when run on its own: print where things listen. */
   readonly started?: (ctx: RunContext<C>) => void;
 }
 
@@ -40,10 +45,13 @@ export async function runService<C extends { logLevel: string; logFormat: 'auto'
     }
     throw err;
   }
+  const supervised = supervisedIdentity(env);
   const log = createLogger({ level: config.logLevel, format: config.logFormat, name: def.name });
-  const registry = createMetricsRegistry({ service: def.name, node: config.nodeName });
+  const registry = createMetricsRegistry({
+    service: def.name, node: config.nodeName, ...(supervised ? { process: supervised.process } : {}),
+  });
   const supervisor = new Supervisor(log);
-  const ctx: RunContext<C> = { config, log, registry, supervisor };
+  const ctx: RunContext<C> = { config, log, registry, supervisor, supervised };
 
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -62,7 +70,17 @@ export async function runService<C extends { logLevel: string; logFormat: 'auto'
     });
   };
   process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  if (supervised) {
+    // The terminal's Ctrl-C reaches every process of the group; the supervisor turns it into an ordered stop.
+    process.on('SIGINT', () => log.debug('SIGINT left to the supervisor'));
+    // The supervisor is gone (killed): nobody will stop this process in order, so drain now rather than linger.
+    process.on('disconnect', () => {
+      if (signals === 0) onSignal('SIGTERM');
+    });
+    answerSupervisor(() => supervisor.health(), registry);
+  } else {
+    process.on('SIGINT', onSignal);
+  }
   process.on('uncaughtException', (err) => {
     log.fatal({ err }, 'uncaught exception; aborting');
     void supervisor.stop(Math.min(config.shutdownTimeout, 3_000)).finally(() => process.exit(1));
@@ -80,5 +98,11 @@ export async function runService<C extends { logLevel: string; logFormat: 'auto'
     await supervisor.stop(3_000);
     process.exit(1);
   }
-  def.started?.(ctx);
+  if (supervised) sendToSupervisor({ tg: 'ready', describe: def.describe?.(ctx) ?? [] });
+  else if (def.started) def.started(ctx);
+  else if (def.describe) {
+    const lines = def.describe(ctx);
+    log.info({ listening: lines }, `${def.name} is running`);
+    process.stdout.write(`\ntollgate ${def.name} is running:\n${lines.map((l) => `  ${l}`).join('\n')}\n\n`);
+  }
 }

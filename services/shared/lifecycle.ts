@@ -30,6 +30,24 @@ export function healthReport(components: readonly Component[]): HealthReport {
   return { status, components: Object.fromEntries(entries) };
 }
 
+/** One report of several (a process's own components and its peers'): the worst state of any component wins. */
+export function combineReports(reports: readonly HealthReport[]): HealthReport {
+  const components: Record<string, ComponentHealth> = {};
+  for (const r of reports) Object.assign(components, r.components);
+  const states = Object.values(components).map((h) => h.state);
+  const status: HealthState = states.includes('down') ? 'down' : states.includes('degraded') ? 'degraded' : 'ok';
+  return { status, components };
+}
+
+/** The report with `map` applied to every detail text (redaction before it is served). */
+export function mapDetails(report: HealthReport, map: (detail: string) => string): HealthReport {
+  return {
+    status: report.status,
+    components: Object.fromEntries(Object.entries(report.components).map(([n, h]) =>
+      [n, h.detail === undefined ? h : { state: h.state, detail: map(h.detail) }])),
+  };
+}
+
 /** Makes `close`/`destroy` idempotent and mutually exclusive: the first call wins, later calls await it. */
 export class Once {
   #pending: Promise<void> | undefined;

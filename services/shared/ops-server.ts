@@ -5,7 +5,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import { healthReport, Once, type Component, type ComponentHealth } from './lifecycle.ts';
+import { healthReport, mapDetails, Once, type Component, type ComponentHealth } from './lifecycle.ts';
+import { redactText } from './redact.ts';
 
 export interface OpsServerOptions {
   readonly host: string;
@@ -32,7 +33,7 @@ export class OpsServer implements Component {
       return;
     }
     if (path === '/healthz') {
-      const report = healthReport(this.opts.components());
+      const report = mapDetails(healthReport(this.opts.components()), redactText);
       res.writeHead(report.status === 'down' ? 503 : 200, { 'content-type': 'application/json' });
       res.end(JSON.stringify(report));
       return;

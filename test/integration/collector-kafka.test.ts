@@ -1,8 +1,8 @@
 /** Our HEP generator over UDP and TCP → collector → real Kafka: exact counts, addresses, per-call order, drops. */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { decodeEnvelope } from '../../services/collector/envelope.ts';
-import { decodeHep } from '../../services/collector/hep/index.ts';
+import { decodeEnvelope } from '../../services/shared/hep/envelope.ts';
+import { decodeHep, HepChunk, withoutChunk } from '../../services/shared/hep/index.ts';
 import { hepPacket, interleave, sendTcp, sendUdp, sipMix } from '../support/hep-sender.ts';
 import { startHarness, type Harness } from './collector-harness.ts';
 
@@ -29,13 +29,16 @@ test('UDP (v4 and v6 senders) and TCP (cut at random points): exact counts, byte
 
   const msgs = await h.consume(h.topic('hepSip'), mix.length);
   assert.equal(msgs.length, mix.length, 'exact count, no duplicates');
-  const sent = new Map(mix.map((m) => [m.bytes.toString('base64'), m]));
+  // What reaches Kafka is each packet as sent minus its auth key chunk (the collector strips it).
+  const stored = (bytes: Buffer): string => withoutChunk(bytes, HepChunk.AUTH_KEY).toString('base64');
+  const sent = new Map(mix.map((m) => [stored(m.bytes), m]));
   const families = { 4: 0, 6: 0 } as Record<number, number>;
   let hepV6 = 0;
   for (const msg of msgs) {
     const env = decodeEnvelope(msg.value!);
     const item = sent.get(env.hep.toString('base64'));
-    assert.ok(item, 'every value carries a sent packet byte for byte');
+    assert.ok(item, 'every value carries a sent packet byte for byte (less its auth key)');
+    assert.equal(env.hep.includes(Buffer.from('right-key')), false, 'no auth key in Kafka');
     assert.equal(msg.key!.toString(), item.callId, 'keyed by Call-ID');
     families[env.senderFamily]!++;
     if (env.senderFamily === 6) assert.equal(env.senderIp, '::1');
@@ -52,7 +55,7 @@ test('UDP (v4 and v6 senders) and TCP (cut at random points): exact counts, byte
     const perCall = new Map<string, Array<{ seq: number; at: number }>>();
     for (const it of path) {
       const list = perCall.get(it.callId) ?? [];
-      list.push({ seq: it.seq, at: pos.get(it.bytes.toString('base64'))! });
+      list.push({ seq: it.seq, at: pos.get(stored(it.bytes))! });
       perCall.set(it.callId, list);
     }
     for (const [callId, list] of perCall) {

@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { decodeEnvelope } from '../../services/collector/envelope.ts';
-import { decodeHep } from '../../services/collector/hep/index.ts';
+import { decodeEnvelope } from '../../services/shared/hep/envelope.ts';
+import { decodeHep } from '../../services/shared/hep/index.ts';
 import { freePort, KAMAILIO, OPTIONS_SCENARIO, run, SIPP, SNGREP, startKamailio, writeTemp } from '../support/kamailio.ts';
 import { startHarness, type Harness } from './collector-harness.ts';
 

@@ -3,7 +3,7 @@
  * proxy with its B-leg to a gateway (linked by X-CID, captured by two nodes), a busy call of another tenant, an
  * IPv6 call over TCP, registrations and a QoS report. Each call's packets are listed in capture order.
  */
-import { encodeHep } from '../../services/collector/hep/index.ts';
+import { encodeHep } from '../../services/shared/hep/index.ts';
 import { callScenario, registerScenario, optionsScenario, type CapturedSip } from './sip-scenarios.ts';
 
 export interface Host {

@@ -4,7 +4,7 @@
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { encodeHep, type HepPacket } from '../../services/collector/hep/index.ts';
+import { encodeHep, type HepPacket } from '../../services/shared/hep/index.ts';
 
 const CRLF = '\r\n';
 

@@ -2,8 +2,8 @@
  * Known SIP scenarios with exact capture timestamps, for the analyzer tests: each scenario is a list of HEP
  * packets (SIP text + addresses + µs timestamp) and the records the analyzer must produce from it.
  */
-import { encodeEnvelope } from '../../services/collector/envelope.ts';
-import { encodeHep, type HepPacket } from '../../services/collector/hep/index.ts';
+import { encodeEnvelope } from '../../services/shared/hep/envelope.ts';
+import { encodeHep, type HepPacket } from '../../services/shared/hep/index.ts';
 
 const CRLF = '\r\n';
 export const CALLER = { ip: '192.0.2.10', port: 5060 };

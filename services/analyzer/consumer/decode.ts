@@ -2,8 +2,8 @@
  * One Kafka record → what it becomes: a SIP message row (plus the tracker input and the detector event), QoS rows,
  * or a quarantine row with a stable reason. Pure and total: every input ends somewhere, nothing throws.
  */
-import { decodeEnvelope, type Envelope } from '../../collector/envelope.ts';
-import { decodeHep, HepDecodeError, HepPayloadType, type HepPacket } from '../../collector/hep/index.ts';
+import { decodeEnvelope, type Envelope } from '../../shared/hep/envelope.ts';
+import { decodeHep, HepDecodeError, HepPayloadType, type HepPacket } from '../../shared/hep/index.ts';
 import { isTollgateError } from '../../shared/errors.ts';
 import { AnalyzerErrors } from '../errors.ts';
 import type { ObservedSip } from '../correlation/index.ts';

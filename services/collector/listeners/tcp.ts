@@ -5,10 +5,10 @@
  */
 import net from 'node:net';
 import type { Logger } from 'pino';
-import { HepDecodeError, HepStreamFramer } from '../hep/index.ts';
+import { HepDecodeError, HepStreamFramer } from '../../shared/hep/index.ts';
 import { TollgateError } from '../../shared/errors.ts';
 import { Once, type Component, type ComponentHealth } from '../../shared/lifecycle.ts';
-import type { Transport } from '../envelope.ts';
+import type { Transport } from '../../shared/hep/envelope.ts';
 import { CollectorErrors } from '../errors.ts';
 import type { Pipeline, SenderTable } from '../pipeline.ts';
 import { formatBind, type BindTarget } from './binds.ts';
@@ -58,7 +58,9 @@ export class StreamListener implements Component {
         server.once('error', (err) => reject(new TollgateError(CollectorErrors.bindFailed,
           `HEP ${this.transport.toUpperCase()} cannot listen on ${formatBind(b.address, this.opts.port)}: ${err.message}`,
           { address: b.address, port: this.opts.port }, { cause: err })));
-        server.listen({ host: b.address, port: this.opts.port, ipv6Only: b.ipv6Only, exclusive: true }, () => resolve());
+        // Not exclusive: under `npm start` every collector process (a cluster worker) accepts on the one listening
+        // socket the supervisor holds. Outside a cluster the flag changes nothing.
+        server.listen({ host: b.address, port: this.opts.port, ipv6Only: b.ipv6Only, exclusive: false }, () => resolve());
       });
       server.removeAllListeners('error');
       server.on('error', (err) => {

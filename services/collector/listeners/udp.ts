@@ -43,7 +43,9 @@ export class UdpListener implements Component {
       await new Promise<void>((resolve, reject) => {
         socket.once('error', (err) => reject(new TollgateError(CollectorErrors.bindFailed,
           `HEP UDP cannot bind ${formatBind(b.address, this.opts.port)}: ${err.message}`, { address: b.address, port: this.opts.port }, { cause: err })));
-        socket.bind({ address: b.address, port: this.opts.port, exclusive: true }, () => resolve());
+        // Not exclusive: under `npm start` every collector process (a cluster worker) reads the one socket the
+        // supervisor holds, so each datagram goes to whichever process is free. Outside a cluster this changes nothing.
+        socket.bind({ address: b.address, port: this.opts.port, exclusive: false }, () => resolve());
       });
       socket.removeAllListeners('error');
       socket.on('error', (err) => this.#fail(err));

@@ -15,6 +15,8 @@
  *
  * Accounting: every offered record gets exactly one first outcome: acked (from memory), spooled (written to the
  * spool) or dropped{reason}. Spooled records are later counted again as replayed when Kafka acknowledges them.
+ * The pieces live beside this file: the memory queue (`memory-queue.ts`), the spool write buffer
+ * (`spool-writer.ts`) and the counting (`tallies.ts`); this file holds the modes and the send loop.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
@@ -23,10 +25,13 @@ import { Once } from '../../shared/lifecycle.ts';
 import type { Component, ComponentHealth } from '../../shared/lifecycle.ts';
 import { encodedSize } from './codec.ts';
 import { PublishErrors, SpoolErrors } from './errors.ts';
-import type { BatchSource, DropReason, MetricsSnapshot, PublisherMetrics, TopicTally } from './metrics.ts';
+import { MemoryQueue } from './memory-queue.ts';
+import type { BatchSource, DropReason, MetricsSnapshot, PublisherMetrics } from './metrics.ts';
 import type { RecordProducer } from '../../shared/kafka/producer.ts';
 import type { CaptureRecord } from './record.ts';
 import type { DiskSpool } from './spool.ts';
+import { SpoolWriter } from './spool-writer.ts';
+import { PublisherTallies } from './tallies.ts';
 
 export type OfferResult = 'queued' | 'spooled' | 'dropped';
 export type PublisherMode = 'direct' | 'spooling';
@@ -88,8 +93,6 @@ interface InFlight {
 
 type State = 'new' | 'running' | 'closing' | 'closed';
 
-const emptyDrops = (): Record<DropReason, number> => ({ queue_full: 0, spool_full: 0, spool_error: 0, closed: 0, shutdown: 0 });
-
 export class KafkaPublisher implements Component {
   readonly name: string;
   readonly #producer: RecordProducer;
@@ -107,19 +110,12 @@ export class KafkaPublisher implements Component {
 
   #state: State = 'new';
   #mode: PublisherMode = 'direct';
-  // The memory queue: an array consumed from #qHead, compacted when the consumed prefix dominates.
-  #q: CaptureRecord[] = [];
-  #qSizes: number[] = [];
-  #qHead = 0;
-  #qBytes = 0;
-  #firstQueuedAt = 0;
+  readonly #q = new MemoryQueue();
   #held: CaptureRecord[] | undefined;
   #inflight: InFlight | undefined;
   #mirror: Mirror | undefined;
-  #spoolBuf: CaptureRecord[] = [];
-  #spoolBufSizes: number[] = [];
-  #spoolBufBytes = 0;
-  #spoolWriter: Promise<void> | undefined;
+  /** Present with a spool. */
+  readonly #writer: SpoolWriter | undefined;
   #connected = false;
   #backoffMs: number;
   #wake: (() => void) | undefined;
@@ -128,13 +124,7 @@ export class KafkaPublisher implements Component {
   #fatal: Error | undefined;
   readonly #once = new Once();
 
-  #offered = 0;
-  #acked = 0;
-  #spooled = 0;
-  #replayed = 0;
-  #sendFailures = 0;
-  readonly #dropped = emptyDrops();
-  readonly #topics = new Map<string, TopicTally>();
+  readonly #t = new PublisherTallies();
 
   constructor(opts: KafkaPublisherOptions) {
     this.name = opts.name ?? 'kafka-publisher';
@@ -142,6 +132,7 @@ export class KafkaPublisher implements Component {
     this.#spool = opts.spool;
     this.#metrics = opts.metrics;
     this.#log = opts.log;
+    this.#writer = opts.spool === undefined ? undefined : new SpoolWriter(opts.spool, this.#t, opts.log);
     this.#maxQueueRecords = opts.maxQueueRecords ?? 100_000;
     this.#maxQueueBytes = opts.maxQueueBytes ?? 64 * 1024 ** 2;
     this.#maxBatchRecords = opts.maxBatchRecords ?? 5_000;
@@ -186,21 +177,18 @@ export class KafkaPublisher implements Component {
 
   /** Synchronous and non-blocking: the socket loop calls it per record. */
   offer(record: CaptureRecord): OfferResult {
-    this.#offered++;
-    if (this.#state !== 'running') return this.#drop(record, 'closed');
+    this.#t.offered++;
+    if (this.#state !== 'running') return this.#t.drop(record, 'closed');
     const size = encodedSize(record);
     if (this.#mode === 'direct') {
-      const len = this.#q.length - this.#qHead;
-      if (len < this.#maxQueueRecords && this.#qBytes + size <= this.#maxQueueBytes) {
-        if (len === 0) this.#firstQueuedAt = performance.now();
-        this.#q.push(record);
-        this.#qSizes.push(size);
-        this.#qBytes += size;
-        if (len === 0 || len + 1 >= this.#maxBatchRecords || this.#qBytes >= this.#maxBatchBytes) this.#wakeLoop();
+      const len = this.#q.records;
+      if (len < this.#maxQueueRecords && this.#q.bytes + size <= this.#maxQueueBytes) {
+        this.#q.push(record, size);
+        if (len === 0 || len + 1 >= this.#maxBatchRecords || this.#q.bytes >= this.#maxBatchBytes) this.#wakeLoop();
         return 'queued';
       }
-      if (!this.#spoolUsable()) return this.#drop(record, 'queue_full');
-      this.#log?.warn({ queued: len, bytes: this.#qBytes }, 'memory queue full; spooling to disk');
+      if (!this.#spoolUsable()) return this.#t.drop(record, 'queue_full');
+      this.#log?.warn({ queued: len, bytes: this.#q.bytes }, 'memory queue full; spooling to disk');
       this.#enterSpooling(undefined);
     }
     return this.#offerToSpool(record, size);
@@ -211,18 +199,18 @@ export class KafkaPublisher implements Component {
   }
 
   stats(): PublisherStats {
-    const droppedTotal = Object.values(this.#dropped).reduce((a, b) => a + b, 0);
+    const t = this.#t;
     const infl = this.#inflight;
     const inFlight = infl !== undefined && infl.mirror === undefined && !infl.abandoned ? infl.records.length : 0;
-    const inMemory = this.#q.length - this.#qHead + this.#spoolBuf.length + (this.#held?.length ?? 0) + inFlight + this.#mirrorUndecided();
+    const inMemory = this.#q.records + (this.#writer?.records ?? 0) + (this.#held?.length ?? 0) + inFlight + this.#mirrorUndecided();
     return {
-      offered: this.#offered,
-      acked: this.#acked,
-      spooled: this.#spooled,
-      replayed: this.#replayed,
-      dropped: { ...this.#dropped },
-      droppedTotal,
-      sendFailures: this.#sendFailures,
+      offered: t.offered,
+      acked: t.acked,
+      spooled: t.spooled,
+      replayed: t.replayed,
+      dropped: { ...t.dropped },
+      droppedTotal: t.droppedTotal,
+      sendFailures: t.sendFailures,
       inMemory,
       mode: this.#mode,
     };
@@ -252,7 +240,7 @@ export class KafkaPublisher implements Component {
       this.#wakeLoop();
       const finished = await Promise.race([this.#loop!.then(() => true), sleep(this.#closeTimeoutMs, false)]);
       if (!finished) {
-        this.#log?.warn({ queued: this.#q.length - this.#qHead }, 'close deadline passed; spooling what is left');
+        this.#log?.warn({ queued: this.#q.records }, 'close deadline passed; spooling what is left');
         this.#spill();
       }
       await this.#shutdown(finished ? 0 : 1_000);
@@ -280,26 +268,14 @@ export class KafkaPublisher implements Component {
   }
 
   #offerToSpool(record: CaptureRecord, size: number): OfferResult {
+    const w = this.#writer!;
     // Twice the queue bound: entering spooling moves a full queue into this buffer, and offers still need room.
-    if (this.#spoolBuf.length >= 2 * this.#maxQueueRecords || this.#spoolBufBytes + size > 2 * this.#maxQueueBytes) return this.#drop(record, 'queue_full');
-    if (!this.#spoolUsable()) return this.#drop(record, 'spool_error');
-    if (size > this.#spool!.freeBytes - this.#spoolBufBytes) return this.#drop(record, 'spool_full');
-    this.#spoolBuf.push(record);
-    this.#spoolBufSizes.push(size);
-    this.#spoolBufBytes += size;
-    this.#scheduleSpoolWrite();
+    if (w.records >= 2 * this.#maxQueueRecords || w.bytes + size > 2 * this.#maxQueueBytes) return this.#t.drop(record, 'queue_full');
+    if (!this.#spoolUsable()) return this.#t.drop(record, 'spool_error');
+    if (size > this.#spool!.freeBytes - w.bytes) return this.#t.drop(record, 'spool_full');
+    w.push(record, size);
+    w.schedule();
     return 'spooled';
-  }
-
-  #drop(record: CaptureRecord, reason: DropReason): 'dropped' {
-    this.#dropped[reason]++;
-    this.#tally(record.topic).dropped++;
-    return 'dropped';
-  }
-
-  #dropAll(records: readonly CaptureRecord[], reason: DropReason): void {
-    this.#dropped[reason] += records.length;
-    this.#countByTopic(records, 'dropped');
   }
 
   // ---- mode changes -------------------------------------------------------------------------------------------
@@ -316,20 +292,11 @@ export class KafkaPublisher implements Component {
       infl.mirror = this.#startMirror(infl.records);
       this.#mirror = infl.mirror;
     }
-    if (first !== undefined) for (const r of first) this.#toSpoolBuf(r, encodedSize(r));
-    for (let i = this.#qHead; i < this.#q.length; i++) this.#toSpoolBuf(this.#q[i]!, this.#qSizes[i]!);
-    this.#q = [];
-    this.#qSizes = [];
-    this.#qHead = 0;
-    this.#qBytes = 0;
-    this.#scheduleSpoolWrite();
-  }
-
-  /** Moves already-accepted records into the spool write buffer; the memory bound was checked when they came in. */
-  #toSpoolBuf(record: CaptureRecord, size: number): void {
-    this.#spoolBuf.push(record);
-    this.#spoolBufSizes.push(size);
-    this.#spoolBufBytes += size;
+    // Already-accepted records: the memory bound was checked when they came in.
+    const w = this.#writer!;
+    if (first !== undefined) for (const r of first) w.push(r, encodedSize(r));
+    this.#q.drainTo((r, size) => w.push(r, size));
+    w.schedule();
   }
 
   #startMirror(records: CaptureRecord[]): Mirror {
@@ -355,12 +322,8 @@ export class KafkaPublisher implements Component {
     if (m.settled || m.writeOk === undefined || (m.sendOk === undefined && !m.abandoned)) return;
     m.settled = true;
     if (m.sendOk === true && !m.abandoned) return; // counted as acked by the send path; copies removed by the loop
-    if (m.writeOk) {
-      this.#spooled += m.records.length;
-      this.#countByTopic(m.records, 'spooled');
-    } else {
-      this.#dropAll(m.records, m.writeFailReason ?? 'spool_error');
-    }
+    if (m.writeOk) this.#t.add(m.records, 'spooled');
+    else this.#t.dropAll(m.records, m.writeFailReason ?? 'spool_error');
   }
 
   #mirrorUndecided(): number {
@@ -386,15 +349,13 @@ export class KafkaPublisher implements Component {
       }
       return;
     }
-    if (held !== undefined) this.#dropAll(held, 'shutdown');
-    this.#dropAll(this.#q.slice(this.#qHead), 'shutdown');
-    this.#q = [];
-    this.#qSizes = [];
-    this.#qHead = 0;
-    this.#qBytes = 0;
+    if (held !== undefined) this.#t.dropAll(held, 'shutdown');
+    const queued: CaptureRecord[] = [];
+    this.#q.drainTo((r) => queued.push(r));
+    this.#t.dropAll(queued, 'shutdown');
     if (this.#inflight !== undefined && !this.#inflight.abandoned) {
       this.#inflight.abandoned = true;
-      this.#dropAll(this.#inflight.records, 'shutdown');
+      this.#t.dropAll(this.#inflight.records, 'shutdown');
     }
   }
 
@@ -421,47 +382,8 @@ export class KafkaPublisher implements Component {
     this.#connected = false;
   }
 
-  // ---- spool writer ---------------------------------------------------------------------------------------------
-
-  #scheduleSpoolWrite(): void {
-    this.#spoolWriter ??= this.#writeSpoolBuf().finally(() => {
-      this.#spoolWriter = undefined;
-    });
-  }
-
   async #flushSpoolWrites(): Promise<void> {
-    while (this.#spoolWriter !== undefined) await this.#spoolWriter;
-    // Records put in the buffer after the writer's last turn.
-    if (this.#spoolBuf.length > 0) {
-      this.#scheduleSpoolWrite();
-      await this.#flushSpoolWrites();
-    }
-  }
-
-  async #writeSpoolBuf(): Promise<void> {
-    // One turn of the event loop lets a burst of offers share one append.
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    const spool = this.#spool!;
-    while (this.#spoolBuf.length > 0) {
-      const records = this.#spoolBuf;
-      const sizes = this.#spoolBufSizes;
-      this.#spoolBuf = [];
-      this.#spoolBufSizes = [];
-      this.#spoolBufBytes = 0;
-      let fit = 0;
-      let room = spool.freeBytes;
-      while (fit < records.length && sizes[fit]! <= room) room -= sizes[fit++]!;
-      const chunk = fit === records.length ? records : records.slice(0, fit);
-      if (fit < records.length) this.#dropAll(records.slice(fit), 'spool_full');
-      try {
-        await spool.append(chunk);
-        this.#spooled += chunk.length;
-        this.#countByTopic(chunk, 'spooled');
-      } catch (err) {
-        this.#dropAll(chunk, isTollgateError(err, SpoolErrors.full) ? 'spool_full' : 'spool_error');
-        this.#log?.error({ err, records: chunk.length }, 'spool append failed; records dropped');
-      }
-    }
+    await this.#writer?.flush();
   }
 
   // ---- send loop --------------------------------------------------------------------------------------------------
@@ -478,50 +400,21 @@ export class KafkaPublisher implements Component {
         await this.#sendDirect(batch);
         continue;
       }
-      const len = this.#q.length - this.#qHead;
+      const len = this.#q.records;
       if (len === 0) {
         if (this.#state !== 'running') return;
         await this.#waitWork(undefined);
         continue;
       }
-      if (this.#state === 'running' && len < this.#maxBatchRecords && this.#qBytes < this.#maxBatchBytes) {
-        const wait = this.#firstQueuedAt + this.#lingerMs - performance.now();
+      if (this.#state === 'running' && len < this.#maxBatchRecords && this.#q.bytes < this.#maxBatchBytes) {
+        const wait = this.#q.firstQueuedAt + this.#lingerMs - performance.now();
         if (wait > 0) {
           await this.#waitWork(wait);
           continue;
         }
       }
-      await this.#sendDirect(this.#take());
+      await this.#sendDirect(this.#q.take(this.#maxBatchRecords, this.#maxBatchBytes, this.#lingerMs));
     }
-  }
-
-  #take(): CaptureRecord[] {
-    let n = 0;
-    let bytes = 0;
-    const len = this.#q.length - this.#qHead;
-    while (n < len && n < this.#maxBatchRecords) {
-      const size = this.#qSizes[this.#qHead + n]!;
-      if (n > 0 && bytes + size > this.#maxBatchBytes) break;
-      bytes += size;
-      n++;
-    }
-    const batch = this.#q.slice(this.#qHead, this.#qHead + n);
-    this.#qHead += n;
-    this.#qBytes -= bytes;
-    if (this.#qHead === this.#q.length) {
-      this.#q = [];
-      this.#qSizes = [];
-      this.#qHead = 0;
-    } else {
-      if (this.#qHead > 65_536 && this.#qHead * 2 > this.#q.length) {
-        this.#q = this.#q.slice(this.#qHead);
-        this.#qSizes = this.#qSizes.slice(this.#qHead);
-        this.#qHead = 0;
-      }
-      // The rest has waited at least as long as this send; a new linger would only add latency.
-      this.#firstQueuedAt = performance.now() - this.#lingerMs;
-    }
-    return batch;
   }
 
   async #sendDirect(batch: CaptureRecord[]): Promise<void> {
@@ -575,7 +468,7 @@ export class KafkaPublisher implements Component {
       if (m.sendOk === true && !m.abandoned && m.writeOk === true) await this.#ackMirror(m);
     }
     if (this.#stop.signal.aborted) return false;
-    if (spool.records === 0 && this.#spoolBuf.length === 0 && this.#spoolWriter === undefined) {
+    if (spool.records === 0 && this.#writer!.records === 0 && !this.#writer!.writing) {
       this.#mode = 'direct';
       this.#log?.info('spool drained; back to direct sends');
       return true;
@@ -614,8 +507,7 @@ export class KafkaPublisher implements Component {
     }
     this.#backoffMs = this.#probeInitialMs;
     await spool.ack(batch.length);
-    this.#replayed += batch.length;
-    this.#countByTopic(batch, 'replayed');
+    this.#t.add(batch, 'replayed');
     this.#observe('spool', batch, t0);
     return true;
   }
@@ -630,8 +522,7 @@ export class KafkaPublisher implements Component {
   }
 
   #onAcked(batch: readonly CaptureRecord[], source: BatchSource, t0: bigint): void {
-    this.#acked += batch.length;
-    this.#countByTopic(batch, 'acked');
+    this.#t.add(batch, 'acked');
     this.#observe(source, batch, t0);
   }
 
@@ -642,7 +533,7 @@ export class KafkaPublisher implements Component {
   }
 
   #onSendFailure(err: unknown, records: number): void {
-    this.#sendFailures++;
+    this.#t.sendFailures++;
     this.#connected = false;
     // Rare by construction (one per failed batch, then one per probe interval).
     this.#log?.warn({ err, records, backoffMs: this.#backoffMs }, 'kafka send failed');
@@ -672,36 +563,13 @@ export class KafkaPublisher implements Component {
     this.#wake?.();
   }
 
-  // ---- tallies --------------------------------------------------------------------------------------------------
-
-  #tally(topic: string): TopicTally {
-    let t = this.#topics.get(topic);
-    if (t === undefined) {
-      t = { acked: 0, spooled: 0, dropped: 0, replayed: 0 };
-      this.#topics.set(topic, t);
-    }
-    return t;
-  }
-
-  /** Runs of one topic cost one map lookup, so a single-topic batch is one lookup. */
-  #countByTopic(records: readonly CaptureRecord[], field: keyof TopicTally): void {
-    let i = 0;
-    while (i < records.length) {
-      const topic = records[i]!.topic;
-      let j = i + 1;
-      while (j < records.length && records[j]!.topic === topic) j++;
-      this.#tally(topic)[field] += j - i;
-      i = j;
-    }
-  }
-
   #metricsSnapshot(): MetricsSnapshot {
     return {
-      topics: this.#topics,
-      dropped: this.#dropped,
-      sendFailures: this.#sendFailures,
-      queueRecords: this.#q.length - this.#qHead + this.#spoolBuf.length,
-      queueBytes: this.#qBytes + this.#spoolBufBytes,
+      topics: this.#t.topics,
+      dropped: this.#t.dropped,
+      sendFailures: this.#t.sendFailures,
+      queueRecords: this.#q.records + (this.#writer?.records ?? 0),
+      queueBytes: this.#q.bytes + (this.#writer?.bytes ?? 0),
       spoolRecords: this.#spool?.records ?? 0,
       spoolBytes: this.#spool?.sizeBytes ?? 0,
       spoolCorruptions: this.#spool?.stats.corruptions ?? 0,

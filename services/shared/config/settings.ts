@@ -4,6 +4,7 @@
  * docs and code cannot drift apart.
  */
 import { defineError, TollgateError } from '../errors.ts';
+import { redactText } from '../redact.ts';
 
 export const CONFIG_INVALID = defineError('TG_CONFIG_INVALID', 'An environment variable has a value of the wrong form.');
 
@@ -141,7 +142,8 @@ export const s = {
 /** Shows a rejected value without leaking secrets and without flooding the terminal. */
 function shown(def: Setting<unknown>, raw: string): string {
   if (def.secret) return '<redacted>';
-  return JSON.stringify(raw.length > 80 ? `${raw.slice(0, 77)}...` : raw);
+  const safe = redactText(raw);
+  return JSON.stringify(safe.length > 80 ? `${safe.slice(0, 77)}...` : safe);
 }
 
 export type SettingsShape = Record<string, Setting<unknown>>;

@@ -5,7 +5,7 @@ import { isTollgateError } from '../../../services/shared/errors.ts';
 import { CollectorErrors } from '../../../services/collector/errors.ts';
 import {
   decodeEnvelope, encodeEnvelope, FLAG_TS_FIXED, senderFromSocket, TRANSPORTS,
-} from '../../../services/collector/envelope.ts';
+} from '../../../services/shared/hep/envelope.ts';
 
 const ipv4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((p) => p.join('.'));
 

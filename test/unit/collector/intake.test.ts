@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CidrList } from '../../../services/collector/cidr.ts';
-import { decodeEnvelope, senderFromSocket } from '../../../services/collector/envelope.ts';
-import { decodeHep } from '../../../services/collector/hep/index.ts';
+import { decodeEnvelope, senderFromSocket } from '../../../services/shared/hep/envelope.ts';
+import { decodeHep, encodeHep } from '../../../services/shared/hep/index.ts';
 import { Intake, routeOf, type IntakeOptions, type Sender } from '../../../services/collector/intake.ts';
 import type { CaptureRecord } from '../../../services/collector/publish/record.ts';
 import { hepPacket, sipMessage } from '../../support/hep-sender.ts';
@@ -140,4 +140,21 @@ test('CIDR list: bad entries are refused with a typed error; single addresses an
   assert.equal(CidrList.parse('192.0.2.7').contains(senderFromSocket('192.0.2.8', 1)!), false);
   assert.equal(CidrList.parse('10.0.0.0/9').contains(senderFromSocket('10.128.0.1', 1)!), false);
   assert.equal(CidrList.parse('10.0.0.0/9').contains(senderFromSocket('10.127.0.1', 1)!), true);
+});
+
+test('the HEP auth key (chunk 14) never leaves the collector: stripped, the rest byte-identical and decodable', () => {
+  const withKey = hepPacket(INVITE, { authKey: 's3cret-hep-key', captureId: 9, nodeName: 'edge-1' });
+  // The same packet (same timestamp) encoded without the key.
+  const withoutKey = encodeHep({ ...decodeHep(withKey), authKey: undefined });
+  for (const opts of [{ authKey: 's3cret-hep-key' }, {}]) {
+    const r = accepted(run(withKey, opts));
+    assert.equal(r.value.includes(Buffer.from('s3cret-hep-key')), false);
+    const hep = decodeEnvelope(r.value).hep;
+    assert.deepEqual(hep, withoutKey, 'the packet equals the same packet encoded without a key');
+    const p = decodeHep(hep);
+    assert.equal(p.authKey, undefined);
+    assert.equal(p.captureId, 9);
+    assert.equal(p.nodeName, 'edge-1');
+    assert.deepEqual(p.payload, decodeHep(withKey).payload);
+  }
 });

@@ -9,7 +9,7 @@ import tls from 'node:tls';
 import { after, test } from 'node:test';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { decodeEnvelope } from '../../../services/collector/envelope.ts';
+import { decodeEnvelope } from '../../../services/shared/hep/envelope.ts';
 import type { CaptureRecord } from '../../../services/collector/publish/record.ts';
 import { Collector, type CollectorConfig } from '../../../services/collector/service.ts';
 import { collectorSettings } from '../../../services/collector/settings.ts';

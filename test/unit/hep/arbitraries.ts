@@ -1,6 +1,6 @@
 /** fast-check generators and comparison helpers shared by the HEP tests. */
 import fc from 'fast-check';
-import type { HepPacket, HepVendorChunk } from '../../../services/collector/hep/index.ts';
+import type { HepPacket, HepVendorChunk } from '../../../services/shared/hep/index.ts';
 
 /** RFC 5952 text of an IPv6 address, computed independently of the code under test (WHATWG URL serializer). */
 export function canonicalIpv6(text: string): string {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeHep, encodeHep, HepChunk, HepDecodeError } from '../../../services/collector/hep/index.ts';
+import { decodeHep, encodeHep, HepChunk, HepDecodeError } from '../../../services/shared/hep/index.ts';
 import { SIP_FIXTURES } from './fixtures.ts';
 
 const base = encodeHep(SIP_FIXTURES[0]!.packet);

@@ -13,7 +13,7 @@ import {
   hepJsDecode,
   HepDecodeError,
   type HepPacket,
-} from '../../../services/collector/hep/index.ts';
+} from '../../../services/shared/hep/index.ts';
 import { hepJsCompatiblePacket, isValidUtf8 } from './arbitraries.ts';
 import { hepJsInvite, SIP_FIXTURES } from './fixtures.ts';
 

@@ -1,6 +1,6 @@
 /** Real-looking SIP captures, as an edge proxy's siptrace would send them, for tests and the decode bench. */
 import hepJs from 'hep-js';
-import type { HepPacket } from '../../../services/collector/hep/index.ts';
+import type { HepPacket } from '../../../services/shared/hep/index.ts';
 
 const CRLF = '\r\n';
 

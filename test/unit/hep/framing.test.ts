@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { encodeHep, HepDecodeError, HepStreamFramer } from '../../../services/collector/hep/index.ts';
+import { encodeHep, HepDecodeError, HepStreamFramer } from '../../../services/shared/hep/index.ts';
 import { anyPacket } from './arbitraries.ts';
 import { hepJsInvite, SIP_FIXTURES } from './fixtures.ts';
 

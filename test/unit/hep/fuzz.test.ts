@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { decodeHep, encodeHep, HepDecodeError, HepErrors } from '../../../services/collector/hep/index.ts';
+import { decodeHep, encodeHep, HepDecodeError, HepErrors } from '../../../services/shared/hep/index.ts';
 import { anyPacket } from './arbitraries.ts';
 import { hepJsInvite, SIP_FIXTURES } from './fixtures.ts';
 

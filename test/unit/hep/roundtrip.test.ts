@@ -8,7 +8,7 @@ import {
   formatIpv6,
   HepEncodeError,
   type HepPacket,
-} from '../../../services/collector/hep/index.ts';
+} from '../../../services/shared/hep/index.ts';
 import { anyPacket, canonicalIpv6, defined, expectedAfterRoundTrip } from './arbitraries.ts';
 import { SIP_FIXTURES } from './fixtures.ts';
 

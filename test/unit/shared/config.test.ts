@@ -56,7 +56,7 @@ describe('configuration', () => {
   });
 
   it('refuses bad config before opening any socket: npm start exits 2 with the message', () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'services/main.ts'], {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
       cwd: repo,
       env: { ...process.env, API_PORT: 'eighty', CLICKHOUSE_DATABASE: 'drop table;' },
       encoding: 'utf8',

@@ -2,7 +2,7 @@
  * The HEP domain type shared by the collector's wire layer and everything downstream, plus the error raised when
  * bytes cannot become one. Nothing here touches sockets.
  */
-import { TollgateError, defineError, type ErrorSpec } from '../../shared/errors.ts';
+import { TollgateError, defineError, type ErrorSpec } from '../errors.ts';
 
 /** Payload protocol types we branch on; any other value is kept as its number. */
 export const HepPayloadType = {

@@ -13,9 +13,12 @@
  *   14 4|16 sender address
  *   .. raw HEP packet, to the end
  */
-import { formatIpv4, formatIpv6, parseIpv4, writeIpv6 } from './hep/index.ts';
-import { TollgateError } from '../shared/errors.ts';
-import { CollectorErrors } from './errors.ts';
+import { defineError, TollgateError } from '../errors.ts';
+import { formatIpv4, formatIpv6, parseIpv4, writeIpv6 } from './ip.ts';
+
+export const EnvelopeErrors = {
+  badEnvelope: defineError('TG_COLLECTOR_BAD_ENVELOPE', 'Bytes are not a tollgate capture envelope of a known version.'),
+} as const;
 
 export const ENVELOPE_MAGIC = 0xe7;
 export const ENVELOPE_VERSION = 1;
@@ -66,7 +69,7 @@ export function encodeEnvelope(hep: Buffer, sender: EnvelopeSender, receivedAtNs
 }
 
 function bad(message: string): TollgateError {
-  return new TollgateError(CollectorErrors.badEnvelope, message);
+  return new TollgateError(EnvelopeErrors.badEnvelope, message);
 }
 
 export function decodeEnvelope(buf: Buffer): Envelope {
