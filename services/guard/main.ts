@@ -50,15 +50,18 @@ let guard: GuardService | undefined;
 await runService<Config>({
   name: 'guard',
   loadConfig: loadGuardConfig,
-  async wire({ config, log, registry, supervisor }) {
+  async wire({ config, log, registry, supervisor, supervised }) {
     const { kafkaBrokers: brokers, clickhouseUrl: chUrl } = await resolveEndpoints(config, (line) => log.info({ component: 'stack' }, line));
     const chOpts = { url: chUrl, user: config.clickhouseUser, password: config.clickhousePassword };
-    const admin = createClickhouseStore(chOpts);
     const store: SqlStore = createClickhouseStore({ ...chOpts, database: config.clickhouseDatabase });
-    try {
-      await migrate({ admin, store, database: config.clickhouseDatabase, dir: SQL_DIR });
-    } finally {
-      await admin.close();
+    // Under `npm start` the supervisor applied migrations before any child started, and serves health and metrics.
+    if (!supervised) {
+      const admin = createClickhouseStore(chOpts);
+      try {
+        await migrate({ admin, store, database: config.clickhouseDatabase, dir: SQL_DIR });
+      } finally {
+        await admin.close();
+      }
     }
     const kafka = createKafka({ brokers, clientId: `${config.kafkaClientId}-guard`, log });
     const kadmin = kafka.admin();
@@ -69,18 +72,17 @@ await runService<Config>({
       await kadmin.disconnect();
     }
     guard = buildGuard(config, { kafka, store, registry, log });
-    ops = new OpsServer({ host: '127.0.0.1', port: config.metricsPort, registry, components: () => supervisor.components });
     supervisor.add({
       name: 'clickhouse-store', start: async () => {}, close: () => store.close(), destroy: () => store.close(), health: () => ({ state: 'ok' }),
-    }, ...guard.components, ops);
+    }, ...guard.components);
+    if (!supervised) {
+      ops = new OpsServer({ host: '127.0.0.1', port: config.metricsPort, registry, components: () => supervisor.components });
+      supervisor.add(ops);
+    }
   },
-  started({ log, config }) {
-    const lines = [
-      `edges: ${guard?.edges.map((e) => e.name).join(', ') || 'none (set KAMAILIO_RPC_URLS / OPENSIPS_MI_URLS)'}`,
-      `alert receivers: ${parseReceivers(config.alertWebhooks ?? '').map((r) => r.label).join(', ') || 'none (set ALERT_WEBHOOKS)'}`,
-      `/healthz, /metrics on port ${ops?.port}`,
-    ];
-    log.info({ lines }, 'guard is running');
-    process.stdout.write(`\ntollgate guard is running:\n${lines.map((l) => `  ${l}`).join('\n')}\n\n`);
-  },
+  describe: ({ config }) => [
+    `guard edges               ${guard?.edges.map((e) => e.name).join(', ') || 'none (set KAMAILIO_RPC_URLS / OPENSIPS_MI_URLS)'}`,
+    `guard alert receivers     ${parseReceivers(config.alertWebhooks ?? '').map((r) => r.label).join(', ') || 'none (set ALERT_WEBHOOKS)'}`,
+    ...(ops ? [`guard /healthz, /metrics  port ${ops.port}`] : []),
+  ],
 });

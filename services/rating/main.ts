@@ -16,6 +16,7 @@ import { KafkaRecordProducer } from '../shared/kafka/kafkajs-producer.ts';
 import { ensureTopics } from '../shared/kafka/topics.ts';
 import { OpsServer } from '../shared/ops-server.ts';
 import { resolveEndpoints } from '../endpoints.ts';
+import { redactUrl } from '../shared/redact.ts';
 import { CgratesClient } from './cgrates/client.ts';
 import { isReqtype } from './core/call.ts';
 import { JSON_CDR_TOPIC_SUFFIX, JsonCdrConsumer } from './json-cdr-feed.ts';
@@ -47,16 +48,19 @@ let ops: OpsServer | undefined;
 await runService<Config>({
   name: 'rating',
   loadConfig,
-  async wire({ config, log, registry, supervisor }) {
+  async wire({ config, log, registry, supervisor, supervised }) {
     const nodes = parseEslNodes(config.freeswitchEsl);
     const { kafkaBrokers: brokers, clickhouseUrl } = await resolveEndpoints(config, (line) => log.info({ component: 'stack' }, line));
     const chOpts = { url: clickhouseUrl, user: config.clickhouseUser, password: config.clickhousePassword };
-    const admin = createClickhouseStore(chOpts);
     const store = createClickhouseStore({ ...chOpts, database: config.clickhouseDatabase });
-    try {
-      await migrate({ admin, store, database: config.clickhouseDatabase, dir: SQL_DIR });
-    } finally {
-      await admin.close();
+    // Under `npm start` the supervisor applied migrations before any child started, and serves health and metrics.
+    if (!supervised) {
+      const admin = createClickhouseStore(chOpts);
+      try {
+        await migrate({ admin, store, database: config.clickhouseDatabase, dir: SQL_DIR });
+      } finally {
+        await admin.close();
+      }
     }
     const topic = `${config.kafkaTopicPrefix}${config.ratingCdrTopic}`;
     const clientId = `${config.kafkaClientId}-rating`;
@@ -94,7 +98,7 @@ await runService<Config>({
       registry, log: log.child({ component: 'rating' }),
     });
     const jsonCdrs = new JsonCdrConsumer({ kafka, groupId: `${clientId}-json-cdr`, topic: jsonCdrTopic, ingest: (doc) => rating.ingestJsonCdr(doc), log: log.child({ component: 'json-cdr' }) });
-    ops = new OpsServer({ host: config.ratingMetricsHost, port: config.metricsPort, registry, components: () => supervisor.components });
+    if (!supervised) ops = new OpsServer({ host: config.ratingMetricsHost, port: config.metricsPort, registry, components: () => supervisor.components });
     // Order matters for stop: the service stops taking events before the writer drains and the store closes.
     supervisor.add({
       name: 'cgrates-client', start: async () => {}, close: async () => engine.close(), destroy: async () => engine.close(),
@@ -103,10 +107,11 @@ await runService<Config>({
       name: 'clickhouse-store', start: async () => {}, close: () => store.close(), destroy: () => store.close(), health: () => ({ state: 'ok' }),
     }, {
       name: 'kafka-producer', start: async () => {}, close: () => producer.disconnect(), destroy: () => producer.disconnect(), health: () => ({ state: 'ok' }),
-    }, writer, rating, jsonCdrs, ops);
+    }, writer, rating, jsonCdrs, ...(ops ? [ops] : []));
   },
-  started({ log, config }) {
-    const nodes = parseEslNodes(config.freeswitchEsl).map((n) => `${n.name} (${n.host}:${n.port})`);
-    log.info({ nodes, cgrates: config.cgratesUrl, metricsPort: ops?.port }, 'rating service is running');
-  },
+  describe: ({ config }) => [
+    `rating FreeSWITCH ESL     ${parseEslNodes(config.freeswitchEsl).map((n) => `${n.name} (${n.host}:${n.port})`).join(', ')}`,
+    `rating CGRateS            ${redactUrl(config.cgratesUrl)}`,
+    ...(ops ? [`rating /healthz, /metrics port ${ops.port}`] : []),
+  ],
 });

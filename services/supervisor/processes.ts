@@ -51,10 +51,12 @@ export const SERVICE_PROCESSES: readonly ServiceProcessSpec[] = [
     name: 'analyzer', entry: 'analyzer/main.ts', stopOrder: 1, enabled: always, nice: BACKGROUND,
     count: (c, cores) => c.analyzerProcesses || defaultAnalyzers(cores, c.kafkaPartitions),
   },
-  // The guard and the rating service join with one entry each, e.g.
-  //   { name: 'guard', entry: 'guard/main.ts', stopOrder: 2, enabled: always, count: one, nice: BACKGROUND },
-  //   { name: 'rating', entry: 'rating/main.ts', stopOrder: 1, count: one,
-  //     enabled: (_c, env) => (env.FREESWITCH_ESL ?? '').trim() !== '' },
+  { name: 'guard', entry: 'guard/main.ts', stopOrder: 2, enabled: always, count: one, nice: BACKGROUND },
+  // Only with switches to rate; it is not intake-driven, so it stops with the analyzers.
+  {
+    name: 'rating', entry: 'rating/main.ts', stopOrder: 1, count: one,
+    enabled: (_c, env) => (env['FREESWITCH_ESL'] ?? '').trim() !== '',
+  },
   { name: 'api', entry: 'api/main.ts', stopOrder: 9, enabled: always, count: one, servesOps: true, nice: BACKGROUND },
 ];
 

@@ -21,7 +21,7 @@ describe('npm start (one supervised process per service)', () => {
     try {
       await tg.ready(120_000);
       assert.match(tg.output(), new RegExp(`API, /healthz, /metrics +http://127\\.0\\.0\\.1:${port}`));
-      assert.match(tg.output(), /Processes +collector ×2, analyzer ×1, api ×1/);
+      assert.match(tg.output(), /Processes +collector ×2, analyzer ×1, guard ×1, api ×1/);
 
       // /healthz: the API's own probes plus one component per process, each healthy.
       await waitFor('every process healthy on /healthz', 10_000, async () => (await tg.health(port)).body.status === 'ok');
@@ -29,7 +29,7 @@ describe('npm start (one supervised process per service)', () => {
       assert.equal(status, 200);
       assert.equal(body.components.clickhouse?.state, 'ok');
       assert.equal(body.components.kafka?.state, 'ok');
-      for (const name of ['collector-1', 'collector-2', 'analyzer-1', 'api-1']) {
+      for (const name of ['collector-1', 'collector-2', 'analyzer-1', 'guard-1', 'api-1']) {
         assert.equal(body.components[name]?.state, 'ok', `${name}: ${JSON.stringify(body.components[name])}`);
       }
       assert.match(body.components['collector-1']!.detail!, /hep-udp: ok/);
@@ -39,7 +39,7 @@ describe('npm start (one supervised process per service)', () => {
 
       const metrics = async (): Promise<string> => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       const before = await metrics();
-      for (const p of ['collector-1', 'collector-2', 'analyzer-1', 'api-1']) {
+      for (const p of ['collector-1', 'collector-2', 'analyzer-1', 'guard-1', 'api-1']) {
         assert.match(before, new RegExp(`tollgate_process_cpu_seconds_total\\{service="\\w+",node="[^"]+",process="${p}"\\}`));
       }
       assert.match(before, /tollgate_supervisor_restarts_total\{service="collector",node="[^"]+"\} 0\n/);
