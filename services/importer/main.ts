@@ -1,7 +1,9 @@
 /**
  * `npm run import -- <file.pcap|file.pcapng> [--shift-to-now] [--speed N]`: reads a capture, publishes its SIP
  * (and any HEP inside it) to the capture topics as the collector would, shows progress on stderr and ends with a
- * summary. Kafka comes from KAFKA_BROKERS / KAFKA_TOPIC_PREFIX like every service (unset: the local stack).
+ * summary. Kafka comes from KAFKA_BROKERS / KAFKA_TOPIC_PREFIX like every service; `npm run import` runs it through
+ * `scripts/import.ts`, which brings up the local stack when KAFKA_BROKERS is unset (run on its own, this entry
+ * refuses to start without it, as every service does).
  */
 import { access, constants } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
@@ -12,7 +14,7 @@ import { TollgateError } from '../shared/errors.ts';
 import { createKafka } from '../shared/kafka/client.ts';
 import { KafkaRecordProducer } from '../shared/kafka/kafkajs-producer.ts';
 import { ensureTopics, topicCatalogue } from '../shared/kafka/topics.ts';
-import { resolveEndpoints } from '../endpoints.ts';
+import { resolveEndpoints, type Configured } from '../endpoints.ts';
 import { ImporterErrors } from './errors.ts';
 import { importCapture, type ImportSummary } from './import.ts';
 
@@ -67,7 +69,12 @@ export function formatSummary(s: ImportSummary): string {
   ].join('\n');
 }
 
-async function main(): Promise<void> {
+/** Where Kafka is: the configured brokers (services), or the local stack's when unset (the dev entry). */
+export type KafkaResolver = (configured: Configured, progress: (line: string) => void) => Promise<{ kafkaBrokers: string[] }>;
+
+const configuredKafka: KafkaResolver = (configured, progress) => resolveEndpoints(configured, progress, 'kafka');
+
+export async function runImport(resolveKafka: KafkaResolver = configuredKafka): Promise<void> {
   const args = parseImportArgs(process.argv.slice(2));
   const config = parseSettings(commonSettings, process.env);
   // The command's own output is the progress and the summary; client chatter only when it is an error.
@@ -77,7 +84,7 @@ async function main(): Promise<void> {
   } catch (err) {
     throw new TollgateError(ImporterErrors.badArgs, `cannot read the capture file ${args.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  const { kafkaBrokers } = await resolveEndpoints(config, (line) => process.stderr.write(`import: ${line}\n`), 'kafka');
+  const { kafkaBrokers } = await resolveKafka(config, (line) => process.stderr.write(`import: ${line}\n`));
   const kafka = createKafka({ brokers: kafkaBrokers, clientId: `${config.kafkaClientId}-import`, log });
   const admin = kafka.admin();
   await admin.connect();
@@ -109,9 +116,12 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((err: unknown) => {
+/** Runs the command and reports a failure as one line on stderr with exit code 1. */
+export function runImportCommand(resolveKafka?: KafkaResolver): void {
+  runImport(resolveKafka).catch((err: unknown) => {
     process.stderr.write(`import: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = 1;
   });
 }
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) runImportCommand();
