@@ -88,6 +88,25 @@ const cdrItemSchema = {
   },
 } as const;
 
+const accountSchema = {
+  type: 'object',
+  required: ['tenant', 'account', 'balance', 'balances', 'allow_negative', 'disabled'],
+  properties: {
+    tenant: str, account: str, balance: { type: 'number', description: 'Monetary balance (sum of *monetary balances).' },
+    balances: { type: 'array', items: { type: 'object', required: ['type', 'id', 'value'], properties: { type: str, id: str, value: { type: 'number' } } } },
+    allow_negative: { type: 'boolean' }, disabled: { type: 'boolean' },
+  },
+} as const;
+
+const costSchema = {
+  type: 'object',
+  required: ['tenant', 'subject', 'destination', 'duration_s', 'cost'],
+  properties: {
+    tenant: str, subject: str, destination: str, duration_s: { type: 'number' }, cost: { type: 'number' },
+    details: { type: 'object', additionalProperties: true, description: 'CGRateS\' answer (APIerSv1.GetCost), as it gave it.' },
+  },
+} as const;
+
 type CdrRow = Record<(typeof CDR_COLUMNS)[number], unknown>;
 type CdrItem = ReturnType<typeof cdrItem>;
 
@@ -172,6 +191,7 @@ export function ratingRoutes(deps: RatingRouteDeps): FastifyPluginAsync {
 
         params: { type: 'object', required: ['account'], properties: { account: { type: 'string', minLength: 1, maxLength: 128 } } },
         querystring: { type: 'object', additionalProperties: false, properties: { tenant: tenantSchema } },
+        response: { 200: accountSchema },
       },
     }, async (req) => {
       const tenant = tenantScope(principal(req), req.query.tenant) ?? deps.defaultTenant;
@@ -196,6 +216,7 @@ export function ratingRoutes(deps: RatingRouteDeps): FastifyPluginAsync {
             answer_time: { type: 'string', format: 'date-time' },
           },
         },
+        response: { 200: costSchema },
       },
     }, async (req) => {
       const b = req.body;
