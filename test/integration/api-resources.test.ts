@@ -6,6 +6,8 @@
  * and a property test on `/v1/cdrs` query parameters.
  */
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
@@ -81,6 +83,7 @@ describe('API server with the guard and rating resources (real Kafka, ClickHouse
   let prefix = '';
   let api: ApiServer;
   let masked: ApiServer;
+  let deadCgrates: ApiServer;
   const resources: ApiResources[] = [];
   let acmeAlertId = '';
   let betaAlertId = '';
@@ -119,14 +122,22 @@ describe('API server with the guard and rating resources (real Kafka, ClickHouse
     api = build({}, cgr.url);
     // A second API: numbers masked, CGRateS not configured, its own blocklist replica (another node name).
     masked = build({ API_MASK_NUMBERS: 'true', TOLLGATE_NODE: 'masked-api' }, undefined);
+    // A third: CGRATES_URL set to a loopback port nothing listens on (the default URL with no CGRateS behind it).
+    const idle = http.createServer();
+    await new Promise<void>((resolve) => idle.listen(0, '127.0.0.1', resolve));
+    const deadPort = (idle.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => idle.close(() => resolve()));
+    deadCgrates = build({ TOLLGATE_NODE: 'dead-cgrates-api' }, `http://127.0.0.1:${deadPort}/jsonrpc`);
     for (const r of resources) for (const c of r.components) await c.start();
     await api.start();
     await masked.start();
+    await deadCgrates.start();
   });
 
   after(async () => {
     await api?.close();
     await masked?.close();
+    await deadCgrates?.close();
     for (const r of resources) for (const c of [...r.components].reverse()) await c.close();
     await cgr?.stop();
     await db?.drop();
@@ -287,7 +298,7 @@ describe('API server with the guard and rating resources (real Kafka, ClickHouse
     }
   });
 
-  it('masks CDR numbers without pii.read and refuses an account filter; CGRateS unset is a 503 naming it', async () => {
+  it('masks CDR numbers without pii.read and refuses an account filter; CGRateS unset or not answering is a 503 naming it', async () => {
     const m = (await call(masked, 'GET', `/v1/cdrs?${RANGE}&unique_id=leg-007`, KEYS.bill)).json().items[0];
     assert.deepEqual([m.caller, m.callee, m.account, m.destination], ['493*******', '442*********', '****', '442*********']);
     const clear = (await call(masked, 'GET', `/v1/cdrs?${RANGE}&unique_id=leg-007`, KEYS.pii)).json().items[0];
@@ -304,6 +315,10 @@ describe('API server with the guard and rating resources (real Kafka, ClickHouse
       assert.equal(r.json().dependency, 'cgrates');
       assert.match(r.json().detail, /CGRATES_URL/);
       assert.equal(r.headers['retry-after'], '5');
+      const dead = await call(deadCgrates, method, url, KEYS.bill, body);
+      assert.equal(dead.statusCode, 503, dead.body);
+      assert.equal(dead.json().dependency, 'cgrates');
+      assert.equal(dead.headers['retry-after'], '5');
     }
   });
 
