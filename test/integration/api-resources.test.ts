@@ -267,6 +267,23 @@ describe('API server with the guard and rating resources (real Kafka, ClickHouse
     assert.equal(other.json().param, 'cursor');
   });
 
+  it('alerts page by last seen with a next link, and export the same rows as CSV', async () => {
+    const pages = await allPages(api, '/v1/alerts?limit=1', KEYS.fraud);
+    assert.equal(pages.length, 2);
+    assert.deepEqual(new Set(pages.map((a) => a['id'])), new Set([acmeAlertId, betaAlertId]));
+    const csv = await call(api, 'GET', '/v1/alerts?format=csv', KEYS.fraud);
+    assert.equal(csv.statusCode, 200);
+    const [head, ...rows] = parseCsv(csv.body);
+    assert.deepEqual(head!.slice(0, 3), ['id', 'detector', 'rule']);
+    assert.deepEqual(rows.map((r) => r[0]), pages.map((a) => a['id']));
+    assert.deepEqual(rows.map((r) => r[head!.indexOf('tenant')]), pages.map((a) => a['tenant']));
+    const acmeCsv = parseCsv((await call(api, 'GET', '/v1/alerts?format=csv', KEYS.acmeFraud)).body);
+    assert.deepEqual(acmeCsv.slice(1).map((r) => r[0]), [acmeAlertId]);
+    // A range that ends before the alerts were seen holds none.
+    const old = (await call(api, 'GET', '/v1/alerts?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z', KEYS.fraud)).json();
+    assert.deepEqual(old, { items: [], next: null });
+  });
+
   it('every response matches the schema published in /openapi.json', async () => {
     const spec = (await call(api, 'GET', '/openapi.json', null)).json();
     const ajv = new Ajv2020.default({ strict: false, allErrors: true });
