@@ -10,10 +10,10 @@
  *   It answers 200 only once the CDR is handed on durably (`ingest`), so FreeSWITCH retries and spools otherwise.
  */
 import { timingSafeEqual } from 'node:crypto';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import type { QueryParams } from '../../shared/clickhouse/client.ts';
 import { effectiveTenant, principalOf } from '../auth.ts';
-import { ApiProblem, type Principal } from '../contract.ts';
+import { ApiProblem } from '../contract.ts';
 import { limitClause, respondList } from '../list.ts';
 import { maskUser, shouldMask } from '../mask.ts';
 import { chTime, chToUs, isoTime, timeRange, type ListQuery } from '../paging.ts';
@@ -112,23 +112,6 @@ type CdrItem = ReturnType<typeof cdrItem>;
 
 const CDR_CSV = CDR_COLUMNS.map((name) => ({ name, get: (r: CdrItem) => r[name] }));
 
-/** Which tenant a request may see: a tenant-bound key only its own; otherwise the one asked for, if any. */
-function tenantScope(p: Principal | undefined, asked: string | undefined): string | undefined {
-  if (p?.tenant !== undefined) {
-    if (asked !== undefined && asked !== p.tenant) {
-      throw new ApiProblem(403, 'tenant-forbidden', 'The key is bound to another tenant', `this key may only read tenant ${p.tenant}, not ${asked}`, 'tenant');
-    }
-    return p.tenant;
-  }
-  return asked;
-}
-
-function principal(req: FastifyRequest): Principal {
-  const p = req.principal;
-  if (p === undefined) throw new ApiProblem(401, 'unauthorized', 'Authentication required');
-  return p;
-}
-
 export function ratingRoutes(deps: RatingRouteDeps): FastifyPluginAsync {
   return async (app) => {
     app.get<{ Querystring: CdrListQuery }>('/v1/cdrs', {
@@ -194,7 +177,7 @@ export function ratingRoutes(deps: RatingRouteDeps): FastifyPluginAsync {
         response: { 200: accountSchema },
       },
     }, async (req) => {
-      const tenant = tenantScope(principal(req), req.query.tenant) ?? deps.defaultTenant;
+      const tenant = effectiveTenant(principalOf(req), req.query.tenant) ?? deps.defaultTenant;
       const acc = await callCgrates(() => deps.cgrates.account(tenant, req.params.account));
       if (!acc) throw new ApiProblem(404, 'not-found', 'No such account', `CGRateS has no account ${req.params.account} in tenant ${tenant}`, 'account');
       return { tenant: acc.tenant, account: acc.account, balance: acc.monetary, balances: acc.balances, allow_negative: acc.allowNegative, disabled: acc.disabled };
@@ -220,7 +203,7 @@ export function ratingRoutes(deps: RatingRouteDeps): FastifyPluginAsync {
       },
     }, async (req) => {
       const b = req.body;
-      const tenant = tenantScope(principal(req), b.tenant) ?? deps.defaultTenant;
+      const tenant = effectiveTenant(principalOf(req), b.tenant) ?? deps.defaultTenant;
       const subject = b.subject ?? b.account;
       if (subject === undefined) throw new ApiProblem(400, 'invalid-parameter', 'Missing subject', 'give the rating subject (or account) to price for', 'subject');
       const r = await callCgrates(() => deps.cgrates.cost({
