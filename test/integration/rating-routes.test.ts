@@ -51,6 +51,9 @@ function record(i: number, tenant: string): CdrRecord {
   };
 }
 
+// The CDRs below end on 2026-11-01 between 10:00 and 10:01 UTC.
+const RANGE = 'from=2026-11-01T00:00:00Z&to=2026-11-02T00:00:00Z';
+
 describe('rating API routes', { skip }, () => {
   let db: RatingDb;
   let cgr: CgratesEngine;
@@ -67,7 +70,7 @@ describe('rating API routes', { skip }, () => {
     app = Fastify();
     authStandIn(app);
     const cgrates = new CgratesClient({ url: cgr.url, timeoutMs: 2_000, breakerFailures: 3, breakerCooldownMs: 1_000 });
-    await app.register(ratingRoutes({ store: db.store, cgrates, defaultTenant: 'cgrates.org' }));
+    await app.register(ratingRoutes({ store: db.store, maskNumbers: false, maxRangeMs: 31 * 86_400_000, publicUrl: undefined, cgrates, defaultTenant: 'cgrates.org' }));
     await app.register(jsonCdrRoutes({ credentials: 'fs:secret-1234', ingest: async (doc) => { posted.push(doc); } }));
     await app.ready();
   });
@@ -79,27 +82,27 @@ describe('rating API routes', { skip }, () => {
 
   it('lists CDRs newest first in keyset pages, one row per leg', async () => {
     const seen: string[] = [];
-    let cursor: string | null = null;
+    let url: string | null = `/v1/cdrs?limit=7&${RANGE}`;
     let pages = 0;
     do {
-      const res: { statusCode: number; body: string; json: () => unknown } = await app.inject({ url: `/v1/cdrs?limit=7${cursor ? `&cursor=${cursor}` : ''}`, headers: { authorization: 'Bearer all' } });
+      const res: { statusCode: number; body: string; json: () => unknown } = await app.inject({ url, headers: { authorization: 'Bearer all' } });
       assert.equal(res.statusCode, 200, res.body);
-      const body = res.json() as { items: { unique_id: string; cost: number }[]; next_cursor: string | null };
+      const body = res.json() as { items: { unique_id: string; cost: number }[]; next: string | null };
       seen.push(...body.items.map((x) => x.unique_id));
-      cursor = body.next_cursor;
+      url = body.next === null ? null : new URL(body.next).pathname + new URL(body.next).search;
       pages++;
-    } while (cursor);
+    } while (url);
     assert.equal(pages, 4);
     assert.equal(seen.length, 25);
     assert.equal(new Set(seen).size, 25);
     assert.equal(seen[0], 'leg-024');
     assert.equal(seen[24], 'leg-000');
-    const one = await app.inject({ url: '/v1/cdrs?unique_id=leg-000', headers: { authorization: 'Bearer all' } });
+    const one = await app.inject({ url: `/v1/cdrs?unique_id=leg-000&${RANGE}`, headers: { authorization: 'Bearer all' } });
     assert.equal((one.json() as { items: { cost: number }[] }).items[0]!.cost, 0.2);
   });
 
   it('restricts a tenant-bound key to its tenant in SQL and refuses another tenant', async () => {
-    const res = await app.inject({ url: '/v1/cdrs?limit=100', headers: { authorization: 'Bearer acme' } });
+    const res = await app.inject({ url: `/v1/cdrs?limit=100&${RANGE}`, headers: { authorization: 'Bearer acme' } });
     const items = (res.json() as { items: { tenant: string }[] }).items;
     assert.equal(items.length, 20);
     assert.ok(items.every((x) => x.tenant === 'acme'));
@@ -107,8 +110,8 @@ describe('rating API routes', { skip }, () => {
     assert.equal(other.statusCode, 403);
     assert.equal((await app.inject({ url: '/v1/cdrs', headers: { authorization: 'Bearer noc' } })).statusCode, 403);
     assert.equal((await app.inject({ url: '/v1/cdrs' })).statusCode, 401);
-    const bad = await app.inject({ url: '/v1/cdrs?cursor=nonsense', headers: { authorization: 'Bearer all' } });
-    assert.equal(bad.statusCode, 400);
+    const bad = await app.inject({ url: `/v1/cdrs?cursor=nonsense&${RANGE}`, headers: { authorization: 'Bearer all' } });
+    assert.equal(bad.statusCode, 422);
     assert.equal((bad.json() as { param: string }).param, 'cursor');
   });
 

@@ -1,6 +1,7 @@
 /**
  * Billing routes of the rating service, written against `services/api/contract.ts`:
- * - `GET /v1/cdrs` (billing.read): CDRs, newest first, keyset-paginated, restricted to the key's tenant in SQL;
+ * - `GET /v1/cdrs` (billing.read): CDRs, newest first, on the API's list helpers (keyset pages with an opaque cursor
+ *   and a `next` link, `from`/`to`, streamed CSV), restricted to the key's tenant in SQL, numbers masked without pii.read;
  * - `GET /v1/accounts/{account}` (billing.read): the account's balances, read from CGRateS;
  * - `POST /v1/rating/cost` (billing.read): what CGRateS would charge for a destination and a duration;
  * - `POST /freeswitch/cdr`: FreeSWITCH's mod_json_cdr posts (the durable timing of each leg). mod_json_cdr can only
@@ -9,20 +10,22 @@
  *   It answers 200 only once the CDR is handed on durably (`ingest`), so FreeSWITCH retries and spools otherwise.
  */
 import { timingSafeEqual } from 'node:crypto';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { ApiProblem, type Principal } from '../contract.ts';
-
-export interface CdrQueryPort {
-  query<T = Record<string, unknown>>(sql: string, params?: Record<string, unknown>): Promise<T[]>;
-}
+import type { FastifyPluginAsync } from 'fastify';
+import type { QueryParams } from '../../shared/clickhouse/client.ts';
+import { effectiveTenant, principalOf } from '../auth.ts';
+import { ApiProblem } from '../contract.ts';
+import { limitClause, respondList } from '../list.ts';
+import { maskUser, shouldMask } from '../mask.ts';
+import { chTime, chToUs, isoTime, timeRange, type ListQuery } from '../paging.ts';
+import { listRouteSchema, refuseNumberFilters, type DataRouteOptions } from './common.ts';
 
 export interface AccountPort {
   account(tenant: string, account: string): Promise<{ tenant: string; account: string; monetary: number; balances: readonly { type: string; id: string; value: number }[]; allowNegative: boolean; disabled: boolean } | undefined>;
   cost(q: { tenant: string; category: string; subject: string; destination: string; usage: string; answerTime?: string }): Promise<{ cost: number; usageNs: number; details: unknown }>;
 }
 
-export interface RatingRouteDeps {
-  readonly store: CdrQueryPort;
+/** The API's data-route options (store, masking, range limit, public URL) plus CGRateS. */
+export interface RatingRouteDeps extends DataRouteOptions {
   readonly cgrates: AccountPort;
   /** Tenant of a key not bound to one (CGRATES_TENANT). */
   readonly defaultTenant: string;
@@ -41,11 +44,7 @@ const CDR_COLUMNS = ['unique_id', 'tenant', 'node', 'sip_call_id', 'direction', 
   'hangup_cause_q850', 'sip_hangup_disposition', 'disposition', 'timing_source', 'estimated', 'decision', 'max_usage_ms',
   'rating_status', 'rating_error', 'rating_attempts', 'cost', 'cost_source', 'cgr_id'] as const;
 
-interface CdrListQuery {
-  limit?: number;
-  cursor?: string;
-  from?: string;
-  to?: string;
+interface CdrListQuery extends ListQuery {
   tenant?: string;
   account?: string;
   sip_call_id?: string;
@@ -56,113 +55,117 @@ interface CdrListQuery {
   request_type?: string;
 }
 
-const listQuerySchema = {
+const CDR_FILTERS = ['account', 'sip_call_id', 'unique_id', 'node', 'rating_status', 'disposition', 'request_type'] as const;
+/** Numbers and user parts masked without pii.read (API_MASK_NUMBERS). */
+const NUMBER_FIELDS = ['caller', 'callee', 'account', 'subject', 'destination'] as const;
+
+const cdrFilters = {
+  account: { type: 'string', minLength: 1, maxLength: 128, description: 'CGRateS account, exact (needs pii.read when numbers are masked).' },
+  sip_call_id: { type: 'string', minLength: 1, maxLength: 512, description: 'SIP Call-ID: the CDRs of a captured dialog.' },
+  unique_id: { type: 'string', minLength: 1, maxLength: 128, description: 'FreeSWITCH channel Unique-ID.' },
+  node: { type: 'string', minLength: 1, maxLength: 64, description: 'FreeSWITCH node (FREESWITCH_ESL name).' },
+  rating_status: { type: 'string', enum: ['rated', 'pending', 'failed', 'not_rated', 'unanswered'] },
+  disposition: { type: 'string', enum: ['answered', 'busy', 'no_answer', 'cancelled', 'refused', 'failed'] },
+  request_type: { type: 'string', enum: ['*prepaid', '*pseudoprepaid', '*postpaid', '*rated', '*none'] },
+} as const;
+
+const tenantSchema = { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,128}$', description: 'Only this tenant (a tenant-bound key may only name its own).' } as const;
+
+const str = { type: 'string' } as const;
+const int = { type: 'integer' } as const;
+const cdrItemSchema = {
   type: 'object',
   additionalProperties: false,
+  required: [...CDR_COLUMNS],
   properties: {
-    limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100, description: 'Rows per page.' },
-    cursor: { type: 'string', maxLength: 512, description: 'The `next_cursor` of the previous page.' },
-    from: { type: 'string', format: 'date-time', description: 'Calls ended at or after (RFC 3339).' },
-    to: { type: 'string', format: 'date-time', description: 'Calls ended before (RFC 3339).' },
-    tenant: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,128}$', description: 'Only this tenant (a tenant-bound key may only name its own).' },
-    account: { type: 'string', minLength: 1, maxLength: 128 },
-    sip_call_id: { type: 'string', minLength: 1, maxLength: 512, description: 'SIP Call-ID: the CDRs of a captured dialog.' },
-    unique_id: { type: 'string', minLength: 1, maxLength: 128, description: 'FreeSWITCH channel Unique-ID.' },
-    node: { type: 'string', minLength: 1, maxLength: 64 },
-    rating_status: { type: 'string', enum: ['rated', 'pending', 'failed', 'not_rated', 'unanswered'] },
-    disposition: { type: 'string', enum: ['answered', 'busy', 'no_answer', 'cancelled', 'refused', 'failed'] },
-    request_type: { type: 'string', enum: ['*prepaid', '*pseudoprepaid', '*postpaid', '*rated', '*none'] },
+    unique_id: str, tenant: str, node: str, sip_call_id: str, direction: str, caller: str, callee: str, account: str, subject: str,
+    destination: str, category: str, request_type: str,
+    created_at: { type: 'string', format: 'date-time' }, answered_at: { type: ['string', 'null'], format: 'date-time' },
+    ended_at: { type: 'string', format: 'date-time' },
+    duration_ms: int, billsec: int, billmsec: int, pdd_ms: int, hangup_cause: str, hangup_cause_q850: int, sip_hangup_disposition: str,
+    disposition: str, timing_source: str, estimated: { type: 'boolean' }, decision: str, max_usage_ms: int, rating_status: str,
+    rating_error: str, rating_attempts: int, cost: { type: ['number', 'null'] }, cost_source: str, cgr_id: str,
   },
 } as const;
 
-/** Which tenant a request may see: a tenant-bound key only its own; otherwise the one asked for, if any. */
-function tenantScope(p: Principal | undefined, asked: string | undefined): string | undefined {
-  if (p?.tenant !== undefined) {
-    if (asked !== undefined && asked !== p.tenant) {
-      throw new ApiProblem(403, 'tenant-forbidden', 'The key is bound to another tenant', `this key may only read tenant ${p.tenant}, not ${asked}`, 'tenant');
-    }
-    return p.tenant;
-  }
-  return asked;
-}
+const accountSchema = {
+  type: 'object',
+  required: ['tenant', 'account', 'balance', 'balances', 'allow_negative', 'disabled'],
+  properties: {
+    tenant: str, account: str, balance: { type: 'number', description: 'Monetary balance (sum of *monetary balances).' },
+    balances: { type: 'array', items: { type: 'object', required: ['type', 'id', 'value'], properties: { type: str, id: str, value: { type: 'number' } } } },
+    allow_negative: { type: 'boolean' }, disabled: { type: 'boolean' },
+  },
+} as const;
 
-function principal(req: FastifyRequest): Principal {
-  const p = req.principal;
-  if (p === undefined) throw new ApiProblem(401, 'unauthorized', 'Authentication required');
-  return p;
-}
+const costSchema = {
+  type: 'object',
+  required: ['tenant', 'subject', 'destination', 'duration_s', 'cost'],
+  properties: {
+    tenant: str, subject: str, destination: str, duration_s: { type: 'number' }, cost: { type: 'number' },
+    details: { type: 'object', additionalProperties: true, description: 'CGRateS\' answer (APIerSv1.GetCost), as it gave it.' },
+  },
+} as const;
 
-interface Cursor {
-  readonly e: string;
-  readonly u: string;
-}
+type CdrRow = Record<(typeof CDR_COLUMNS)[number], unknown>;
+type CdrItem = ReturnType<typeof cdrItem>;
 
-function encodeCursor(c: Cursor): string {
-  return Buffer.from(JSON.stringify(c)).toString('base64url');
-}
-
-function decodeCursor(raw: string): Cursor {
-  try {
-    const c = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Cursor;
-    if (typeof c.e === 'string' && typeof c.u === 'string' && /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,6})?$/.test(c.e)) return c;
-  } catch {
-    // fall through to the problem below
-  }
-  throw new ApiProblem(400, 'invalid-parameter', 'Invalid cursor', 'cursor must be the next_cursor of a previous page, unchanged', 'cursor');
-}
-
-function chTime(iso: string, param: string): string {
-  const ms = Date.parse(iso);
-  if (!Number.isFinite(ms)) throw new ApiProblem(400, 'invalid-parameter', 'Invalid time', `${param} must be an RFC 3339 date-time, got ${JSON.stringify(iso)}`, param);
-  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
-}
+const CDR_CSV = CDR_COLUMNS.map((name) => ({ name, get: (r: CdrItem) => r[name] }));
 
 export function ratingRoutes(deps: RatingRouteDeps): FastifyPluginAsync {
   return async (app) => {
     app.get<{ Querystring: CdrListQuery }>('/v1/cdrs', {
       config: { scope: 'billing.read' },
-      schema: { querystring: listQuerySchema },
-    }, async (req) => {
+      schema: {
+        ...listRouteSchema({
+          tag: 'billing',
+          summary: 'Search CDRs',
+          description: 'One CDR per FreeSWITCH call leg (its latest revision), by the time the leg ended, newest first; `format=csv` streams the whole range.',
+          filters: cdrFilters,
+          item: cdrItemSchema,
+        }),
+      },
+    }, async (req, reply) => {
       const q = req.query;
-      const tenant = tenantScope(principal(req), q.tenant);
-      const where: string[] = [];
-      const params: Record<string, unknown> = {};
+      const p = principalOf(req);
+      const mask = shouldMask(deps.maskNumbers, p);
+      refuseNumberFilters(mask, q as Record<string, unknown>, ['account']);
+      const range = timeRange(q, deps.maxRangeMs);
+      const tenant = effectiveTenant(p, q.tenant);
       // The tenant restriction is part of the SQL, never a filter applied afterwards.
-      if (tenant !== undefined) {
-        where.push('tenant = {tenant:String}');
-        params['tenant'] = tenant;
-      }
-      if (q.from !== undefined) {
-        where.push("ended_at >= toDateTime64({from:String}, 6, 'UTC')");
-        params['from'] = chTime(q.from, 'from');
-      }
-      if (q.to !== undefined) {
-        where.push("ended_at < toDateTime64({to:String}, 6, 'UTC')");
-        params['to'] = chTime(q.to, 'to');
-      }
-      for (const [key, col] of [['account', 'account'], ['sip_call_id', 'sip_call_id'], ['unique_id', 'unique_id'], ['node', 'node'],
-        ['rating_status', 'rating_status'], ['disposition', 'disposition'], ['request_type', 'request_type']] as const) {
+      const c: string[] = ['ended_at >= {from:DateTime64(6)} AND ended_at < {to:DateTime64(6)}'];
+      const base: QueryParams = { from: chTime(range.fromUs), to: chTime(range.toUs) };
+      if (tenant !== undefined) { c.push('tenant = {tenant:String}'); base['tenant'] = tenant; }
+      for (const key of CDR_FILTERS) {
         const v = q[key];
-        if (v !== undefined) {
-          where.push(`${col} = {${key}:String}`);
-          params[key] = v;
-        }
+        if (v !== undefined) { c.push(`${key} = {${key}:String}`); base[key] = v; }
       }
-      if (q.cursor !== undefined) {
-        const c = decodeCursor(q.cursor);
-        where.push("(ended_at, unique_id) < (toDateTime64({ce:String}, 6, 'UTC'), {cu:String})");
-        params['ce'] = c.e;
-        params['cu'] = c.u;
-      }
-      const limit = q.limit ?? 100;
-      params['limit'] = limit + 1;
-      const rows = await deps.store.query<Record<string, unknown>>(
-        `SELECT ${CDR_COLUMNS.join(', ')} FROM cdrs FINAL${where.length ? ` WHERE ${where.join(' AND ')}` : ''} `
-        + 'ORDER BY ended_at DESC, unique_id DESC LIMIT {limit:UInt32}', params);
-      const page = rows.slice(0, limit);
-      const last = page[page.length - 1];
-      const next = rows.length > limit && last ? encodeCursor({ e: String(last['ended_at']), u: String(last['unique_id']) }) : null;
-      return { items: page.map(cdrItem), next_cursor: next };
+      const filters: Record<string, unknown> = { tenant };
+      for (const key of CDR_FILTERS) filters[key] = q[key];
+      return respondList(req, reply, {
+        query: q, range, publicUrl: deps.publicUrl, arity: 2, filters, store: deps.store,
+        statement: (after, limit, window) => {
+          const params: QueryParams = { ...base };
+          const where = [...c];
+          if (window !== undefined) {
+            where.push('ended_at >= {w_from:DateTime64(6)} AND ended_at < {w_to:DateTime64(6)}');
+            Object.assign(params, { w_from: chTime(window.fromUs), w_to: chTime(window.toUs) });
+          }
+          if (after !== undefined) {
+            where.push('(ended_at, unique_id) < ({k_ended:DateTime64(6)}, {k_uid:String})');
+            Object.assign(params, { k_ended: String(after[0]), k_uid: String(after[1]) });
+          }
+          return {
+            sql: `SELECT ${CDR_COLUMNS.join(', ')} FROM cdrs FINAL WHERE ${where.join(' AND ')} ORDER BY ended_at DESC, unique_id DESC${limitClause(params, limit)}`,
+            params,
+          };
+        },
+        keyTimeUs: (k) => chToUs(String(k[0])),
+        keyOf: (r: CdrRow) => [String(r.ended_at), String(r.unique_id)],
+        toItem: (r) => cdrItem(r, mask),
+        csvName: 'cdrs.csv',
+        csvColumns: CDR_CSV,
+      });
     });
 
     app.get<{ Params: { account: string }; Querystring: { tenant?: string } }>('/v1/accounts/:account', {
@@ -170,10 +173,11 @@ export function ratingRoutes(deps: RatingRouteDeps): FastifyPluginAsync {
       schema: {
 
         params: { type: 'object', required: ['account'], properties: { account: { type: 'string', minLength: 1, maxLength: 128 } } },
-        querystring: { type: 'object', additionalProperties: false, properties: { tenant: listQuerySchema.properties.tenant } },
+        querystring: { type: 'object', additionalProperties: false, properties: { tenant: tenantSchema } },
+        response: { 200: accountSchema },
       },
     }, async (req) => {
-      const tenant = tenantScope(principal(req), req.query.tenant) ?? deps.defaultTenant;
+      const tenant = effectiveTenant(principalOf(req), req.query.tenant) ?? deps.defaultTenant;
       const acc = await callCgrates(() => deps.cgrates.account(tenant, req.params.account));
       if (!acc) throw new ApiProblem(404, 'not-found', 'No such account', `CGRateS has no account ${req.params.account} in tenant ${tenant}`, 'account');
       return { tenant: acc.tenant, account: acc.account, balance: acc.monetary, balances: acc.balances, allow_negative: acc.allowNegative, disabled: acc.disabled };
@@ -191,14 +195,15 @@ export function ratingRoutes(deps: RatingRouteDeps): FastifyPluginAsync {
             subject: { type: 'string', minLength: 1, maxLength: 128 },
             account: { type: 'string', minLength: 1, maxLength: 128 },
             category: { type: 'string', minLength: 1, maxLength: 64 },
-            tenant: listQuerySchema.properties.tenant,
+            tenant: tenantSchema,
             answer_time: { type: 'string', format: 'date-time' },
           },
         },
+        response: { 200: costSchema },
       },
     }, async (req) => {
       const b = req.body;
-      const tenant = tenantScope(principal(req), b.tenant) ?? deps.defaultTenant;
+      const tenant = effectiveTenant(principalOf(req), b.tenant) ?? deps.defaultTenant;
       const subject = b.subject ?? b.account;
       if (subject === undefined) throw new ApiProblem(400, 'invalid-parameter', 'Missing subject', 'give the rating subject (or account) to price for', 'subject');
       const r = await callCgrates(() => deps.cgrates.cost({
@@ -219,18 +224,27 @@ async function callCgrates<T>(fn: () => Promise<T>): Promise<T> {
     if (e.code === 'TG_CGRATES_ERROR') {
       throw new ApiProblem(422, 'rating-refused', 'CGRateS refused the request', String(e.details?.['cgratesError'] ?? e.message));
     }
-    if (e.code === 'TG_CGRATES_UNAVAILABLE') throw new ApiProblem(503, 'rating-unavailable', 'CGRateS is not answering', e.message);
+    if (e.code === 'TG_CGRATES_UNAVAILABLE') throw new ApiProblem(503, 'rating-unavailable', 'CGRateS is not answering', e.message, undefined, { dependency: 'cgrates' });
     throw err;
   }
 }
 
-function cdrItem(r: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const c of CDR_COLUMNS) out[c] = r[c];
-  for (const c of ['duration_ms', 'billsec', 'billmsec', 'pdd_ms', 'hangup_cause_q850', 'max_usage_ms', 'rating_attempts'] as const) out[c] = Number(r[c]);
-  out['cost'] = r['cost'] === null || r['cost'] === undefined ? null : Number(r['cost']);
-  out['estimated'] = r['estimated'] === true || r['estimated'] === 1 || r['estimated'] === 'true';
-  return out;
+function cdrItem(r: CdrRow, mask: boolean) {
+  const text = (c: (typeof CDR_COLUMNS)[number]): string => String(r[c] ?? '');
+  const n = (c: (typeof CDR_COLUMNS)[number]): number => Number(r[c]);
+  const num = (c: (typeof NUMBER_FIELDS)[number]): string => (mask ? maskUser(text(c)) : text(c));
+  return {
+    unique_id: text('unique_id'), tenant: text('tenant'), node: text('node'), sip_call_id: text('sip_call_id'), direction: text('direction'),
+    caller: num('caller'), callee: num('callee'), account: num('account'), subject: num('subject'), destination: num('destination'),
+    category: text('category'), request_type: text('request_type'),
+    created_at: isoTime(text('created_at'))!, answered_at: isoTime(r.answered_at as string | null), ended_at: isoTime(text('ended_at'))!,
+    duration_ms: n('duration_ms'), billsec: n('billsec'), billmsec: n('billmsec'), pdd_ms: n('pdd_ms'), hangup_cause: text('hangup_cause'),
+    hangup_cause_q850: n('hangup_cause_q850'), sip_hangup_disposition: text('sip_hangup_disposition'), disposition: text('disposition'),
+    timing_source: text('timing_source'), estimated: r.estimated === true || r.estimated === 1 || r.estimated === 'true',
+    decision: text('decision'), max_usage_ms: n('max_usage_ms'), rating_status: text('rating_status'), rating_error: text('rating_error'),
+    rating_attempts: n('rating_attempts'), cost: r.cost === null || r.cost === undefined ? null : Number(r.cost),
+    cost_source: text('cost_source'), cgr_id: text('cgr_id'),
+  };
 }
 
 export function jsonCdrRoutes(deps: JsonCdrRouteDeps): FastifyPluginAsync {
