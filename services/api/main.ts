@@ -3,11 +3,11 @@
  * probes of Kafka and ClickHouse. Under `npm start` it also reports every other process: the supervisor feeds it
  * their health and metrics, so one `/healthz` and one `/metrics` cover the whole platform.
  */
-import { ApiServer } from './server.ts';
-import { apiSettings } from './settings.ts';
+import type { ApiServer } from './server.ts';
+import { buildApiResources } from './resources.ts';
+import { buildApiServer } from './service.ts';
+import { loadConfig, type TollgateConfig } from '../settings.ts';
 import { createClickhouseStore } from '../shared/clickhouse/client.ts';
-import { commonSettings } from '../shared/config/common.ts';
-import { parseSettings, type Env, type Parsed } from '../shared/config/settings.ts';
 import { DependencyProbe } from '../shared/dependency-probe.ts';
 import { runService } from '../shared/entrypoint.ts';
 import { createKafka } from '../shared/kafka/client.ts';
@@ -16,18 +16,18 @@ import { mapDetails } from '../shared/lifecycle.ts';
 import { ClusterMetricsRegistry, PeerHealth } from '../shared/supervised-ops.ts';
 import { resolveEndpoints } from '../endpoints.ts';
 
-const shape = { ...commonSettings, ...apiSettings } as const;
-type Config = Parsed<typeof shape>;
-
 let api: ApiServer | undefined;
 
-await runService<Config>({
+// The whole settings table: the API serves the guard's blocklist and alerts and the rating routes, so it reads their
+// settings (CGRATES_URL, RATING_JSON_CDR_CREDENTIALS, GUARD_*) as well as its own.
+await runService<TollgateConfig>({
   name: 'api',
-  loadConfig: (env: Env) => parseSettings(shape, env),
+  loadConfig,
   async wire({ config, log, registry, supervisor, supervised }) {
     const { kafkaBrokers, clickhouseUrl } = await resolveEndpoints(config);
     const store = createClickhouseStore({ url: clickhouseUrl, user: config.clickhouseUser, password: config.clickhousePassword, database: config.clickhouseDatabase });
-    const kafkaAdmin = createKafka({ brokers: kafkaBrokers, clientId: `${config.kafkaClientId}-api`, log }).admin();
+    const kafka = createKafka({ brokers: kafkaBrokers, clientId: `${config.kafkaClientId}-api`, log });
+    const kafkaAdmin = kafka.admin();
     // Added first so it is closed last: the clients outlive every component that uses them.
     supervisor.add({
       name: 'clients',
@@ -51,14 +51,15 @@ await runService<Config>({
       }),
     );
     const peers = supervised ? new PeerHealth() : undefined;
-    // The API engineer's `buildApiServer` factory (services/api/service.ts) replaces `new ApiServer` here, taking the
-    // same registry and health function (and the store for the /v1 routes).
-    api = new ApiServer({
-      host: config.apiHost,
-      port: config.apiPort,
+    // Blocklist replica, CGRateS client, mod_json_cdr producer: started before the server, stopped after it.
+    const resources = buildApiResources(config, { kafka, store, log });
+    supervisor.add(...resources.components);
+    api = buildApiServer(config, {
+      store,
       log,
       registry: supervised ? new ClusterMetricsRegistry(registry) : registry,
       health: () => mapDetails(peers ? peers.combine(supervisor.health()) : supervisor.health(), redactText),
+      routes: resources.routes,
     });
     supervisor.add(api);
   },

@@ -15,6 +15,7 @@ describe('npm start (one supervised process per service)', () => {
       ...process.env, KAFKA_BROKERS: stack.kafkaBrokers.join(','), CLICKHOUSE_URL: stack.clickhouseUrl,
       API_PORT: String(port), HEP_PORT: String(port + 500), CLICKHOUSE_DATABASE: database, KAFKA_TOPIC_PREFIX: `${database}.`, LOG_FORMAT: 'json',
       COLLECTOR_PROCESSES: '2', ANALYZER_PROCESSES: '1', PUBLISH_SPOOL_DIR: `.run/test-spool-${database}`,
+      API_KEYS: 'noc:start-test-key-0123456789:admin',
     });
     let code: number | null = null;
     let topics: string[] = [];
@@ -33,6 +34,13 @@ describe('npm start (one supervised process per service)', () => {
         assert.equal(body.components[name]?.state, 'ok', `${name}: ${JSON.stringify(body.components[name])}`);
       }
       assert.match(body.components['collector-1']!.detail!, /hep-udp: ok/);
+
+      // The API process serves every resource through its auth hook: calls, the guard's blocklist, the CDRs.
+      for (const path of ['/v1/calls', '/v1/blocklist', '/v1/alerts', '/v1/cdrs']) {
+        const auth = { authorization: 'Bearer start-test-key-0123456789' };
+        assert.equal((await fetch(`http://127.0.0.1:${port}${path}`, { headers: auth })).status, 200, path);
+        assert.equal((await fetch(`http://127.0.0.1:${port}${path}`)).status, 401, `${path} without a key`);
+      }
 
       // Every line of a child is tagged with its process.
       assert.match(tg.output(), /\{"process":"collector-2","level":\d+/);
