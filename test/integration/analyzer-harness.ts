@@ -38,10 +38,11 @@ export class AnalyzerEnv {
   kadmin!: Admin;
   producer!: Producer;
 
-  async setup(): Promise<void> {
+  /** `clickhouseUrl`: a test's own ClickHouse endpoint (one it may stop) instead of the shared one. */
+  async setup(opts: { clickhouseUrl?: string } = {}): Promise<void> {
     const stack = await ensureLocalStack();
     this.kafkaBrokers = stack.kafkaBrokers;
-    this.clickhouseUrl = stack.clickhouseUrl;
+    this.clickhouseUrl = opts.clickhouseUrl ?? stack.clickhouseUrl;
     this.#admin = createClickhouseStore({ url: this.clickhouseUrl, user: 'default' });
     this.store = createClickhouseStore({ url: this.clickhouseUrl, user: 'default', database: this.database });
     await migrate({ admin: this.#admin, store: this.store, database: this.database, dir: `${ROOT}sql/` });

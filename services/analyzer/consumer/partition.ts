@@ -4,8 +4,9 @@
  *
  *   1. ledger row (group, topic, partition, first, last)      — before any data, so a replay can find the cut
  *   2. every table's rows with token <group>:<topic>:<partition>:<first>-<last>:<table>
- *   3. events for the detectors (idempotent producer, at least once, id = topic/partition/offset)
- *   4. commit offset last + 1                                  — only after 1-3 were acknowledged
+ *   3. events for the detectors (idempotent producer, at least once, id = topic/partition/offset) — started as
+ *      soon as the batch is correlated, alongside 1-2, so the detectors never wait for ClickHouse
+ *   4. commit offset last + 1                                  — only after 1-3 were all acknowledged
  *   5. tracker snapshot at offset last + 1 (SIP partitions, at most every snapshotIntervalMs) — bounds the replay
  *
  * Idle advances. A SIP partition without new records still moves its trackers' capture clock (`idle()`), so calls
@@ -330,11 +331,16 @@ export class PartitionWorker {
     this.#report(tally);
     if (replay) m?.replayedBatches.inc();
 
-    await retryForever('recording the batch in the ingest ledger', () => this.sink.recordRange(range, records.length), hooks);
-    await this.#insertAll(rows, rangeKey(range), hooks);
-    if (sipEvents.length > 0 || qEvents.length > 0) {
-      await retryForever('publishing events', () => this.sink.publish(sipEvents, qEvents), hooks);
-    }
+    // The detectors must not wait for ClickHouse: the events go out as soon as the batch is correlated, while the
+    // ledger row and the inserts run. Both must be acknowledged before the commit (see the file comment).
+    const published = sipEvents.length > 0 || qEvents.length > 0
+      ? retryForever('publishing events', () => this.sink.publish(sipEvents, qEvents), hooks)
+      : Promise.resolve();
+    const stored = (async () => {
+      await retryForever('recording the batch in the ingest ledger', () => this.sink.recordRange(range, records.length), hooks);
+      await this.#insertAll(rows, rangeKey(range), hooks);
+    })();
+    await settledBoth(published, stored);
     await this.sink.commit(range.last + 1);
     this.#next = range.last + 1;
     if (m) {
@@ -420,4 +426,14 @@ export class PartitionWorker {
       this.o.onSnapshotError?.(err);
     }
   }
+}
+
+/**
+ * Waits for both steps to finish, however either ends, then throws the first failure. Nothing of a batch is still
+ * running when its worker gives the partition up (an early rejection would leave the other step retrying behind it).
+ */
+async function settledBoth(a: Promise<unknown>, b: Promise<unknown>): Promise<void> {
+  const [ra, rb] = await Promise.allSettled([a, b]);
+  if (ra.status === 'rejected') throw ra.reason;
+  if (rb.status === 'rejected') throw rb.reason;
 }
