@@ -75,9 +75,11 @@ describe('rating across a lost event socket', { skip }, () => {
 
     // Resync: listed channels, re-armed the prepaid call still up, decided the channel parked meanwhile.
     await waitFor(() => fs1.channels.get(e)!.state !== 'parked', 5_000, 'the channel parked while away to be decided');
-    const after = fs1.commands.slice(commandsBefore).map((x) => x.line);
-    assert.ok(after.includes('api show channels as json'), after.join(' | '));
-    assert.ok(after.some((l) => l.startsWith('api sched_hangup +') && l.includes(c)), after.join(' | '));
+    // The parked channel and the re-arm of the call still up are decided independently after the channel list:
+    // either may reach the switch first, so wait for both rather than assume an order.
+    const sinceReconnect = (): string[] => fs1.commands.slice(commandsBefore).map((x) => x.line);
+    await waitFor(() => sinceReconnect().some((l) => l.startsWith('api sched_hangup +') && l.includes(c)), 5_000, `the prepaid call still up re-armed (${sinceReconnect().join(' | ')})`);
+    assert.ok(sinceReconnect().includes('api show channels as json'), sinceReconnect().join(' | '));
     await new Promise((r) => setTimeout(r, 500));
     fs1.hangup(c);
     await waitFor(() => fs1.channels.get(e)!.state === 'hungup', 5_000, 'e ended');
