@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
+import { offsetsOfNewTopic } from './blocklist-log.ts';
 
 export interface WarmupOptions {
   readonly kafka: Kafka;
@@ -41,7 +42,7 @@ export async function replayRanges(admin: Admin, groupId: string, topics: readon
   const out: Range[] = [];
   for (const topic of topics) {
     const committed = new Map(((await admin.fetchOffsets({ groupId, topics: [topic] }))[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
-    const ends = await admin.fetchTopicOffsets(topic);
+    const ends = await offsetsOfNewTopic(admin, topic);
     const starts = new Map((await admin.fetchTopicOffsetsByTimestamp(topic, sinceMs)).map((p) => [p.partition, Number(p.offset)]));
     for (const e of ends) {
       const c = committed.get(e.partition) ?? -1;

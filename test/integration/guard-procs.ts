@@ -4,6 +4,7 @@
  * would publish it (requests keyed by the client, the proxy's 401s keyed by the proxy).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Admin } from 'kafkajs';
 import { fileURLToPath } from 'node:url';
 import { req, resp } from '../unit/guard/events.ts';
 import { freePort } from '../support/kamailio.ts';
@@ -65,4 +66,11 @@ export function failures(src: string, account: string, n: number, partition: num
     out.push({ key: PROXY, value: Buffer.from(JSON.stringify(resp(at + 5, src, 'REGISTER', 401, { ...over, src_ip: PROXY }))) });
   }
   return out;
+}
+
+/** End offsets minus the group's committed offsets, summed over the topic's partitions (no commit = all of it). */
+export async function groupLag(admin: Admin, groupId: string, topic: string): Promise<number> {
+  const ends = await admin.fetchTopicOffsets(topic);
+  const committed = new Map(((await admin.fetchOffsets({ groupId, topics: [topic] }))[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+  return ends.reduce((n, e) => n + Number(e.high) - Math.max(0, committed.get(e.partition) ?? 0), 0);
 }
