@@ -25,7 +25,7 @@ import type { Finding, QuarantineEvent, SipEvent } from './detect/types.ts';
 import { KamailioHtable, OpensipsCache, type EdgeProxy } from './edge/proxies.ts';
 import { EdgeSync } from './edge/sync.ts';
 import { guardMetrics, type GuardMetrics } from './metrics.ts';
-import { Notifier, type DeliveryRecord } from './notify/notifier.ts';
+import { Notifier, type DeliveryRecord, type UnfinishedDelivery } from './notify/notifier.ts';
 import { parseReceivers, publicAlert } from './notify/receivers.ts';
 import { TableWriter } from './table-writer.ts';
 import type { guardSettings } from './settings.ts';
@@ -116,10 +116,11 @@ export function buildGuard(c: GuardConfig, deps: GuardDeps): GuardService {
     edges.push(new EdgeSync({ proxy, active: (now) => state.active(now), probeIntervalMs: c.guardEdgeProbeInterval, retryBaseMs: 200, retryMaxMs: c.guardEdgeRetryMax, metrics, log: log.child({ component: 'edge' }) }));
   }
   const blocklist = new BlocklistService(state, blockLog, (row) => history.add('blocklist_audit', auditRow(row, c.nodeName)));
-  const notifier = new Notifier({
+  const notifier: Notifier = new Notifier({
     receivers: parseReceivers(c.alertWebhooks ?? ''), secret: c.alertWebhookSecret, groupWaitMs: c.alertWebhookGroupWait, attempts: c.alertWebhookAttempts,
     retryBaseMs: c.alertWebhookRetryBase, timeoutMs: c.alertWebhookTimeout, resendFiringMs: 60_000, externalUrl: c.alertExternalUrl ?? '', metrics,
     log: log.child({ component: 'notifier' }), record: (d) => history.add('alert_deliveries', deliveryRow(d, c.nodeName)), firing: () => book.firing,
+    unfinished: (): Promise<UnfinishedDelivery[]> => loadUnfinishedDeliveries(store, c.nodeName, notifier.retryHorizonMs),
   });
   const events: GuardService['events'] = {};
   const core = new GuardCore(c, { kafka, store, log, metrics, engine, engines, rules, book, blocklist, state, history, notifier, edges, events });
@@ -436,4 +437,15 @@ async function loadFiringAlerts(store: SqlStore, resolveAfterMs: number): Promis
     `SELECT ${ALERT_COLUMNS} FROM alerts WHERE last_seen > now64(3) - toIntervalSecond({s:UInt32}) ORDER BY id, version DESC LIMIT 1 BY id`,
     { s: Math.ceil(resolveAfterMs / 1000) * 2 });
   return rows.map(alertFromRow).filter((a) => a.state === 'firing');
+}
+
+/** Deliveries of this node whose latest record is a retry (not delivered, not dead) within the retry horizon. */
+async function loadUnfinishedDeliveries(store: SqlStore, node: string, horizonMs: number): Promise<UnfinishedDelivery[]> {
+  const rows = await store.query<{ delivery_id: string; receiver: string; alert_ids: string[]; last: string; last_attempt: number | string; ts_ms: number | string; payload: string }>(
+    `SELECT delivery_id, any(receiver) AS receiver, any(alert_ids) AS alert_ids, argMax(outcome, (attempt, ts)) AS last, max(attempt) AS last_attempt,
+            toUnixTimestamp64Milli(max(ts)) AS ts_ms, argMax(payload, (attempt, ts)) AS payload
+       FROM alert_deliveries WHERE node = {node:String} AND ts > now64(3) - toIntervalSecond({s:UInt32})
+      GROUP BY delivery_id HAVING last = 'retry'`,
+    { node, s: Math.ceil(horizonMs / 1000) + 60 });
+  return rows.map((r) => ({ deliveryId: r.delivery_id, receiver: r.receiver, alertIds: r.alert_ids, attempt: Number(r.last_attempt), ts: Number(r.ts_ms), payload: r.payload }));
 }

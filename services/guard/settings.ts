@@ -10,7 +10,7 @@ export const guardSettings = {
     + 'Off: one guard reads `sip.events` directly (exact only when it is alone on the stream).'),
   guardWarmup: s.duration('GUARD_WARMUP', 3_600_000,
     'At start the guard replays its input from this far back (at most the longest detector window) up to the group\'s committed '
-    + 'offsets, rebuilding detector windows without raising again what was raised before the restart. 0: off.', '1h'),
+    + 'offsets, rebuilding detector windows without raising again what was raised before the restart. 0s: off.', '1h'),
   guardAllowlist: s.string('GUARD_ALLOWLIST', '',
     'Comma-separated IPv4/IPv6 CIDRs never judged by the source detectors and never blocked (carriers, your own proxies '
     + 'and switches, monitoring). The allowlist wins over every detector and over manual blocks.',
