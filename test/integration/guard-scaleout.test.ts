@@ -2,7 +2,7 @@
  * Scale-out: two guard processes share GUARD_GROUP_ID with GUARD_REKEY on. A distributed brute force on one account
  * from five sources whose requests sit on different `sip.events` partitions (and whose 401s sit on the proxy's) is
  * forwarded by both guards, re-keyed by account, and judged by exactly one: one alert, not two, not zero, and every
- * source blocked.
+ * source blocked. The control: two guards reading `sip.events` directly miss the same attack.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -20,7 +20,8 @@ describe('guard scale-out: two processes, re-keyed facts', { timeout: 240_000 },
     for (const g of guards) if (g.child.exitCode === null) { g.child.kill('SIGTERM'); await g.exited; }
     const kadmin = new Kafka({ clientId: 'scaleout-cleanup', brokers: env.kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
     await kadmin.connect();
-    await kadmin.deleteGroups([groupId, `${groupId}-facts`, `${groupId}-blocklist-a`, `${groupId}-blocklist-b`]).catch(() => undefined);
+    const groups = (await kadmin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(groupId));
+    await kadmin.deleteGroups(groups).catch(() => undefined);
     const topics = (await kadmin.listTopics()).filter((t) => t.startsWith(`${env.prefix}guard.`));
     await kadmin.deleteTopics({ topics }).catch(() => undefined);
     await kadmin.disconnect();
@@ -61,5 +62,23 @@ describe('guard scale-out: two processes, re-keyed facts', { timeout: 240_000 },
     process.stdout.write(`# scale-out: attack events forwarded ${shares.join(' + ')} by the two guards; alert raised by ${ids[0]!.node}\n`);
     const none = await env.count('alerts', "detector = 'bruteforce' AND rule = 'per_source'");
     assert.equal(none, 0, 'no per-source alert (2 failures per source)');
+  });
+
+  it('control: the same attack on two guards reading sip.events directly is missed (why re-keying exists)', async () => {
+    for (const g of guards.splice(0)) { g.child.kill('SIGTERM'); await g.exited; }
+    const direct = { GUARD_GROUP_ID: `${groupId}-direct`, GUARD_REKEY: 'false' };
+    guards.push(await spawnGuard(env, { ...direct, TOLLGATE_NODE: 'c' }), await spawnGuard(env, { ...direct, TOLLGATE_NODE: 'd' }));
+    const tail = () => guards.map((g) => g.output()).join('');
+    let probe = 0;
+    await until('both direct guards judging', 120_000, async () => {
+      await env.produce('sipEvents', [0, 1, 2].map((p) => ({ key: `192.0.2.${150 + p}`, partition: p, value: Buffer.from(JSON.stringify(req(Date.now(), `192.0.2.${150 + p}`, 'OPTIONS', { call_id: `dprobe-${probe++}` }))) })));
+      return (await Promise.all(guards.map((g) => g.events({ topic: 'sip.events', outcome: 'ok' })))).every((n) => n > 0);
+    }, tail);
+    const sources = ['198.51.100.11', '198.51.100.12', '198.51.100.13', '198.51.100.14', '198.51.100.15'];
+    const judged = await Promise.all(guards.map((g) => g.events({ topic: 'sip.events', outcome: 'ok' })));
+    await env.produce('sipEvents', sources.flatMap((s, i) => failures(s, 'victim2', 2, i % 3)));
+    await until('attack judged', 30_000, async () => (await Promise.all(guards.map((g) => g.events({ topic: 'sip.events', outcome: 'ok' })))).reduce((x, y) => x + y, 0) - judged.reduce((x, y) => x + y, 0) >= 20, tail);
+    await new Promise((r) => setTimeout(r, 3_000));
+    assert.equal(await env.count('alerts', "rule = 'distributed' AND subject = 'victim2'"), 0, 'each guard saw a share of the sources or of the answers');
   });
 });
