@@ -4,7 +4,7 @@
  * detect/, alerts.ts and blocklist.ts.
  */
 import { readFileSync } from 'node:fs';
-import type { Consumer, Kafka, Producer } from 'kafkajs';
+import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -155,6 +155,8 @@ class GuardCore implements Component {
   #forwarder: Consumer | undefined;
   readonly #routes = new Map<string, { engine: DetectorEngine; label: string }>();
   #qTopic = '';
+  /** Partitions of the detection group this guard holds (`topic\u0000partition`). */
+  #owned = new Set<string>();
   #producer: Producer | undefined;
   #tick: NodeJS.Timeout | undefined;
   #running = false;
@@ -202,13 +204,7 @@ class GuardCore implements Component {
         const have = new Set(await admin.listTopics());
         if (!wanted.every((t) => have.has(t.name))) throw err;
       });
-      if (this.#c.guardWarmup > 0) {
-        const windowMs = Math.min(this.#c.guardWarmup, longestWindowMs(this.#d.rules));
-        await replayWindow({
-          kafka, admin, groupId: detectGroup, topics: inputs, sinceMs: Date.now() - windowMs, timeoutMs: 120_000, log: log.child({ component: 'warmup' }),
-          feed: (topic, value) => this.#event(topic, value, true),
-        }).catch((err: unknown) => log.warn({ err }, 'warm-up failed; detector windows start empty'));
-      }
+      if (this.#c.guardWarmup > 0) await this.#warm(admin, detectGroup, inputs, undefined);
     } finally {
       await admin.disconnect();
     }
@@ -220,6 +216,35 @@ class GuardCore implements Component {
     this.#consumer.on(this.#consumer.events.CRASH, (e) => {
       this.#crashed = String((e.payload as { error?: Error }).error?.message ?? 'crash');
       this.#running = false;
+    });
+    // A partition taken over from another guard (it left or the group grew) holds subjects whose windows that guard
+    // kept: pause it, rebuild them from the log, then consume. The listener runs before the first fetch after a join.
+    let joined = false;
+    this.#consumer.on(this.#consumer.events.GROUP_JOIN, (e) => {
+      const assigned = (e.payload as { memberAssignment: Record<string, number[]> }).memberAssignment;
+      const gained = new Map<string, Set<number>>();
+      for (const [topic, parts] of Object.entries(assigned)) {
+        const fresh = parts.filter((p) => !this.#owned.has(`${topic}\u0000${p}`));
+        if (fresh.length > 0) gained.set(topic, new Set(fresh));
+      }
+      this.#owned = new Set(Object.entries(assigned).flatMap(([topic, parts]) => parts.map((p) => `${topic}\u0000${p}`)));
+      // The first assignment was covered by the start-up warm-up (every partition).
+      if (!joined || gained.size === 0 || this.#c.guardWarmup <= 0) {
+        joined = true;
+        return;
+      }
+      const pauseList = [...gained].map(([topic, parts]) => ({ topic, partitions: [...parts] }));
+      this.#consumer?.pause(pauseList);
+      void (async () => {
+        const a = kafka.admin();
+        try {
+          await a.connect();
+          await this.#warm(a, detectGroup, [...gained.keys()], gained);
+        } finally {
+          await a.disconnect().catch(() => undefined);
+          this.#consumer?.resume(pauseList);
+        }
+      })().catch((err: unknown) => log.warn({ err }, 'warm-up of taken-over partitions failed'));
     });
     await this.#consumer.run({
       partitionsConsumedConcurrently: 4,
@@ -234,6 +259,16 @@ class GuardCore implements Component {
     if (rekey !== undefined) await this.#startForwarder(sipTopic);
     this.#running = true;
     this.#tick = setInterval(() => this.#onTick(), 1_000);
+  }
+
+  /** Replays the last window of `topics` (or of the `only` partitions) into the engines, findings dropped (warmup.ts). */
+  async #warm(admin: Admin, groupId: string, topics: string[], only: ReadonlyMap<string, ReadonlySet<number>> | undefined): Promise<void> {
+    const { kafka, log } = this.#d;
+    const windowMs = Math.min(this.#c.guardWarmup, longestWindowMs(this.#d.rules));
+    await replayWindow({
+      kafka, admin, groupId, topics, sinceMs: Date.now() - windowMs, timeoutMs: 120_000, log: log.child({ component: 'warmup' }), ...(only ? { only } : {}),
+      feed: (topic, value) => this.#event(topic, value, true),
+    }).catch((err: unknown) => log.warn({ err }, 'warm-up failed; detector windows start empty'));
   }
 
   /**

@@ -21,6 +21,8 @@ export interface WarmupOptions {
   readonly timeoutMs: number;
   readonly log: Logger;
   readonly feed: (topic: string, value: Buffer | null) => void;
+  /** Only these partitions (topic → partitions); all of them when absent. */
+  readonly only?: ReadonlyMap<string, ReadonlySet<number>>;
 }
 
 export interface WarmupResult {
@@ -57,7 +59,7 @@ export async function replayRanges(admin: Admin, groupId: string, topics: readon
 
 export async function replayWindow(o: WarmupOptions): Promise<WarmupResult> {
   const t0 = Date.now();
-  const ranges = await replayRanges(o.admin, o.groupId, o.topics, o.sinceMs);
+  const ranges = (await replayRanges(o.admin, o.groupId, o.topics, o.sinceMs)).filter((r) => o.only === undefined || o.only.get(r.topic)?.has(r.partition) === true);
   if (ranges.length === 0) return { events: 0, partitions: 0, complete: true, ms: Date.now() - t0 };
   const pending = new Map(ranges.map((r) => [`${r.topic}\u0000${r.partition}`, r]));
   const total = ranges.reduce((n, r) => n + r.to - r.from, 0);
