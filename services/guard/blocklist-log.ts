@@ -63,7 +63,7 @@ export class BlocklistLog implements Component {
     this.#admin = kafka.admin();
     await this.#admin.connect();
     await ensureCompactedTopic(this.#admin, topic);
-    const ends = await this.#admin.fetchTopicOffsets(topic);
+    const ends = await offsetsOfNewTopic(this.#admin, topic);
     const target = new Map(ends.map((e) => [e.partition, Number(e.high)]));
     const behind = new Set([...target].filter(([, high]) => high > 0).map(([p]) => p));
     this.#producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true, maxInFlightRequests: 1 });
@@ -179,5 +179,20 @@ export function parseRecord(value: Buffer): BlockRecord | undefined {
     return r;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * End offsets of a topic that may have just been created: until the broker's metadata has caught up it answers
+ * "This server does not host this topic-partition" (retriable, but the admin client does not retry it).
+ */
+export async function offsetsOfNewTopic(admin: Admin, topic: string): ReturnType<Admin['fetchTopicOffsets']> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await admin.fetchTopicOffsets(topic);
+    } catch (err) {
+      if (attempt >= 20 || (err as { retriable?: boolean }).retriable !== true) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
   }
 }

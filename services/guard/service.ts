@@ -4,7 +4,7 @@
  * detect/, alerts.ts and blocklist.ts.
  */
 import { readFileSync } from 'node:fs';
-import type { Consumer, Kafka, Producer } from 'kafkajs';
+import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -16,14 +16,16 @@ import { Blocklist, type BlockPolicy } from './blocklist.ts';
 import { BlocklistLog } from './blocklist-log.ts';
 import { auditRow, BlocklistService, chTime } from './blocklist-service.ts';
 import { Allowlist } from './detect/allowlist.ts';
-import { DetectorEngine } from './detect/engine.ts';
+import { ALL_PARTS, DetectorEngine } from './detect/engine.ts';
+import { FACT_TOPICS, factsOf, type FactKind } from './facts.ts';
+import { replayWindow } from './warmup.ts';
 import { PrefixList } from './detect/numbers.ts';
-import { loadRules, type RulesFile } from './detect/rules.ts';
+import { loadRules, longestWindowMs, type RulesFile } from './detect/rules.ts';
 import type { Finding, QuarantineEvent, SipEvent } from './detect/types.ts';
 import { KamailioHtable, OpensipsCache, type EdgeProxy } from './edge/proxies.ts';
 import { EdgeSync } from './edge/sync.ts';
 import { guardMetrics, type GuardMetrics } from './metrics.ts';
-import { Notifier, type DeliveryRecord } from './notify/notifier.ts';
+import { Notifier, type DeliveryRecord, type UnfinishedDelivery } from './notify/notifier.ts';
 import { parseReceivers, publicAlert } from './notify/receivers.ts';
 import { TableWriter } from './table-writer.ts';
 import type { guardSettings } from './settings.ts';
@@ -69,7 +71,10 @@ export interface GuardDeps {
 export interface GuardService {
   readonly components: Component[];
   readonly blocklist: BlocklistService;
+  /** The engine judging sources (and everything, when the guard reads `sip.events` directly). */
   readonly engine: DetectorEngine;
+  /** Every engine: one, or one per facts topic when re-keying (GUARD_REKEY). */
+  readonly engines: DetectorEngine[];
   readonly alerts: AlertBook;
   readonly edges: EdgeSync[];
   readonly notifier: Notifier;
@@ -82,7 +87,14 @@ export function buildGuard(c: GuardConfig, deps: GuardDeps): GuardService {
   const { kafka, store, registry, log } = deps;
   const metrics = guardMetrics(registry);
   const { rules, allowlist, highRisk } = loadDetectorInputs(c);
-  const engine = new DetectorEngine(rules, allowlist, highRisk);
+  const engines = c.guardRekey
+    ? {
+      source: new DetectorEngine(rules, allowlist, highRisk, { source: true, account: false, destination: false }),
+      account: new DetectorEngine(rules, allowlist, highRisk, { source: false, account: true, destination: false }),
+      destination: new DetectorEngine(rules, allowlist, highRisk, { source: false, account: false, destination: true }),
+    }
+    : undefined;
+  const engine = engines?.source ?? new DetectorEngine(rules, allowlist, highRisk, ALL_PARTS);
   const book = new AlertBook({ resolveAfterMs: c.guardAlertResolveAfter, updateEveryMs: 10_000 });
   const state = new Blocklist(blockPolicy(c), allowlist);
   const history = new TableWriter(store, log.child({ component: 'history' }));
@@ -104,14 +116,16 @@ export function buildGuard(c: GuardConfig, deps: GuardDeps): GuardService {
     edges.push(new EdgeSync({ proxy, active: (now) => state.active(now), probeIntervalMs: c.guardEdgeProbeInterval, retryBaseMs: 200, retryMaxMs: c.guardEdgeRetryMax, metrics, log: log.child({ component: 'edge' }) }));
   }
   const blocklist = new BlocklistService(state, blockLog, (row) => history.add('blocklist_audit', auditRow(row, c.nodeName)));
-  const notifier = new Notifier({
+  const notifier: Notifier = new Notifier({
     receivers: parseReceivers(c.alertWebhooks ?? ''), secret: c.alertWebhookSecret, groupWaitMs: c.alertWebhookGroupWait, attempts: c.alertWebhookAttempts,
     retryBaseMs: c.alertWebhookRetryBase, timeoutMs: c.alertWebhookTimeout, resendFiringMs: 60_000, externalUrl: c.alertExternalUrl ?? '', metrics,
     log: log.child({ component: 'notifier' }), record: (d) => history.add('alert_deliveries', deliveryRow(d, c.nodeName)), firing: () => book.firing,
+    unfinished: (): Promise<UnfinishedDelivery[]> => loadUnfinishedDeliveries(store, c.nodeName, notifier.retryHorizonMs),
   });
   const events: GuardService['events'] = {};
-  const core = new GuardCore(c, { kafka, store, log, metrics, engine, book, blocklist, state, history, notifier, edges, events });
-  return { components: [history, blockLog, ...edges, notifier, core], blocklist, engine, alerts: book, edges, notifier, history, events };
+  const core = new GuardCore(c, { kafka, store, log, metrics, engine, engines, rules, book, blocklist, state, history, notifier, edges, events });
+  const all = engines === undefined ? [engine] : Object.values(engines);
+  return { components: [history, blockLog, ...edges, notifier, core], blocklist, engine, engines: all, alerts: book, edges, notifier, history, events };
 }
 
 interface CoreDeps {
@@ -120,6 +134,8 @@ interface CoreDeps {
   readonly log: Logger;
   readonly metrics: GuardMetrics;
   readonly engine: DetectorEngine;
+  readonly engines: Readonly<Record<FactKind, DetectorEngine>> | undefined;
+  readonly rules: RulesFile;
   readonly book: AlertBook;
   readonly blocklist: BlocklistService;
   readonly state: Blocklist;
@@ -136,6 +152,11 @@ class GuardCore implements Component {
   readonly #d: CoreDeps;
   readonly #closing = new Once();
   #consumer: Consumer | undefined;
+  #forwarder: Consumer | undefined;
+  readonly #routes = new Map<string, { engine: DetectorEngine; label: string }>();
+  #qTopic = '';
+  /** Partitions of the detection group this guard holds (`topic\u0000partition`). */
+  #owned = new Set<string>();
   #producer: Producer | undefined;
   #tick: NodeJS.Timeout | undefined;
   #running = false;
@@ -156,57 +177,161 @@ class GuardCore implements Component {
       log.warn({ err }, 'could not read firing alerts from ClickHouse; ongoing alerts may be reopened');
       return [];
     }), Date.now());
+    const prefix = this.#c.kafkaTopicPrefix;
+    const sipTopic = topicName(prefix, 'sipEvents');
+    const qTopic = topicName(prefix, 'quarantine');
+    this.#qTopic = qTopic;
+    const rekey = this.#d.engines;
+    // Topic → engine and metric label. Quarantined messages are judged per source in both modes.
+    this.#routes.set(qTopic, { engine: this.#d.engine, label: 'sip.quarantine' });
+    if (rekey === undefined) this.#routes.set(sipTopic, { engine: this.#d.engine, label: 'sip.events' });
+    else for (const k of Object.keys(FACT_TOPICS) as FactKind[]) this.#routes.set(`${prefix}${FACT_TOPICS[k]}`, { engine: rekey[k], label: FACT_TOPICS[k] });
+    const detectGroup = rekey === undefined ? this.#c.guardGroupId : `${this.#c.guardGroupId}-facts`;
+    const inputs = [...this.#routes.keys()];
     const admin = kafka.admin();
     await admin.connect();
     try {
-      await ensureTopics(admin, [{
-        name: `${this.#c.kafkaTopicPrefix}${GUARD_TOPICS.alerts}`, partitions: this.#c.kafkaPartitions ?? 3, retentionMs: this.#c.kafkaRetention ?? 30 * 86_400_000,
-        doc: 'Guard alert changes (opened, escalated, updated, resolved), keyed by alert id.',
-      }]).catch(async (err: unknown) => {
-        // Another guard created it between list and create.
-        if (!(await admin.listTopics()).includes(`${this.#c.kafkaTopicPrefix}${GUARD_TOPICS.alerts}`)) throw err;
+      const partitions = this.#c.kafkaPartitions ?? 3;
+      const retentionMs = this.#c.kafkaRetention ?? 30 * 86_400_000;
+      const wanted = [{ name: `${prefix}${GUARD_TOPICS.alerts}`, partitions, retentionMs, doc: 'Guard alert changes (opened, escalated, updated, resolved), keyed by alert id.' }];
+      if (rekey !== undefined) {
+        for (const k of Object.keys(FACT_TOPICS) as FactKind[]) {
+          wanted.push({ name: `${prefix}${FACT_TOPICS[k]}`, partitions, retentionMs: Math.min(retentionMs, 7 * 86_400_000), doc: `sip.events re-keyed by ${k} for the guard's ${k} detectors.` });
+        }
+      }
+      await ensureTopics(admin, wanted).catch(async (err: unknown) => {
+        // Another guard created them between list and create.
+        const have = new Set(await admin.listTopics());
+        if (!wanted.every((t) => have.has(t.name))) throw err;
       });
+      if (this.#c.guardWarmup > 0) await this.#warm(admin, detectGroup, inputs, undefined);
     } finally {
       await admin.disconnect();
     }
     this.#producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await this.#producer.connect();
-    const sipTopic = topicName(this.#c.kafkaTopicPrefix, 'sipEvents');
-    const qTopic = topicName(this.#c.kafkaTopicPrefix, 'quarantine');
-    this.#consumer = kafka.consumer({ groupId: this.#c.guardGroupId, maxWaitTimeInMs: 100, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
+    this.#consumer = kafka.consumer({ groupId: detectGroup, maxWaitTimeInMs: 100, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
     await this.#consumer.connect();
-    await this.#consumer.subscribe({ topics: [sipTopic, qTopic], fromBeginning: false });
+    await this.#consumer.subscribe({ topics: inputs, fromBeginning: false });
     this.#consumer.on(this.#consumer.events.CRASH, (e) => {
       this.#crashed = String((e.payload as { error?: Error }).error?.message ?? 'crash');
       this.#running = false;
     });
+    // A partition taken over from another guard (it left or the group grew) holds subjects whose windows that guard
+    // kept: pause it, rebuild them from the log, then consume. The listener runs before the first fetch after a join.
+    let joined = false;
+    this.#consumer.on(this.#consumer.events.GROUP_JOIN, (e) => {
+      const assigned = (e.payload as { memberAssignment: Record<string, number[]> }).memberAssignment;
+      const gained = new Map<string, Set<number>>();
+      for (const [topic, parts] of Object.entries(assigned)) {
+        const fresh = parts.filter((p) => !this.#owned.has(`${topic}\u0000${p}`));
+        if (fresh.length > 0) gained.set(topic, new Set(fresh));
+      }
+      this.#owned = new Set(Object.entries(assigned).flatMap(([topic, parts]) => parts.map((p) => `${topic}\u0000${p}`)));
+      // The first assignment was covered by the start-up warm-up (every partition).
+      if (!joined || gained.size === 0 || this.#c.guardWarmup <= 0) {
+        joined = true;
+        return;
+      }
+      const pauseList = [...gained].map(([topic, parts]) => ({ topic, partitions: [...parts] }));
+      this.#consumer?.pause(pauseList);
+      void (async () => {
+        const a = kafka.admin();
+        try {
+          await a.connect();
+          await this.#warm(a, detectGroup, [...gained.keys()], gained);
+        } finally {
+          await a.disconnect().catch(() => undefined);
+          this.#consumer?.resume(pauseList);
+        }
+      })().catch((err: unknown) => log.warn({ err }, 'warm-up of taken-over partitions failed'));
+    });
     await this.#consumer.run({
       partitionsConsumedConcurrently: 4,
       eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
-        const quarantine = batch.topic === qTopic;
         for (const m of batch.messages) {
-          this.#event(quarantine, m.value);
+          this.#event(batch.topic, m.value, false);
           resolveOffset(m.offset);
         }
         await heartbeat();
       },
     });
+    if (rekey !== undefined) await this.#startForwarder(sipTopic);
     this.#running = true;
     this.#tick = setInterval(() => this.#onTick(), 1_000);
   }
 
-  #event(quarantine: boolean, value: Buffer | null): void {
-    const { engine, metrics } = this.#d;
-    const topic = quarantine ? 'sip.quarantine' : 'sip.events';
+  /** Replays the last window of `topics` (or of the `only` partitions) into the engines, findings dropped (warmup.ts). */
+  async #warm(admin: Admin, groupId: string, topics: string[], only: ReadonlyMap<string, ReadonlySet<number>> | undefined): Promise<void> {
+    const { kafka, log } = this.#d;
+    const windowMs = Math.min(this.#c.guardWarmup, longestWindowMs(this.#d.rules));
+    await replayWindow({
+      kafka, admin, groupId, topics, sinceMs: Date.now() - windowMs, timeoutMs: 120_000, log: log.child({ component: 'warmup' }), ...(only ? { only } : {}),
+      feed: (topic, value) => this.#event(topic, value, true),
+    }).catch((err: unknown) => log.warn({ err }, 'warm-up failed; detector windows start empty'));
+  }
+
+  /**
+   * Forwards `sip.events` to the facts topics (at least once: offsets are resolved after the send; the engines drop
+   * replayed event ids). It uses the guard group, so several guards share this work as they shared the events.
+   */
+  async #startForwarder(sipTopic: string): Promise<void> {
+    const { kafka, metrics } = this.#d;
+    const prefix = this.#c.kafkaTopicPrefix;
+    this.#forwarder = kafka.consumer({ groupId: this.#c.guardGroupId, maxWaitTimeInMs: 100, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
+    await this.#forwarder.connect();
+    await this.#forwarder.subscribe({ topics: [sipTopic], fromBeginning: false });
+    this.#forwarder.on(this.#forwarder.events.CRASH, (e) => {
+      this.#crashed = `forwarder: ${String((e.payload as { error?: Error }).error?.message ?? 'crash')}`;
+      this.#running = false;
+    });
+    await this.#forwarder.run({
+      partitionsConsumedConcurrently: 4,
+      eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
+        const out = new Map<string, { key: string; value: Buffer }[]>();
+        for (const m of batch.messages) {
+          const e = parseEvent(m.value, false) as SipEvent | undefined;
+          if (e === undefined) {
+            this.#bad('sip.events', m.value);
+            continue;
+          }
+          for (const f of factsOf(e)) {
+            const topic = `${prefix}${FACT_TOPICS[f.kind]}`;
+            let list = out.get(topic);
+            if (list === undefined) out.set(topic, (list = []));
+            list.push({ key: f.key, value: m.value! });
+          }
+          metrics.events.inc({ topic: 'sip.events', outcome: 'forwarded' });
+        }
+        if (out.size > 0) await this.#producer!.sendBatch({ topicMessages: [...out].map(([topic, messages]) => ({ topic, messages })) });
+        const last = batch.messages[batch.messages.length - 1];
+        if (last !== undefined) resolveOffset(last.offset);
+        await heartbeat();
+      },
+    });
+  }
+
+  #bad(topic: string, value: Buffer | null): void {
+    this.#d.metrics.events.inc({ topic, outcome: 'bad' });
+    if (this.#badLogged++ % 1000 === 0) this.#d.log.warn({ topic, sample: value?.subarray(0, 200).toString('utf8') ?? null, bad: this.#badLogged }, 'event is not a version-1 guard event; skipped and counted');
+  }
+
+  /** One record of an input topic through its engine; in warm-up (`warm`) state only, findings dropped. */
+  #event(inputTopic: string, value: Buffer | null, warm: boolean): void {
+    const { metrics } = this.#d;
+    const route = this.#routes.get(inputTopic);
+    if (route === undefined) return;
+    const { engine, label: topic } = route;
+    const quarantine = inputTopic === this.#qTopic;
     const e = parseEvent(value, quarantine);
     if (e === undefined) {
-      metrics.events.inc({ topic, outcome: 'bad' });
-      if (this.#badLogged++ % 1000 === 0) this.#d.log.warn({ topic, sample: value?.subarray(0, 200).toString('utf8') ?? null, bad: this.#badLogged }, 'event is not a version-1 guard event; skipped and counted');
+      this.#bad(topic, value);
       return;
     }
     const dup = engine.duplicates;
     const findings = quarantine ? engine.quarantine(e as QuarantineEvent) : engine.sip(e as SipEvent);
-    metrics.events.inc({ topic, outcome: engine.duplicates > dup ? 'duplicate' : 'ok' });
+    metrics.events.inc({ topic, outcome: engine.duplicates > dup ? 'duplicate' : warm ? 'warmup' : 'ok' });
+    if (warm) return;
     for (const f of findings) this.#finding(f);
   }
 
@@ -244,7 +369,7 @@ class GuardCore implements Component {
 
   #onTick(): void {
     const now = Date.now();
-    const { book, state, edges, metrics, history, engine } = this.#d;
+    const { book, state, edges, metrics, history } = this.#d;
     for (const c of book.tick(now)) this.#alertChanged(c);
     const active = new Set(state.active(now).map((r) => r.ip));
     for (const ip of this.#active) {
@@ -260,7 +385,7 @@ class GuardCore implements Component {
     metrics.firing.reset();
     for (const a of book.firing) metrics.firing.inc({ detector: a.detector });
     if (now - this.#lastSweep > 30_000) {
-      engine.sweep();
+      for (const engine of new Set([...this.#routes.values()].map((r) => r.engine))) engine.sweep();
       this.#lastSweep = now;
     }
   }
@@ -269,6 +394,7 @@ class GuardCore implements Component {
     return this.#closing.run(async () => {
       clearInterval(this.#tick);
       this.#running = false;
+      await this.#forwarder?.disconnect();
       await this.#consumer?.disconnect();
       await this.#producer?.disconnect();
     });
@@ -346,4 +472,15 @@ async function loadFiringAlerts(store: SqlStore, resolveAfterMs: number): Promis
     `SELECT ${ALERT_COLUMNS} FROM alerts WHERE last_seen > now64(3) - toIntervalSecond({s:UInt32}) ORDER BY id, version DESC LIMIT 1 BY id`,
     { s: Math.ceil(resolveAfterMs / 1000) * 2 });
   return rows.map(alertFromRow).filter((a) => a.state === 'firing');
+}
+
+/** Deliveries of this node whose latest record is a retry (not delivered, not dead) within the retry horizon. */
+async function loadUnfinishedDeliveries(store: SqlStore, node: string, horizonMs: number): Promise<UnfinishedDelivery[]> {
+  const rows = await store.query<{ delivery_id: string; receiver: string; alert_ids: string[]; last: string; last_attempt: number | string; ts_ms: number | string; payload: string }>(
+    `SELECT delivery_id, any(receiver) AS receiver, any(alert_ids) AS alert_ids, argMax(outcome, (attempt, ts)) AS last, max(attempt) AS last_attempt,
+            toUnixTimestamp64Milli(max(ts)) AS ts_ms, argMax(payload, (attempt, ts)) AS payload
+       FROM alert_deliveries WHERE node = {node:String} AND ts > now64(3) - toIntervalSecond({s:UInt32})
+      GROUP BY delivery_id HAVING last = 'retry'`,
+    { node, s: Math.ceil(horizonMs / 1000) + 60 });
+  return rows.map((r) => ({ deliveryId: r.delivery_id, receiver: r.receiver, alertIds: r.alert_ids, attempt: Number(r.last_attempt), ts: Number(r.ts_ms), payload: r.payload }));
 }

@@ -4,6 +4,13 @@ import { s } from '../shared/config/settings.ts';
 export const guardSettings = {
   guardGroupId: s.string('GUARD_GROUP_ID', 'tollgate-guard',
     'Kafka consumer group of the guard on `sip.events` / `sip.quarantine`. Guards sharing it share the partitions.'),
+  guardRekey: s.bool('GUARD_REKEY', false,
+    'Scale-out: forward `sip.events` to the guard\'s facts topics keyed by client, account (From user) and destination, and run '
+    + 'the detectors on those (group `<GUARD_GROUP_ID>-facts`), so several guards sharing GUARD_GROUP_ID each see whole subjects. '
+    + 'Off: one guard reads `sip.events` directly (exact only when it is alone on the stream).'),
+  guardWarmup: s.duration('GUARD_WARMUP', 3_600_000,
+    'At start the guard replays its input from this far back (at most the longest detector window) up to the group\'s committed '
+    + 'offsets, rebuilding detector windows without raising again what was raised before the restart. 0s: off.', '1h'),
   guardAllowlist: s.string('GUARD_ALLOWLIST', '',
     'Comma-separated IPv4/IPv6 CIDRs never judged by the source detectors and never blocked (carriers, your own proxies '
     + 'and switches, monitoring). The allowlist wins over every detector and over manual blocks.',

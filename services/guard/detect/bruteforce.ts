@@ -6,6 +6,7 @@
 import { clientIp, isRequest, Samples, type Finding, type SipEvent } from './types.ts';
 import type { Rules } from './rules.ts';
 import { KeyedState, SlidingCount } from './window.ts';
+import type { EngineParts } from './engine.ts';
 
 const REJECTED = new Set([401, 403, 407]);
 
@@ -46,7 +47,8 @@ export class BruteForceDetector {
   readonly #sources = new KeyedState(() => new SourceState());
   readonly #accounts = new KeyedState(() => new AccountState());
 
-  observe(e: SipEvent, t: number, rules: Rules): Finding[] {
+  /** `parts.source`: the per-source rule; `parts.account`: the distributed rule (allowlisted clients count). */
+  observe(e: SipEvent, t: number, rules: Rules, parts: EngineParts = { source: true, account: true, destination: true }): Finding[] {
     const r = rules.bruteforce;
     if (!r.enabled || e.call_id === '') return [];
     if (isRequest(e)) {
@@ -73,16 +75,17 @@ export class BruteForceDetector {
     }
     if (!REJECTED.has(e.status)) return [];
     const out: Finding[] = [];
-    const src = this.#sources.get(p.client);
-    src.samples.add(e.call_id);
-    const n = src.failures.add(t, r.windowMs);
-    if (n >= r.perSourceFailures) {
+    const src = parts.source ? this.#sources.get(p.client) : undefined;
+    src?.samples.add(e.call_id);
+    const n = src?.failures.add(t, r.windowMs) ?? 0;
+    if (src !== undefined && n >= r.perSourceFailures) {
       out.push({
         detector: 'bruteforce', rule: 'per_source', severity: 'critical', subject: { kind: 'ip', value: p.client }, tenant: e.tenant, at: t,
         block: [p.client],
         evidence: { count: n, threshold: r.perSourceFailures, windowMs: r.windowMs, detail: `${n} rejected credentials from ${p.client} (last account ${p.account})`, callIds: src.samples.list },
       });
     }
+    if (!parts.account) return out;
     acc.samples.add(e.call_id);
     let sc = acc.bySource.get(p.client);
     if (sc === undefined) acc.bySource.set(p.client, (sc = new SlidingCount()));

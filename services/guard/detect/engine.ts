@@ -19,6 +19,22 @@ const SEEN_IDS = 200_000;
 const EARLY_MS = 10_000;
 const EARLY_MAX = 100_000;
 
+/**
+ * Which aggregations an engine runs. A guard fed `sip.events` directly runs all of them; a scaled-out guard runs
+ * each on the stream re-keyed by what it aggregates on (client address, From user, destination address), so
+ * every subject's events reach exactly one engine in the group (facts.ts).
+ */
+export interface EngineParts {
+  /** Per client address: flood per source, scanner, brute force per source, malformed. */
+  readonly source: boolean;
+  /** Per account: distributed brute force, toll fraud, new network. */
+  readonly account: boolean;
+  /** Per destination address: flood per destination. */
+  readonly destination: boolean;
+}
+
+export const ALL_PARTS: EngineParts = { source: true, account: true, destination: true };
+
 export class DetectorEngine {
   readonly #flood = new FloodDetector();
   readonly #scanner = new ScannerDetector();
@@ -32,7 +48,7 @@ export class DetectorEngine {
   #now = -Infinity;
   duplicates = 0;
 
-  constructor(private readonly rules: RulesFile, private readonly allowlist: Allowlist, highRisk: PrefixList) {
+  constructor(private readonly rules: RulesFile, private readonly allowlist: Allowlist, highRisk: PrefixList, readonly parts: EngineParts = ALL_PARTS) {
     this.#fraud = new TollFraudDetector(highRisk);
   }
 
@@ -46,9 +62,13 @@ export class DetectorEngine {
     if (t === undefined) return [];
     const rules = rulesFor(this.rules, e.tenant);
     const out: Finding[] = [];
+    const p = this.parts;
     const judged = !this.allowlist.has(clientIp(e));
-    if (judged) out.push(...this.#flood.observe(e, t, rules), ...this.#scanner.observe(e, t, rules), ...this.#brute.observe(e, t, rules));
-    out.push(...this.#fraud.observe(e, t, rules));
+    if (judged) {
+      out.push(...this.#flood.observe(e, t, rules, p), ...this.#brute.observe(e, t, rules, p));
+      if (p.source) out.push(...this.#scanner.observe(e, t, rules));
+    }
+    if (p.account) out.push(...this.#fraud.observe(e, t, rules));
     if (e.call_id !== '') {
       if (e.status >= 200) this.#keepEarly(e);
       else if (e.status === 0) {
@@ -56,8 +76,8 @@ export class DetectorEngine {
         for (const r of this.#early.get(e.call_id) ?? []) {
           const rt = eventTimeMs(r.ts);
           if (r.cseq !== undefined && e.cseq !== undefined ? r.cseq < e.cseq : rt < t) continue;
-          if (judged) out.push(...this.#brute.observe(r, rt, rules));
-          out.push(...this.#fraud.observe(r, rt, rules));
+          if (judged) out.push(...this.#brute.observe(r, rt, rules, p));
+          if (p.account) out.push(...this.#fraud.observe(r, rt, rules));
         }
       }
     }
@@ -75,7 +95,7 @@ export class DetectorEngine {
 
   quarantine(e: QuarantineEvent): Finding[] {
     const t = this.#time(e.ts, e.id);
-    if (t === undefined || this.allowlist.has(e.src_ip)) return [];
+    if (t === undefined || !this.parts.source || this.allowlist.has(e.src_ip)) return [];
     return this.#finish(this.#malformed.observe(e, t, this.rules.rules));
   }
 

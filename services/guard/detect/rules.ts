@@ -202,3 +202,17 @@ const OPTIONAL_KEYS = new Set(['cpm', 'total', 'concurrent', 'sequential', 'dura
 function badRules(path: string, why: string): TollgateError {
   return new TollgateError(GuardErrors.badRules, `guard rules: ${path}: ${why}`, { path });
 }
+
+/**
+ * The longest window any detector aggregates over, across the global rules and every tenant's: how far back a
+ * restarted guard must replay to hold the same state (toll fraud's `total` per hour or day is the usual maximum).
+ */
+export function longestWindowMs(file: RulesFile): number {
+  let max = 0;
+  for (const r of [file.rules, ...file.tenants.values()]) {
+    max = Math.max(max, r.flood.windowMs, r.scanner.windowMs, r.bruteforce.windowMs, r.bruteforce.distributedWindowMs, r.tollfraud.shortCallWindowMs,
+      r.malformed.windowMs, 60_000);
+    for (const fr of [r.tollfraud.highRisk, ...r.tollfraud.profile]) if (fr.total !== undefined) max = Math.max(max, fr.window === 'day' ? 86_400_000 : 3_600_000);
+  }
+  return max;
+}

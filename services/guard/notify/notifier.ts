@@ -38,6 +38,19 @@ export interface NotifierOptions {
   readonly record: (d: DeliveryRecord) => void;
   /** The firing alerts now (for Alertmanager re-sends). */
   readonly firing: () => readonly Alert[];
+  /** Deliveries a previous run left waiting for a retry (read back from `alert_deliveries` at start). */
+  readonly unfinished?: () => Promise<readonly UnfinishedDelivery[]>;
+}
+
+/** A delivery whose last record is a `retry`: what the previous run of this node was about to try again. */
+export interface UnfinishedDelivery {
+  readonly receiver: string;
+  readonly deliveryId: string;
+  readonly alertIds: readonly string[];
+  readonly attempt: number;
+  /** When the last attempt was recorded (ms). */
+  readonly ts: number;
+  readonly payload: string;
 }
 
 interface Job {
@@ -65,6 +78,14 @@ export class Notifier implements Component {
   }
 
   async start(): Promise<void> {
+    if (this.#o.unfinished !== undefined && this.#o.receivers.length > 0) {
+      const left = await this.#o.unfinished().catch((err: unknown) => {
+        this.#o.log.warn({ err }, 'could not read unfinished alert deliveries; retries of the previous run are lost');
+        return [];
+      });
+      for (const d of left) this.#resume(d);
+      if (left.length > 0) this.#o.log.info({ deliveries: left.length }, 'alert deliveries left by the previous run resumed');
+    }
     if (this.#o.receivers.some((r) => r.shape === 'alertmanager') && this.#o.resendFiringMs > 0) {
       this.#resendTimer = setInterval(() => {
         const firing = this.#o.firing();
@@ -95,6 +116,26 @@ export class Notifier implements Component {
     const job: Job = { receiver, out: render(receiver, alerts, Date.now(), this.#o.externalUrl), alertIds: alerts.map((a) => a.id), attempt: 0 };
     this.#jobs.add(job);
     this.#attempt(job);
+  }
+
+  /** Picks up a retry where the previous run left it: same `webhook-id` and body, the backoff counted from its last attempt. */
+  #resume(d: UnfinishedDelivery): void {
+    const receiver = this.#o.receivers.find((r) => r.label === d.receiver);
+    if (receiver === undefined || d.payload === '') {
+      this.#o.log.warn({ receiver: d.receiver, deliveryId: d.deliveryId }, 'unfinished alert delivery for a receiver no longer configured; dropped');
+      return;
+    }
+    const job: Job = { receiver, out: { id: d.deliveryId, body: d.payload, contentType: 'application/json' }, alertIds: d.alertIds, attempt: d.attempt };
+    this.#jobs.add(job);
+    const due = d.ts + this.#o.retryBaseMs * 6 ** (d.attempt - 1);
+    job.timer = setTimeout(() => this.#attempt(job), Math.max(0, due - Date.now()));
+  }
+
+  /** How far back a delivery can still be waiting for a retry. */
+  get retryHorizonMs(): number {
+    let ms = 0;
+    for (let k = 0; k < this.#o.attempts; k++) ms += this.#o.retryBaseMs * 6 ** k;
+    return Math.min(ms, 30 * 86_400_000);
   }
 
   #attempt(job: Job): void {
@@ -155,7 +196,8 @@ export class Notifier implements Component {
     this.#o.metrics.webhookDeliveries.inc({ receiver: job.receiver.label, outcome });
     this.#o.record({
       ts: Date.now(), receiver: job.receiver.label, shape: job.receiver.shape, deliveryId: job.out.id, alertIds: job.alertIds, outcome,
-      attempt: job.attempt, httpStatus: status, error, payload: outcome === 'dead' ? job.out.body : '',
+      // Retry rows carry the body too: a guard restarted after a crash resumes them from there (`unfinished`).
+      attempt: job.attempt, httpStatus: status, error, payload: outcome === 'delivered' ? '' : job.out.body,
     });
   }
 
