@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import { describe, it } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { createClickhouseStore } from '../../services/shared/clickhouse/client.ts';
+import { mayRaisePriority, planPriorities } from '../../services/supervisor/priority.ts';
 import { ensureLocalStack, uniqueName } from '../support/stack.ts';
 import { alive, pidOf, startTollgate, waitFor } from '../support/start-process.ts';
 
@@ -22,6 +24,15 @@ describe('npm start (one supervised process per service)', () => {
       await tg.ready(120_000);
       assert.match(tg.output(), new RegExp(`API, /healthz, /metrics +http://127\\.0\\.0\\.1:${port}`));
       assert.match(tg.output(), /Processes +collector ×2, analyzer ×1, guard ×1, api ×1/);
+      // Intake first: the collectors at the default COLLECTOR_NICE when this user may raise a priority, else the rest
+      // steps back; the log says which, and the processes run at what it says.
+      const plan = planPriorities(-10, mayRaisePriority());
+      assert.ok(tg.output().includes(plan.summary), tg.output().slice(-3000));
+      const running = JSON.parse(tg.output().split('\n').find((l) => l.includes('"msg":"tollgate is running"'))!) as { processes: { name: string; pid: number }[] };
+      for (const p of running.processes) {
+        const expected = p.name.startsWith('collector') ? plan.collector : plan.background;
+        assert.equal(getPriority(p.pid), expected, `${p.name} nice`);
+      }
 
       // /healthz: the API's own probes plus one component per process, each healthy.
       await waitFor('every process healthy on /healthz', 10_000, async () => (await tg.health(port)).body.status === 'ok');
