@@ -6,7 +6,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel, Partitioners, type Admin, type Producer } from 'kafkajs';
-import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import type { AnalyzerConsumer } from '../../services/analyzer/consumer/consumer.ts';
 import { buildAnalyzer } from '../../services/analyzer/service.ts';
@@ -16,6 +15,7 @@ import { migrate } from '../../services/shared/clickhouse/migrations.ts';
 import { parseSettings } from '../../services/shared/config/settings.ts';
 import { ensureTopics, topicCatalogue, topicName, type TopicKey } from '../../services/shared/kafka/topics.ts';
 import { ensureLocalStack, uniqueName } from '../support/stack.ts';
+import { captureOutput, testLogger } from '../support/test-output.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const PARTITIONS = 3;
@@ -84,7 +84,7 @@ export class AnalyzerEnv {
     const analyzer = await buildAnalyzer(config, {
       kafka: new Kafka({ clientId: 'analyzer-under-test', brokers: this.kafkaBrokers, logLevel: logLevel.NOTHING }),
       brokers: this.kafkaBrokers, clientId: 'analyzer-under-test',
-      store, registry, log: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }),
+      store, registry, log: testLogger('analyzer'),
     });
     await analyzer.start();
     return analyzer;
@@ -100,6 +100,7 @@ export class AnalyzerEnv {
     });
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (d: string) => { this.childStderr += d; });
+    captureOutput(child, 'analyzer-main');
     return child;
   }
 

@@ -14,12 +14,13 @@ import { Kafka, logLevel } from 'kafkajs';
 import { createClickhouseStore } from '../../services/shared/clickhouse/client.ts';
 import { hepPacket, sendUdp, sipMessage } from '../support/hep-sender.ts';
 import { alive, descendants, startTollgate, waitFor } from '../support/start-process.ts';
+import { START_CLICKHOUSE_PASSWORD, START_HEP_AUTH_KEY } from '../support/test-secrets.ts';
 
 const KAFKA_PORT = 20892;
 const CONTROLLER_PORT = 20893;
 const CLICKHOUSE_PORT = 20823;
-const HEP_KEY = 'hep-key-Zq8v1Lw3';
-const CH_PASSWORD = 'ch-pass-Yt6k2Pn9';
+const HEP_KEY = START_HEP_AUTH_KEY;
+const CH_PASSWORD = START_CLICKHOUSE_PASSWORD;
 const SECRETS = [HEP_KEY, CH_PASSWORD];
 
 function assertNoSecret(where: string, text: string | Buffer): void {

@@ -7,6 +7,7 @@ import { createClickhouseStore } from '../../services/shared/clickhouse/client.t
 import { mayRaisePriority, planPriorities } from '../../services/supervisor/priority.ts';
 import { ensureLocalStack, uniqueName } from '../support/stack.ts';
 import { alive, pidOf, startTollgate, waitFor } from '../support/start-process.ts';
+import { REFUSED_HEP_AUTH_KEY, URL_CLICKHOUSE_PASSWORD } from '../support/test-secrets.ts';
 
 describe('npm start (one supervised process per service)', () => {
   it('applies migrations, aggregates every process on /healthz and /metrics, restarts a SIGKILLed child and counts it, stops cleanly on SIGINT', { timeout: 180_000 }, async () => {
@@ -102,19 +103,19 @@ describe('npm start (one supervised process per service)', () => {
 
   it('a ClickHouse URL with credentials that fail shows the password nowhere: not in the error, the logs or the exit message', { timeout: 60_000 }, async () => {
     const stack = await ensureLocalStack();
-    const secret = 'url-pass-Qm4x7Hs2';
+    const secret = URL_CLICKHOUSE_PASSWORD;
     const ch = new URL(stack.clickhouseUrl);
     ch.username = 'default';
     ch.password = secret;
     const tg = startTollgate({
       ...process.env, KAFKA_BROKERS: stack.kafkaBrokers.join(','), CLICKHOUSE_URL: ch.toString(), LOG_FORMAT: 'json',
-      CLICKHOUSE_DATABASE: uniqueName('tg_secret'), HEP_AUTH_KEY: 'hep-key-Rr5c8Wd1', API_PORT: '20990', HEP_PORT: '20991',
+      CLICKHOUSE_DATABASE: uniqueName('tg_secret'), HEP_AUTH_KEY: REFUSED_HEP_AUTH_KEY, API_PORT: '20990', HEP_PORT: '20991',
     }, 'services/main.ts');
     const [code] = await new Promise<[number | null]>((r) => tg.child.once('exit', (c) => r([c])));
     assert.equal(code, 1, tg.output());
     assert.match(tg.output(), /tollgate failed to start/);
     assert.match(tg.output(), /default:<redacted>@|Authentication failed/);
     assert.equal(tg.output().includes(secret), false, tg.output());
-    assert.equal(tg.output().includes('hep-key-Rr5c8Wd1'), false);
+    assert.equal(tg.output().includes(REFUSED_HEP_AUTH_KEY), false);
   });
 });
