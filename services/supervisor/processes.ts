@@ -33,7 +33,7 @@ const one = (): number => 1;
 /**
  * At least two: collectors read one shared socket, so while one is off the CPU (preempted, collecting garbage)
  * the other drains the kernel buffer. Measured on a busy 2-core host at 30k packets/s: 6.6% kernel drops with one,
- * 0.8% with two (bench/README.md).
+ * 0.8% with two (bench/README.md); with two and intake priority (COLLECTOR_NICE=-10, the default), 0.
  */
 export function defaultCollectors(cores: number): number {
   return Math.max(2, Math.floor(cores / 4));
