@@ -64,7 +64,7 @@ describe('secret scan across the test suite', () => {
     const stackLogs = filesUnder(stackDir, (name) => name.endsWith('.log'));
     const bytes = [...kept, ...stackLogs].reduce((n, f) => n + statSync(f).size, 0);
     process.stdout.write(`secret scan: ${secrets.length} secrets (${generated.length} generated at run time) in ${kept.length} kept outputs `
-      + `of this run and ${stackLogs.length} stack logs, ${(bytes / 1024 / 1024).toFixed(1)} MiB\n`);
+      + `of this run and ${stackLogs.length} stack logs, ${Math.round(bytes / 1024)} KiB\n`);
     if (kept.length === 0) process.stdout.write('secret scan: no test of this run kept output (run alone?): only the stack logs were scanned\n');
 
     const hits = [...kept, ...stackLogs].flatMap((f) => findings(f, secrets));
