@@ -96,7 +96,8 @@ export class AnalyzerEnv {
     const child = spawn(process.execPath, [...prof, '--import', 'tsx', 'services/analyzer/main.ts'], {
       cwd: ROOT,
       env: { ...process.env, LOG_LEVEL: 'warn', LOG_FORMAT: 'json', METRICS_PORT: String(20_000 + Math.floor(Math.random() * 40_000)), ...this.env(extra) },
-      stdio: ['ignore', 'ignore', 'pipe'],
+      // stdout (its log lines) goes to the run's kept output for the secret scan.
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (d: string) => { this.childStderr += d; });

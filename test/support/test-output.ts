@@ -18,9 +18,12 @@ export const RUN_SECRETS_FILE = join(RUN_OUTPUT_DIR, '.secrets');
 
 const testFile = basename(process.argv[1] ?? 'unknown').replace(/\.test\.ts$/, '');
 
+/** The file that keeps `source`'s output, created at once so the scan counts an output that stayed empty too. */
 function fileFor(source: string): string {
   mkdirSync(RUN_OUTPUT_DIR, { recursive: true });
-  return join(RUN_OUTPUT_DIR, `${testFile}.${source}.${process.pid}.log`);
+  const file = join(RUN_OUTPUT_DIR, `${testFile}.${source}.${process.pid}.log`);
+  appendFileSync(file, '');
+  return file;
 }
 
 /** Appends text a test saw (a health body, an error message) under `source`. */
