@@ -39,6 +39,28 @@ if [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules/.package-loc
 else
   echo "setup: node_modules current"
 fi
+# The kernel caps every socket's receive buffer at net.core.rmem_max (often 208 KiB, here 4 MiB); the collector asks
+# for HEP_UDP_RECV_BUFFER (default 32 MiB) so a burst waits in the kernel instead of being dropped. Raise the cap to
+# that default, for now (sysctl -w) and for later boots (/etc/sysctl.d), never lower it.
+RMEM_WANTED=33554432
+rmem_now=$(cat /proc/sys/net/core/rmem_max 2>/dev/null || echo 0)
+if ((rmem_now >= RMEM_WANTED)); then
+  echo "setup: net.core.rmem_max is $rmem_now (HEP_UDP_RECV_BUFFER's default $RMEM_WANTED fits)"
+else
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then SUDO="sudo -n"; fi
+  if $SUDO sysctl -q -w net.core.rmem_max=$RMEM_WANTED >/dev/null 2>&1; then
+    echo "setup: raised net.core.rmem_max from $rmem_now to $RMEM_WANTED (the collector's UDP receive buffer)"
+    if printf 'net.core.rmem_max = %s\n' "$RMEM_WANTED" | $SUDO tee /etc/sysctl.d/60-tollgate-hep.conf >/dev/null 2>&1; then
+      echo "setup: kept for later boots in /etc/sysctl.d/60-tollgate-hep.conf"
+    else
+      echo "setup: could not write /etc/sysctl.d/60-tollgate-hep.conf; the raised value lasts until reboot"
+    fi
+  else
+    echo "setup: net.core.rmem_max is $rmem_now, below HEP_UDP_RECV_BUFFER's default $RMEM_WANTED, and not raised (no permission:"
+    echo "setup:   run 'sysctl -w net.core.rmem_max=$RMEM_WANTED' as root); UDP bursts may be dropped by the kernel"
+  fi
+fi
 # Test peers that no registry serves as a package (CGRateS, OpenSIPS, Alertmanager, promtool): each script in
 # scripts/setup.d builds one into the cache once and only checks on later runs.
 for peer in scripts/setup.d/*.sh; do

@@ -6,7 +6,7 @@
  */
 import { runSupervisor } from '../services/supervisor/run.ts';
 import { resolveDevEndpoints } from './stack/endpoints.ts';
-import { stackDown } from './stack/index.ts';
+import { stackDown, stackStatus } from './stack/index.ts';
 
 const env = process.env;
 
@@ -15,18 +15,21 @@ await runSupervisor({
   async endpoints(config, progress) {
     const dev = await resolveDevEndpoints(config, env, progress);
     if (!dev.embedded) return dev;
+    // Each part runs as its own process group led by the pid the stack recorded.
+    const stackProcessGroups = (await stackStatus(env)).parts
+      .filter((p) => dev.startedParts.includes(p.name) && p.pid !== undefined).map((p) => p.pid!);
     if (dev.startedParts.length === 0) {
       return { ...dev, stackNote: 'Ctrl-C stops tollgate; the embedded stack was already running and is left running.' };
     }
     if (config.keepStack) {
       return {
-        ...dev,
+        ...dev, stackProcessGroups,
         stackNote: `Ctrl-C stops tollgate; TOLLGATE_KEEP_STACK=true leaves the embedded ${dev.startedParts.join(' and ')} running `
           + '(`npm run stack -- down` stops them).',
       };
     }
     return {
-      ...dev,
+      ...dev, stackProcessGroups,
       stackNote: `Ctrl-C stops everything cleanly, the embedded ${dev.startedParts.join(' and ')} included `
         + '(TOLLGATE_KEEP_STACK=true keeps them for a fast restart).',
       release: () => stackDown(env, progress, dev.startedParts),

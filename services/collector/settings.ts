@@ -30,7 +30,7 @@ export const collectorSettings = {
     'A HEP TCP/TLS connection silent this long is closed (senders reconnect).', '5m'),
   hepUdpRecvBuffer: s.int('HEP_UDP_RECV_BUFFER', 32 * MiB, 65_536, 1024 * MiB,
     'UDP receive buffer (SO_RCVBUF) in bytes, absorbs bursts while the event loop is busy. Linux caps it at '
-    + '`net.core.rmem_max` (raise it with `sysctl -w net.core.rmem_max=33554432`); the effective size is logged at start.'),
+    + '`net.core.rmem_max` (`npm run setup` raises it to 33554432 when it may); the effective size is logged at start.'),
   hepMaxPacketSize: s.int('HEP_MAX_PACKET_SIZE', 65_535, 64, 65_535,
     'Largest HEP packet accepted; larger ones are dropped and counted (`reason="decode:too_large"`).'),
   hepTimestampSkew: s.duration('HEP_TIMESTAMP_SKEW', 5_000,

@@ -4,12 +4,12 @@
  * with backoff when it dies unasked, and stops it with SIGTERM, then SIGKILL after the drain deadline.
  */
 import cluster, { type Worker } from 'node:cluster';
-import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { ComponentHealth, HealthReport } from '../shared/lifecycle.ts';
 import { isFromChild, PROCESS_ENV, SUPERVISED_ENV, type FromChild, type ToChild } from '../shared/supervised.ts';
 import { pipeTagged } from './log-lines.ts';
+import { reniceProcess, type PriorityPlan } from './priority.ts';
 import type { ProcessSlot } from './processes.ts';
 import type { TollgateConfig } from '../settings.ts';
 
@@ -25,6 +25,7 @@ export type ChildState = 'starting' | 'running' | 'restarting' | 'stopping' | 's
 export interface ChildOptions {
   readonly slot: ProcessSlot;
   readonly config: TollgateConfig;
+  readonly priorities: PriorityPlan;
   readonly env: Record<string, string>;
   readonly log: Logger;
   /** Called for every message the child sends besides ready/health (metrics requests from the ops process). */
@@ -74,14 +75,7 @@ export class SupervisedChild {
     const worker = cluster.fork({ ...this.opts.env, [SUPERVISED_ENV]: '1', [PROCESS_ENV]: this.name });
     this.#worker = worker;
     this.#state = 'starting';
-    const nice = this.opts.slot.spec.nice?.(this.opts.config) ?? 0;
-    if (nice !== 0 && worker.process.pid !== undefined) {
-      try {
-        setPriority(worker.process.pid, nice);
-      } catch (err) {
-        this.opts.log.warn({ process: this.name, nice, err: (err as Error).message }, 'could not set the process priority');
-      }
-    }
+    this.#renice(worker);
     this.#startedAt = Date.now();
     this.#health = undefined;
     const out = worker.process.stdout ? pipeTagged(worker.process.stdout, process.stdout, this.name) : Promise.resolve();
@@ -98,6 +92,7 @@ export class SupervisedChild {
       if (!isFromChild(msg)) return;
       if (msg.tg === 'ready') {
         this.#describe = msg.describe;
+        this.#renice(worker); // again: threads the runtime started before the first pass keep their own nice
         this.#state = 'running';
         this.#ready?.resolve();
         this.#ready = undefined;
@@ -108,6 +103,16 @@ export class SupervisedChild {
         for (const l of this.#listeners) l(msg);
       }
     });
+  }
+
+  #renice(worker: Worker): void {
+    const nice = this.opts.slot.spec.nice?.(this.opts.priorities) ?? 0;
+    if (nice === 0 || worker.process.pid === undefined) return;
+    try {
+      reniceProcess(worker.process.pid, nice);
+    } catch (err) {
+      this.opts.log.warn({ process: this.name, nice, err: (err as Error).message }, 'could not set the process priority');
+    }
   }
 
   #onExit(worker: Worker, code: number | null, signal: string | null): void {

@@ -5,6 +5,7 @@
  */
 import type { Env } from '../shared/config/settings.ts';
 import type { TollgateConfig } from '../settings.ts';
+import type { PriorityPlan } from './priority.ts';
 
 export interface ServiceProcessSpec {
   readonly name: string;
@@ -19,20 +20,20 @@ export interface ServiceProcessSpec {
   /**
    * Scheduling priority (nice, -20-19; higher yields the CPU sooner). UDP intake cannot push back: a collector that
    * waits for the CPU loses datagrams to the kernel, while a Kafka consumer that waits only lags. So everything but
-   * intake runs at a lower priority than the collectors. Default 0.
+   * intake runs at a lower priority than the collectors (`priority.ts` decides the values). Default 0.
    */
-  readonly nice?: (config: TollgateConfig) => number;
+  readonly nice?: (plan: PriorityPlan) => number;
 }
 
 const always = (): boolean => true;
 /** Nice of work that may lag behind intake (consumers, the API). */
-export const BACKGROUND = (): number => 5;
+export const BACKGROUND = (plan: PriorityPlan): number => plan.background;
 const one = (): number => 1;
 
 /**
  * At least two: collectors read one shared socket, so while one is off the CPU (preempted, collecting garbage)
  * the other drains the kernel buffer. Measured on a busy 2-core host at 30k packets/s: 6.6% kernel drops with one,
- * 0.8% with two (bench/README.md).
+ * 0.8% with two (bench/README.md); with two and intake priority (COLLECTOR_NICE=-10, the default), 0.
  */
 export function defaultCollectors(cores: number): number {
   return Math.max(2, Math.floor(cores / 4));
@@ -44,7 +45,7 @@ export function defaultAnalyzers(cores: number, partitions: number): number {
 
 export const SERVICE_PROCESSES: readonly ServiceProcessSpec[] = [
   {
-    name: 'collector', entry: 'collector/main.ts', stopOrder: 0, enabled: always, nice: (c) => c.collectorNice,
+    name: 'collector', entry: 'collector/main.ts', stopOrder: 0, enabled: always, nice: (p) => p.collector,
     count: (c, cores) => c.collectorProcesses || defaultCollectors(cores),
   },
   {

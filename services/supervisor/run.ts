@@ -22,6 +22,7 @@ import { redactText } from '../shared/redact.ts';
 import type { FromChild } from '../shared/supervised.ts';
 import { SupervisedChild } from './child.ts';
 import { clusterMetricsFor, peerReport } from './ops-feed.ts';
+import { mayRaisePriority, planPriorities, reniceGroup } from './priority.ts';
 import { planProcesses, SERVICE_PROCESSES, stopGroups, type ServiceProcessSpec } from './processes.ts';
 
 const SQL_DIR = fileURLToPath(new URL('../../sql/', import.meta.url));
@@ -31,6 +32,8 @@ const HEALTH_POLL_MS = 1_000;
 export interface PreparedEndpoints extends Endpoints {
   /** A line for the banner about the embedded stack's fate on Ctrl-C. */
   readonly stackNote?: string;
+  /** Process groups of the embedded stack parts this run started (renice them when intake cannot be raised). */
+  readonly stackProcessGroups?: readonly number[];
   /** Stops what the entry point started for these endpoints (the dev stack); called last. */
   readonly release?: () => Promise<void>;
 }
@@ -130,12 +133,20 @@ export async function runSupervisor(run: SupervisorRun): Promise<void> {
       void clusterMetricsFor(from, children, registry).then((metrics) => from.send({ tg: 'cluster-metrics', id: msg.id, metrics }));
     }
   };
+  const priorities = planPriorities(config.collectorNice, mayRaisePriority());
+  log.info({ collectorNice: priorities.collector, otherNice: priorities.background }, priorities.summary);
+  if (priorities.stack !== undefined) {
+    for (const pgid of endpoints.stackProcessGroups ?? []) {
+      const reniced = reniceGroup(pgid, priorities.stack);
+      log.info({ processGroup: pgid, processes: reniced, nice: priorities.stack }, 'embedded stack part reniced');
+    }
+  }
   const slots = planProcesses(run.specs ?? SERVICE_PROCESSES, config, run.env, availableParallelism());
   // Every service's series exists from the start, so a rate or increase over it sees the first restart.
   for (const name of new Set(slots.map((slot) => slot.spec.name))) restartsTotal.inc({ service: name }, 0);
   for (const slot of slots) {
     children.push(new SupervisedChild({
-      slot, config, env: childEnv, log, onMessage,
+      slot, config, priorities, env: childEnv, log, onMessage,
       onRestart: (c) => restartsTotal.inc({ service: c.slot.spec.name }),
     }));
   }

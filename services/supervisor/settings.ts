@@ -9,10 +9,11 @@ export const supervisorSettings = {
   analyzerProcesses: s.int('ANALYZER_PROCESSES', 0, 0, 64,
     'Analyzer processes `npm start` runs, members of one consumer group (`ANALYZER_GROUP_ID`). `0`: one per two cores, '
     + 'at least one and at most `KAFKA_PARTITIONS`.'),
-  collectorNice: s.int('COLLECTOR_NICE', 0, -20, 19,
-    'Scheduling priority (nice) of the collector processes. The other processes run at nice 5, so intake wins the CPU '
-    + 'over consumers (UDP cannot push back; a consumer only lags). A negative value also puts intake ahead of other '
-    + 'programs on the host (Kafka, ClickHouse); it needs CAP_SYS_NICE (root), else a warning is logged and 0 is kept.'),
+  collectorNice: s.int('COLLECTOR_NICE', -10, -20, 19,
+    'Scheduling priority (nice) of the collector processes: UDP cannot push back, so intake goes before anything '
+    + 'that only lags (consumers, the API, Kafka, ClickHouse). The other services run at nice 5. A negative value needs '
+    + 'root, CAP_SYS_NICE or RLIMIT_NICE; without, the collectors stay at 0 and the other services and the embedded '
+    + 'Kafka/ClickHouse this start brought up step back to nice 10 instead. The log says which applied.'),
   keepStack: s.bool('TOLLGATE_KEEP_STACK', false,
     'With the embedded development stack: leave the Kafka and ClickHouse that `npm start` started running when it stops, '
     + 'so the next start is fast (`npm run stack -- down` stops them). Default: Ctrl-C stops them too.'),

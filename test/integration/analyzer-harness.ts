@@ -6,7 +6,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel, Partitioners, type Admin, type Producer } from 'kafkajs';
-import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import type { AnalyzerConsumer } from '../../services/analyzer/consumer/consumer.ts';
 import { buildAnalyzer } from '../../services/analyzer/service.ts';
@@ -16,6 +15,7 @@ import { migrate } from '../../services/shared/clickhouse/migrations.ts';
 import { parseSettings } from '../../services/shared/config/settings.ts';
 import { ensureTopics, topicCatalogue, topicName, type TopicKey } from '../../services/shared/kafka/topics.ts';
 import { ensureLocalStack, uniqueName } from '../support/stack.ts';
+import { captureOutput, testLogger } from '../support/test-output.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const PARTITIONS = 3;
@@ -85,7 +85,7 @@ export class AnalyzerEnv {
     const analyzer = await buildAnalyzer(config, {
       kafka: new Kafka({ clientId: 'analyzer-under-test', brokers: this.kafkaBrokers, logLevel: logLevel.NOTHING }),
       brokers: this.kafkaBrokers, clientId: 'analyzer-under-test',
-      store, registry, log: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }),
+      store, registry, log: testLogger('analyzer'),
     });
     await analyzer.start();
     return analyzer;
@@ -97,10 +97,12 @@ export class AnalyzerEnv {
     const child = spawn(process.execPath, [...prof, '--import', 'tsx', 'services/analyzer/main.ts'], {
       cwd: ROOT,
       env: { ...process.env, LOG_LEVEL: 'warn', LOG_FORMAT: 'json', METRICS_PORT: String(20_000 + Math.floor(Math.random() * 40_000)), ...this.env(extra) },
-      stdio: ['ignore', 'ignore', 'pipe'],
+      // stdout (its log lines) goes to the run's kept output for the secret scan.
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (d: string) => { this.childStderr += d; });
+    captureOutput(child, 'analyzer-main');
     return child;
   }
 

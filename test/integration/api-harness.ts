@@ -6,7 +6,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import type { AnalyzerConsumer } from '../../services/analyzer/consumer/consumer.ts';
 import { buildApiServer } from '../../services/api/service.ts';
@@ -18,16 +17,12 @@ import { parseSettings } from '../../services/shared/config/settings.ts';
 import type { SqlStore } from '../../services/shared/clickhouse/client.ts';
 import { encodeRtcp } from '../../services/analyzer/qos/rtcp.ts';
 import { sendTcp } from '../support/hep-sender.ts';
+import { testLogger } from '../support/test-output.ts';
+import { API_TEST_KEYS } from '../support/test-secrets.ts';
 import { apiScenarios, hepOf, type ApiScenarios } from '../support/api-scenarios.ts';
 import { AnalyzerEnv, baseTimeUs } from './analyzer-harness.ts';
 
-export const KEYS = {
-  admin: 'admin-key-0123456789abcdef0123',
-  noc: 'noc-key-0123456789abcdef012345',
-  acme: 'acme-key-0123456789abcdef01234',
-  fraud: 'fraud-key-0123456789abcdef0123',
-  pii: 'pii-key-0123456789abcdef0123456',
-} as const;
+export const KEYS = API_TEST_KEYS;
 
 export const API_KEYS = [
   `admin:${KEYS.admin}:admin`,
@@ -56,7 +51,7 @@ export class ApiEnv {
       hepPort: 0,
       kafkaTopicPrefix: this.env.prefix,
     };
-    const wiring = buildCollectorWithPublisher(config, { client: kafka, brokers: this.env.kafkaBrokers, clientId: 'api-test-collector' }, new Registry(), pino({ level: 'silent' }));
+    const wiring = buildCollectorWithPublisher(config, { client: kafka, brokers: this.env.kafkaBrokers, clientId: 'api-test-collector' }, new Registry(), testLogger('api-collector'));
     for (const c of wiring.components) await c.start();
     try {
       const tcp = wiring.collector.tcp.addresses[0]!;
@@ -86,7 +81,7 @@ export class ApiEnv {
   build(extra: Record<string, string>, rateLimit?: string, store: SqlStore = this.env.store): ApiServer {
     const config = parseSettings(apiSettings, { API_HOST: '127.0.0.1', API_PORT: '1', API_KEYS, API_MAX_RANGE: '31d', ...(rateLimit ? { API_RATE_LIMIT: rateLimit } : { API_RATE_LIMIT: '100000' }), ...extra });
     const server = buildApiServer({ ...config, apiPort: 0 } as typeof config, {
-      store, log: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }), registry: new Registry(),
+      store, log: testLogger('api'), registry: new Registry(),
       health: () => ({ status: 'ok', components: {} }),
     });
     return server;

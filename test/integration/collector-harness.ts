@@ -3,7 +3,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel, type Admin, type KafkaMessage } from 'kafkajs';
-import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { collectorSettings } from '../../services/collector/settings.ts';
 import type { CollectorConfig } from '../../services/collector/service.ts';
@@ -11,6 +10,7 @@ import { buildCollectorWithPublisher, type CollectorWiring } from '../../service
 import { parseSettings } from '../../services/shared/config/settings.ts';
 import { ensureTopics, topicCatalogue, topicName, type TopicKey } from '../../services/shared/kafka/topics.ts';
 import { ensureLocalStack, uniqueName } from '../support/stack.ts';
+import { testLogger } from '../support/test-output.ts';
 
 export interface Harness {
   readonly wiring: CollectorWiring;
@@ -45,7 +45,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     kafkaTopicPrefix: prefix,
   };
   const registry = new Registry();
-  const wiring = buildCollectorWithPublisher(config, { client: kafka, brokers: kafkaBrokers, clientId: 'tollgate-collector-test' }, registry, pino({ level: 'silent' }));
+  const wiring = buildCollectorWithPublisher(config, { client: kafka, brokers: kafkaBrokers, clientId: 'tollgate-collector-test' }, registry, testLogger('collector'));
   for (const c of wiring.components) await c.start();
   const port = (a: string | undefined): number => Number(a!.slice(a!.lastIndexOf(':') + 1));
   return {

@@ -4,19 +4,20 @@ import { after, before, test } from 'node:test';
 import { decodeEnvelope } from '../../services/shared/hep/envelope.ts';
 import { decodeHep, HepChunk, withoutChunk } from '../../services/shared/hep/index.ts';
 import { hepPacket, interleave, sendTcp, sendUdp, sipMix } from '../support/hep-sender.ts';
+import { COLLECTOR_HEP_AUTH_KEY } from '../support/test-secrets.ts';
 import { startHarness, type Harness } from './collector-harness.ts';
 
 let h: Harness;
 before(async () => {
   // Full headers: the test checks the src header end to end (the default is minimal).
-  h = await startHarness({ HEP_AUTH_KEY: 'right-key', PUBLISH_HEADERS: 'full' });
+  h = await startHarness({ HEP_AUTH_KEY: COLLECTOR_HEP_AUTH_KEY, PUBLISH_HEADERS: 'full' });
 });
 after(async () => {
   await h?.close();
 });
 
 test('UDP (v4 and v6 senders) and TCP (cut at random points): exact counts, bytes and addresses preserved, per-Call-ID order', { timeout: 120_000 }, async () => {
-  const mix = interleave(sipMix(300, 21, { authKey: 'right-key' }));
+  const mix = interleave(sipMix(300, 21, { authKey: COLLECTOR_HEP_AUTH_KEY }));
   const half = mix.length >> 1;
   const c = h.wiring.collector;
   const p6 = Number(c.udp.addresses[1]!.split(':').pop());
@@ -38,7 +39,7 @@ test('UDP (v4 and v6 senders) and TCP (cut at random points): exact counts, byte
     const env = decodeEnvelope(msg.value!);
     const item = sent.get(env.hep.toString('base64'));
     assert.ok(item, 'every value carries a sent packet byte for byte (less its auth key)');
-    assert.equal(env.hep.includes(Buffer.from('right-key')), false, 'no auth key in Kafka');
+    assert.equal(env.hep.includes(Buffer.from(COLLECTOR_HEP_AUTH_KEY)), false, 'no auth key in Kafka');
     assert.equal(msg.key!.toString(), item.callId, 'keyed by Call-ID');
     families[env.senderFamily]!++;
     if (env.senderFamily === 6) assert.equal(env.senderIp, '::1');
@@ -72,7 +73,7 @@ test('UDP (v4 and v6 senders) and TCP (cut at random points): exact counts, byte
 test('fuzzed, truncated and wrong-key packets are counted by reason; the collector keeps going', { timeout: 60_000 }, async () => {
   const c = h.wiring.collector;
   const before = new Map(c.stats.dropped);
-  const good = hepPacket('OPTIONS sip:x SIP/2.0\r\nCall-ID: fuzz-ok\r\n\r\n', { authKey: 'right-key', payloadType: 100 });
+  const good = hepPacket('OPTIONS sip:x SIP/2.0\r\nCall-ID: fuzz-ok\r\n\r\n', { authKey: COLLECTOR_HEP_AUTH_KEY, payloadType: 100 });
   const bad: Buffer[] = [];
   for (let i = 0; i < 50; i++) bad.push(good.subarray(0, 10 + i)); // truncated: length field disagrees
   for (let i = 0; i < 30; i++) bad.push(Buffer.from(`junk-${i}-${'z'.repeat(i)}`));

@@ -10,7 +10,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import type { AnalyzerConsumer } from '../../services/analyzer/consumer/consumer.ts';
 import type { CollectorConfig } from '../../services/collector/service.ts';
@@ -22,6 +21,7 @@ import { guardSettings } from '../../services/guard/settings.ts';
 import { parseSettings } from '../../services/shared/config/settings.ts';
 import { kamailioEdge, type Edge } from '../support/guard-edges.ts';
 import { freePort, KAMAILIO, OPTIONS_SCENARIO, SIPP } from '../support/kamailio.ts';
+import { registerTestSecret, testLogger } from '../support/test-output.ts';
 import { WebhookReceiver } from '../support/webhook-receiver.ts';
 import { AnalyzerEnv } from './analyzer-harness.ts';
 
@@ -31,6 +31,7 @@ export const ATTACK = { svmap: '127.0.0.21', sweep: '127.0.0.22', guess: '127.0.
 /** A distributed guess on one account: five sources, three tries each (below the per-source threshold). */
 export const DISTRIBUTED = ['127.0.0.51', '127.0.0.52', '127.0.0.53', '127.0.0.54', '127.0.0.55'] as const;
 export const SECRET = `whsec_${randomBytes(32).toString('base64')}`;
+registerTestSecret(SECRET);
 export const SVMAP = '/usr/bin/svmap';
 export const SVWAR = '/usr/bin/svwar';
 export const available = existsSync(KAMAILIO) && existsSync(SIPP) && existsSync(SVMAP) && existsSync(SVWAR);
@@ -254,7 +255,7 @@ export class GuardRig {
     await env.setup();
     const spool = mkdtempSync(join(this.dir, 'spool-'));
     const cconf: CollectorConfig = { ...parseSettings(collectorSettings, { PUBLISH_SPOOL_DIR: spool }), hepPort: 0, kafkaTopicPrefix: env.prefix };
-    this.wiring = buildCollectorWithPublisher(cconf, { client: env.kafka, brokers: env.kafkaBrokers, clientId: 'guard-e2e' }, new Registry(), pino({ level: 'silent' }));
+    this.wiring = buildCollectorWithPublisher(cconf, { client: env.kafka, brokers: env.kafkaBrokers, clientId: 'guard-e2e' }, new Registry(), testLogger('guard-collector'));
     for (const c of this.wiring.components) await c.start();
     const udp = this.wiring.collector.udp.addresses[0]!;
     this.edge = await kamailioEdge({ sipAddr: PROXY, hepPort: Number(udp.slice(udp.lastIndexOf(':') + 1)) });
@@ -268,7 +269,7 @@ export class GuardRig {
       }),
       kafkaTopicPrefix: env.prefix, nodeName: 'guard-e2e',
     };
-    this.guard = buildGuard(gconf, { kafka: env.kafka, store: env.store, registry: new Registry(), log: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }) });
+    this.guard = buildGuard(gconf, { kafka: env.kafka, store: env.store, registry: new Registry(), log: testLogger('guard') });
     this.guard.events.onAlert = (c) => this.alerts.push({ ...c, at: Date.now() });
     for (const c of this.guard.components) await c.start();
     // The edge as Kamailio sees it: its htable, polled every 50 ms.

@@ -9,6 +9,8 @@ import { after, describe, it } from 'node:test';
 import { createClickhouseStore } from '../../services/shared/clickhouse/client.ts';
 import { freePort } from '../support/kamailio.ts';
 import { ensureLocalStack, uniqueName } from '../support/stack.ts';
+import { captureOutput } from '../support/test-output.ts';
+import { GUARD_MAIN_WEBHOOK_SECRET } from '../support/test-secrets.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -17,6 +19,7 @@ function runGuard(env: Record<string, string>) {
   let out = '';
   child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
   child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
+  captureOutput(child, 'guard-main');
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   return { child, exited, output: () => out };
 }
@@ -32,7 +35,7 @@ describe('services/guard/main.ts', { timeout: 120_000 }, () => {
   });
 
   it('refuses bad settings with exit 2, naming each', async () => {
-    const g = runGuard({ ALERT_WEBHOOK_SECRET: 'whsec_short-but-long-enough-to-pass-length-check', ALERT_WEBHOOKS: 'teams+https://x.example', GUARD_ALLOWLIST: '10.0.0.0/33', KAFKA_BROKERS: '127.0.0.1:1', CLICKHOUSE_URL: 'http://127.0.0.1:1' });
+    const g = runGuard({ ALERT_WEBHOOK_SECRET: GUARD_MAIN_WEBHOOK_SECRET, ALERT_WEBHOOKS: 'teams+https://x.example', GUARD_ALLOWLIST: '10.0.0.0/33', KAFKA_BROKERS: '127.0.0.1:1', CLICKHOUSE_URL: 'http://127.0.0.1:1' });
     assert.equal(await g.exited, 2);
     assert.match(g.output(), /GUARD_ALLOWLIST entry "10\.0\.0\.0\/33"/);
     assert.match(g.output(), /ALERT_WEBHOOKS entry/);

@@ -13,10 +13,11 @@ import { jsonCdrRoutes } from '../../services/api/routes/rating.ts';
 import { CGRATES_SKIP_REASON, cgrEngineBinary, startCgrates, waitFor, type CgratesEngine } from '../support/cgrates.ts';
 import { startEslEmulator, type EslEmulator } from '../support/esl-emulator.ts';
 import { ratingDatabase, startRatingService, type RatingDb, type RatingHarness } from '../support/rating-harness.ts';
+import { JSON_CDR_CREDENTIALS } from '../support/test-secrets.ts';
 
 const skip = cgrEngineBinary() ? false : CGRATES_SKIP_REASON;
 if (skip) process.stderr.write(`skipping rating resync test: ${skip}\n`);
-const CRED = 'freeswitch:json-cdr-secret';
+const CRED = JSON_CDR_CREDENTIALS;
 
 describe('rating across a lost event socket', { skip }, () => {
   let fs1: EslEmulator;

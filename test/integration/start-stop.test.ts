@@ -7,19 +7,21 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
+import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { createClickhouseStore } from '../../services/shared/clickhouse/client.ts';
+import { mayRaisePriority, planPriorities } from '../../services/supervisor/priority.ts';
 import { hepPacket, sendUdp, sipMessage } from '../support/hep-sender.ts';
 import { alive, descendants, startTollgate, waitFor } from '../support/start-process.ts';
+import { START_CLICKHOUSE_PASSWORD, START_HEP_AUTH_KEY } from '../support/test-secrets.ts';
 
 const KAFKA_PORT = 20892;
 const CONTROLLER_PORT = 20893;
 const CLICKHOUSE_PORT = 20823;
-const HEP_KEY = 'hep-key-Zq8v1Lw3';
-const CH_PASSWORD = 'ch-pass-Yt6k2Pn9';
+const HEP_KEY = START_HEP_AUTH_KEY;
+const CH_PASSWORD = START_CLICKHOUSE_PASSWORD;
 const SECRETS = [HEP_KEY, CH_PASSWORD];
 
 function assertNoSecret(where: string, text: string | Buffer): void {
@@ -76,6 +78,9 @@ describe('npm start with the embedded stack', () => {
       pids = [...new Set([...descendants(tg.child.pid!), ...descendants(kafkaPid), kafkaPid, ...descendants(chPid), chPid])];
       // supervisor's children: collector, analyzer, api; plus the stack's processes
       assert.ok(pids.length >= 5, `processes found: ${pids.join(', ')}`);
+      // Without the right to raise the collectors' priority, the embedded stack this start brought up steps back.
+      const stackNice = planPriorities(-10, mayRaisePriority()).stack ?? 0;
+      assert.deepEqual([getPriority(kafkaPid), getPriority(chPid)], [stackNice, stackNice], 'nice of the embedded Kafka and ClickHouse');
 
       // Traffic with the key (accepted) and with a wrong one (dropped), through to ClickHouse.
       const good = Array.from({ length: 40 }, (_, i) => hepPacket(sipMessage({ method: 'OPTIONS', callId: `secret-scan-${i}`, cseq: 1, v6: false }), { authKey: HEP_KEY }));

@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import { describe, it } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { createClickhouseStore } from '../../services/shared/clickhouse/client.ts';
+import { mayRaisePriority, planPriorities } from '../../services/supervisor/priority.ts';
 import { ensureLocalStack, uniqueName } from '../support/stack.ts';
 import { alive, pidOf, startTollgate, waitFor } from '../support/start-process.ts';
+import { REFUSED_HEP_AUTH_KEY, URL_CLICKHOUSE_PASSWORD } from '../support/test-secrets.ts';
 
 describe('npm start (one supervised process per service)', () => {
   it('applies migrations, aggregates every process on /healthz and /metrics, restarts a SIGKILLed child and counts it, stops cleanly on SIGINT', { timeout: 180_000 }, async () => {
@@ -23,6 +26,15 @@ describe('npm start (one supervised process per service)', () => {
       await tg.ready(120_000);
       assert.match(tg.output(), new RegExp(`API, /healthz, /metrics +http://127\\.0\\.0\\.1:${port}`));
       assert.match(tg.output(), /Processes +collector ×2, analyzer ×1, guard ×1, api ×1/);
+      // Intake first: the collectors at the default COLLECTOR_NICE when this user may raise a priority, else the rest
+      // steps back; the log says which, and the processes run at what it says.
+      const plan = planPriorities(-10, mayRaisePriority());
+      assert.ok(tg.output().includes(plan.summary), tg.output().slice(-3000));
+      const running = JSON.parse(tg.output().split('\n').find((l) => l.includes('"msg":"tollgate is running"'))!) as { processes: { name: string; pid: number }[] };
+      for (const p of running.processes) {
+        const expected = p.name.startsWith('collector') ? plan.collector : plan.background;
+        assert.equal(getPriority(p.pid), expected, `${p.name} nice`);
+      }
 
       // /healthz: the API's own probes plus one component per process, each healthy.
       await waitFor('every process healthy on /healthz', 10_000, async () => (await tg.health(port)).body.status === 'ok');
@@ -99,19 +111,19 @@ describe('npm start (one supervised process per service)', () => {
 
   it('a ClickHouse URL with credentials that fail shows the password nowhere: not in the error, the logs or the exit message', { timeout: 60_000 }, async () => {
     const stack = await ensureLocalStack();
-    const secret = 'url-pass-Qm4x7Hs2';
+    const secret = URL_CLICKHOUSE_PASSWORD;
     const ch = new URL(stack.clickhouseUrl);
     ch.username = 'default';
     ch.password = secret;
     const tg = startTollgate({
       ...process.env, KAFKA_BROKERS: stack.kafkaBrokers.join(','), CLICKHOUSE_URL: ch.toString(), LOG_FORMAT: 'json',
-      CLICKHOUSE_DATABASE: uniqueName('tg_secret'), HEP_AUTH_KEY: 'hep-key-Rr5c8Wd1', API_PORT: '20990', HEP_PORT: '20991',
+      CLICKHOUSE_DATABASE: uniqueName('tg_secret'), HEP_AUTH_KEY: REFUSED_HEP_AUTH_KEY, API_PORT: '20990', HEP_PORT: '20991',
     }, 'services/main.ts');
     const [code] = await new Promise<[number | null]>((r) => tg.child.once('exit', (c) => r([c])));
     assert.equal(code, 1, tg.output());
     assert.match(tg.output(), /tollgate failed to start/);
     assert.match(tg.output(), /default:<redacted>@|Authentication failed/);
     assert.equal(tg.output().includes(secret), false, tg.output());
-    assert.equal(tg.output().includes('hep-key-Rr5c8Wd1'), false);
+    assert.equal(tg.output().includes(REFUSED_HEP_AUTH_KEY), false);
   });
 });

@@ -6,7 +6,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pino from 'pino';
 import { Registry } from 'prom-client';
 import { createClickhouseStore, type SqlStore } from '../../services/shared/clickhouse/client.ts';
 import { migrate } from '../../services/shared/clickhouse/migrations.ts';
@@ -15,6 +14,8 @@ import { CgratesClient } from '../../services/rating/cgrates/client.ts';
 import { RatingService, storedCdrs, type RatingServiceOptions } from '../../services/rating/service.ts';
 import { CdrWriter } from '../../services/rating/store/cdr-writer.ts';
 import { ensureLocalStack, uniqueName } from './stack.ts';
+import { testLogger } from './test-output.ts';
+import { ESL_PASSWORD } from './test-secrets.ts';
 
 const SQL_DIR = fileURLToPath(new URL('../../sql/', import.meta.url));
 
@@ -63,7 +64,7 @@ export interface RatingHarness {
 }
 
 export async function startRatingService(o: HarnessOptions): Promise<RatingHarness> {
-  const log = pino({ level: process.env['RATING_TEST_LOG'] ?? 'silent' });
+  const log = testLogger('rating');
   const registry = new Registry();
   const spoolDir = o.spoolDir ?? (await mkdtemp(path.join(tmpdir(), 'tollgate-rating-spool-')));
   const calls = new Map<string, number>();
@@ -74,7 +75,7 @@ export async function startRatingService(o: HarnessOptions): Promise<RatingHarne
   const writer = new CdrWriter({ store: o.db.store, producer: o.producer, topic: o.topic ?? 'unused', spoolDir, log, flushIntervalMs: 20 });
   const service = new RatingService({
     nodes: o.nodes.map((n) => ({ name: n.name, host: '127.0.0.1', port: n.port })),
-    password: 'ClueCon', engine, cdrs: writer, stored: storedCdrs((sql, params) => o.db.store.query(sql, params)),
+    password: ESL_PASSWORD, engine, cdrs: writer, stored: storedCdrs((sql, params) => o.db.store.query(sql, params)),
     defaults: { tenant: 'cgrates.org', reqtype: '*rated', tenantReqtypes: new Map() },
     policy: { prepaidFailOpen: false, failOpenMaxMs: 60_000, refuseCause: 'OUTGOING_CALL_BARRED' },
     debitIntervalMs: 0, retryIntervalMs: 300, maxAttempts: 50, jsonCdrWaitMs: 1_500,

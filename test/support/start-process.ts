@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { captureOutput, recordOutput } from './test-output.ts';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -29,6 +30,7 @@ export function startTollgate(env: NodeJS.ProcessEnv, entry = 'scripts/start.ts'
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  captureOutput(child, entry.replace(/[/.]+/g, '-'));
   return {
     child,
     output: () => out,
@@ -42,7 +44,9 @@ export function startTollgate(env: NodeJS.ProcessEnv, entry = 'scripts/start.ts'
     },
     async health(port) {
       const res = await fetch(`http://127.0.0.1:${port}/healthz`);
-      return { status: res.status, body: (await res.json()) as HealthBody };
+      const text = await res.text();
+      recordOutput('healthz', text);
+      return { status: res.status, body: JSON.parse(text) as HealthBody };
     },
     async interrupt(timeoutMs = 60_000) {
       if (child.exitCode !== null) return child.exitCode;
