@@ -113,6 +113,35 @@ describe('dev ClickHouse endpoint', () => {
     assert.deepEqual(part, { c: String(n), total: String(sum), top: String(max) });
   });
 
+  test('an insert whose rows break a CHECK constraint is refused with 469 and writes nothing, as on a server', async () => {
+    // Regression: the engine's streaming insert reported such an insert as written and stored nothing, so a client
+    // (the analyzer's poison-row handling) never learnt which rows the table refused.
+    const checked = `${table}_checked`;
+    await client.command({ query: `CREATE TABLE ${checked} (a UInt32, CONSTRAINT small CHECK a < 100) ENGINE = MergeTree ORDER BY a` });
+    try {
+      await assert.rejects(
+        client.insert({ table: checked, values: [{ a: 1 }, { a: 500 }, { a: 2 }], format: 'JSONEachRow' }),
+        (err: unknown) => err instanceof ClickHouseError && err.code === '469',
+      );
+      const [none] = await rows<{ c: string }>(client, `SELECT toString(count()) AS c FROM ${checked}`);
+      assert.equal(none?.c, '0');
+      await client.insert({ table: checked, values: [{ a: 1 }, { a: 2 }], format: 'JSONEachRow' });
+      const [two] = await rows<{ c: string }>(client, `SELECT toString(count()) AS c FROM ${checked}`);
+      assert.equal(two?.c, '2');
+    } finally {
+      await client.command({ query: `DROP TABLE IF EXISTS ${checked}` });
+    }
+  });
+
+  test('an empty result still carries the names and types rows a server sends', async () => {
+    // Regression: the engine's stream yields no block for an empty result, and the header rows went missing
+    // (Grafana reads a panel's columns from them).
+    const rs = await client.query({ query: `SELECT id, s FROM ${table} WHERE id > 4000000000`, format: 'JSONCompactEachRowWithNamesAndTypes' });
+    assert.deepEqual(await rs.json(), [['id', 's'], ['UInt32', 'String']]);
+    const csv = await client.query({ query: `SELECT id FROM ${table} WHERE id > 4000000000`, format: 'CSVWithNames' });
+    assert.equal(await csv.text(), '"id"\n');
+  });
+
   test('an injection string passed as a parameter is stored and returned byte for byte', async () => {
     const evil = `x'); DROP TABLE ${table}; --\\ \\' \t tab\nnewline\r\n ünïcødé 😀 "dq" \`bt\` {p:String} \\N`;
     await client.command({
