@@ -4,7 +4,7 @@
  * would publish it (requests keyed by the client, the proxy's 401s keyed by the proxy).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Admin } from 'kafkajs';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { fileURLToPath } from 'node:url';
 import { req, resp } from '../unit/guard/events.ts';
 import { freePort } from '../support/kamailio.ts';
@@ -45,6 +45,22 @@ export async function spawnGuard(env: AnalyzerEnv, extra: Record<string, string>
       return sum;
     },
   };
+}
+
+/**
+ * The teardown every multi-guard test needs: stop the guards still running, delete the consumer groups under
+ * `groupId` and the run's `guard.*` topics, then the analyzer environment's own topics and database.
+ */
+export async function stopGuardsAndCleanup(env: AnalyzerEnv, groupId: string, guards: readonly GuardProc[]): Promise<void> {
+  for (const g of guards) if (g.child.exitCode === null) { g.child.kill('SIGTERM'); await g.exited; }
+  const kadmin = new Kafka({ clientId: 'guard-test-cleanup', brokers: env.kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
+  await kadmin.connect();
+  const groups = (await kadmin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(groupId));
+  await kadmin.deleteGroups(groups).catch(() => undefined);
+  const topics = (await kadmin.listTopics()).filter((t) => t.startsWith(`${env.prefix}guard.`));
+  await kadmin.deleteTopics({ topics }).catch(() => undefined);
+  await kadmin.disconnect();
+  await env.cleanup();
 }
 
 export async function until(what: string, ms: number, f: () => boolean | Promise<boolean>, tail?: () => string): Promise<void> {

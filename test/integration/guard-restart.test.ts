@@ -6,10 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Kafka, logLevel } from 'kafkajs';
 import { req } from '../unit/guard/events.ts';
 import { AnalyzerEnv } from './analyzer-harness.ts';
-import { failures, groupLag, spawnGuard, until, type GuardProc } from './guard-procs.ts';
+import { failures, stopGuardsAndCleanup, groupLag, spawnGuard, until, type GuardProc } from './guard-procs.ts';
 
 for (const rekey of [false, true]) {
   describe(`guard restart rebuilds detector state (${rekey ? 're-keyed' : 'direct'})`, { timeout: 240_000 }, () => {
@@ -17,17 +16,7 @@ for (const rekey of [false, true]) {
     const groupId = `${env.groupId}-guard`;
     const guards: GuardProc[] = [];
     before(() => env.setup());
-    after(async () => {
-      for (const g of guards) if (g.child.exitCode === null) { g.child.kill('SIGTERM'); await g.exited; }
-      const kadmin = new Kafka({ clientId: 'restart-cleanup', brokers: env.kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
-      await kadmin.connect();
-      const groups = (await kadmin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(groupId));
-      await kadmin.deleteGroups(groups).catch(() => undefined);
-      const topics = (await kadmin.listTopics()).filter((t) => t.startsWith(`${env.prefix}guard.`));
-      await kadmin.deleteTopics({ topics }).catch(() => undefined);
-      await kadmin.disconnect();
-      await env.cleanup();
-    });
+    after(() => stopGuardsAndCleanup(env, groupId, guards));
 
     it('SIGKILL in the middle of a slow brute force: still detected, exactly one alert', async () => {
       const extra = { GUARD_GROUP_ID: groupId, GUARD_REKEY: String(rekey), TOLLGATE_NODE: 'first' };

@@ -6,27 +6,16 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Kafka, logLevel } from 'kafkajs';
 import { req } from '../unit/guard/events.ts';
 import { AnalyzerEnv } from './analyzer-harness.ts';
-import { failures, spawnGuard, until, type GuardProc } from './guard-procs.ts';
+import { failures, stopGuardsAndCleanup, spawnGuard, until, type GuardProc } from './guard-procs.ts';
 
 describe('guard scale-out: two processes, re-keyed facts', { timeout: 240_000 }, () => {
   const env = new AnalyzerEnv();
   const groupId = `${env.groupId}-guard`;
   const guards: GuardProc[] = [];
   before(() => env.setup());
-  after(async () => {
-    for (const g of guards) if (g.child.exitCode === null) { g.child.kill('SIGTERM'); await g.exited; }
-    const kadmin = new Kafka({ clientId: 'scaleout-cleanup', brokers: env.kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
-    await kadmin.connect();
-    const groups = (await kadmin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(groupId));
-    await kadmin.deleteGroups(groups).catch(() => undefined);
-    const topics = (await kadmin.listTopics()).filter((t) => t.startsWith(`${env.prefix}guard.`));
-    await kadmin.deleteTopics({ topics }).catch(() => undefined);
-    await kadmin.disconnect();
-    await env.cleanup();
-  });
+  after(() => stopGuardsAndCleanup(env, groupId, guards));
 
   it('a distributed brute force spread over partitions gives exactly one alert', async () => {
     const extra = { GUARD_GROUP_ID: groupId, GUARD_REKEY: 'true' };
