@@ -3,20 +3,18 @@
  * `/metrics` on METRICS_PORT. `node --import tsx services/analyzer/main.ts` with KAFKA_BROKERS and CLICKHOUSE_URL
  * set; it applies pending migrations first. Under `npm start` one or more run as children of the supervisor.
  */
-import { fileURLToPath } from 'node:url';
 import { createClickhouseStore, type SqlStore } from '../shared/clickhouse/client.ts';
-import { migrate } from '../shared/clickhouse/migrations.ts';
+import { applySchema } from '../shared/clickhouse/schema.ts';
 import { commonSettings } from '../shared/config/common.ts';
 import { parseSettings, type Env, type Parsed } from '../shared/config/settings.ts';
 import { runService } from '../shared/entrypoint.ts';
 import { createKafka } from '../shared/kafka/client.ts';
-import { ensureTopics, topicCatalogue } from '../shared/kafka/topics.ts';
+import { ensureTopicsWith, topicCatalogue } from '../shared/kafka/topics.ts';
 import { OpsServer } from '../shared/ops-server.ts';
 import { resolveEndpoints } from '../endpoints.ts';
 import { buildAnalyzer } from './service.ts';
 import { analyzerSettings } from './settings.ts';
 
-const SQL_DIR = fileURLToPath(new URL('../../sql/', import.meta.url));
 const shape = { ...commonSettings, ...analyzerSettings } as const;
 type Config = Parsed<typeof shape>;
 
@@ -33,19 +31,8 @@ await runService<Config>({
     const kafka = createKafka({ brokers, clientId, log });
     // Under `npm start` the supervisor applied migrations, created topics and serves health and metrics.
     if (!supervised) {
-      const admin = createClickhouseStore(chOpts);
-      try {
-        await migrate({ admin, store, database: config.clickhouseDatabase, dir: SQL_DIR });
-      } finally {
-        await admin.close();
-      }
-      const kadmin = kafka.admin();
-      await kadmin.connect();
-      try {
-        await ensureTopics(kadmin, topicCatalogue(config.kafkaTopicPrefix, config.kafkaPartitions, config.kafkaRetention));
-      } finally {
-        await kadmin.disconnect();
-      }
+      await applySchema(chOpts, store, config.clickhouseDatabase);
+      await ensureTopicsWith(kafka, topicCatalogue(config.kafkaTopicPrefix, config.kafkaPartitions, config.kafkaRetention));
     }
     const analyzer = await buildAnalyzer(config, { kafka, brokers, clientId, store, registry, log });
     // The store is closed last: the analyzer's close() may still be finishing a batch.

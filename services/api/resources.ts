@@ -11,7 +11,7 @@ import type { commonSettings } from '../shared/config/common.ts';
 import type { Parsed } from '../shared/config/settings.ts';
 import type { Component, ComponentHealth } from '../shared/lifecycle.ts';
 import { KafkaRecordProducer } from '../shared/kafka/kafkajs-producer.ts';
-import { ensureTopics } from '../shared/kafka/topics.ts';
+import { ensureTopicsWith } from '../shared/kafka/topics.ts';
 import { blocklistReplica } from '../guard/replica.ts';
 import type { GuardConfig } from '../guard/service.ts';
 import { CgratesClient } from '../rating/cgrates/client.ts';
@@ -92,13 +92,7 @@ export function buildApiResources(config: ApiResourcesConfig, deps: ApiResources
     };
     components.push(component('api-json-cdr-producer', async () => {
       // The rating service creates the topic too; whichever starts first must not find it missing.
-      const admin = deps.kafka.admin();
-      await admin.connect();
-      try {
-        await ensureTopics(admin, [{ name: topic, partitions: config.kafkaPartitions, retentionMs: config.kafkaRetention, doc: 'mod_json_cdr posts keyed by channel uuid' }]);
-      } finally {
-        await admin.disconnect();
-      }
+      await ensureTopicsWith(deps.kafka, [{ name: topic, partitions: config.kafkaPartitions, retentionMs: config.kafkaRetention, doc: 'mod_json_cdr posts keyed by channel uuid' }]);
       await producer.connect();
       state = { state: 'ok', detail: `publishing to ${topic}` };
     }, async () => {

@@ -7,7 +7,7 @@ import { commonSettings } from '../shared/config/common.ts';
 import { parseSettings, type Env, type Parsed } from '../shared/config/settings.ts';
 import { runService } from '../shared/entrypoint.ts';
 import { createKafka } from '../shared/kafka/client.ts';
-import { ensureTopics, topicCatalogue } from '../shared/kafka/topics.ts';
+import { ensureTopicsWith, topicCatalogue } from '../shared/kafka/topics.ts';
 import { OpsServer } from '../shared/ops-server.ts';
 import { resolveEndpoints } from '../endpoints.ts';
 import { collectorSettings } from './settings.ts';
@@ -28,13 +28,7 @@ await runService<Config>({
     const kafka = createKafka({ brokers, clientId, log });
     // Under `npm start` the supervisor created the topics and serves health and metrics for every process.
     if (!supervised) {
-      const admin = kafka.admin();
-      await admin.connect();
-      try {
-        await ensureTopics(admin, topicCatalogue(config.kafkaTopicPrefix, config.kafkaPartitions, config.kafkaRetention));
-      } finally {
-        await admin.disconnect();
-      }
+      await ensureTopicsWith(kafka, topicCatalogue(config.kafkaTopicPrefix, config.kafkaPartitions, config.kafkaRetention));
     }
     wiring = buildCollectorWithPublisher(config, { client: kafka, brokers, clientId }, registry, log);
     supervisor.add(...wiring.components);

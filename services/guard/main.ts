@@ -4,14 +4,13 @@
  * Without KAFKA_BROKERS / CLICKHOUSE_URL it uses the embedded local stack, like `npm start`; it applies pending
  * migrations first (0005 holds its tables).
  */
-import { fileURLToPath } from 'node:url';
 import { createClickhouseStore, type SqlStore } from '../shared/clickhouse/client.ts';
-import { migrate } from '../shared/clickhouse/migrations.ts';
+import { applySchema } from '../shared/clickhouse/schema.ts';
 import { commonSettings } from '../shared/config/common.ts';
 import { ConfigError, parseSettings, type Env, type Parsed } from '../shared/config/settings.ts';
 import { runService } from '../shared/entrypoint.ts';
 import { createKafka } from '../shared/kafka/client.ts';
-import { ensureTopics, topicCatalogue } from '../shared/kafka/topics.ts';
+import { ensureTopicsWith, topicCatalogue } from '../shared/kafka/topics.ts';
 import { OpsServer } from '../shared/ops-server.ts';
 import { isTollgateError } from '../shared/errors.ts';
 import { resolveEndpoints } from '../endpoints.ts';
@@ -19,7 +18,6 @@ import { guardSettings } from './settings.ts';
 import { buildGuard, loadDetectorInputs, type GuardService } from './service.ts';
 import { parseReceivers } from './notify/receivers.ts';
 
-const SQL_DIR = fileURLToPath(new URL('../../sql/', import.meta.url));
 const shape = { ...commonSettings, ...guardSettings } as const;
 type Config = Parsed<typeof shape>;
 
@@ -56,21 +54,10 @@ await runService<Config>({
     const store: SqlStore = createClickhouseStore({ ...chOpts, database: config.clickhouseDatabase });
     // Under `npm start` the supervisor applied migrations before any child started, and serves health and metrics.
     if (!supervised) {
-      const admin = createClickhouseStore(chOpts);
-      try {
-        await migrate({ admin, store, database: config.clickhouseDatabase, dir: SQL_DIR });
-      } finally {
-        await admin.close();
-      }
+      await applySchema(chOpts, store, config.clickhouseDatabase);
     }
     const kafka = createKafka({ brokers, clientId: `${config.kafkaClientId}-guard`, log });
-    const kadmin = kafka.admin();
-    await kadmin.connect();
-    try {
-      await ensureTopics(kadmin, topicCatalogue(config.kafkaTopicPrefix, config.kafkaPartitions, config.kafkaRetention));
-    } finally {
-      await kadmin.disconnect();
-    }
+    await ensureTopicsWith(kafka, topicCatalogue(config.kafkaTopicPrefix, config.kafkaPartitions, config.kafkaRetention));
     guard = buildGuard(config, { kafka, store, registry, log });
     supervisor.add({
       name: 'clickhouse-store', start: async () => {}, close: () => store.close(), destroy: () => store.close(), health: () => ({ state: 'ok' }),

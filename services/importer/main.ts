@@ -13,7 +13,7 @@ import { parseSettings } from '../shared/config/settings.ts';
 import { TollgateError } from '../shared/errors.ts';
 import { createKafka } from '../shared/kafka/client.ts';
 import { KafkaRecordProducer } from '../shared/kafka/kafkajs-producer.ts';
-import { ensureTopics, topicCatalogue } from '../shared/kafka/topics.ts';
+import { ensureTopicsWith, topicCatalogue } from '../shared/kafka/topics.ts';
 import { resolveEndpoints, type Configured } from '../endpoints.ts';
 import { ImporterErrors } from './errors.ts';
 import { importCapture, type ImportSummary } from './import.ts';
@@ -86,13 +86,7 @@ export async function runImport(resolveKafka: KafkaResolver = configuredKafka): 
   }
   const { kafkaBrokers } = await resolveKafka(config, (line) => process.stderr.write(`import: ${line}\n`));
   const kafka = createKafka({ brokers: kafkaBrokers, clientId: `${config.kafkaClientId}-import`, log });
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await ensureTopics(admin, topicCatalogue(config.kafkaTopicPrefix, config.kafkaPartitions, config.kafkaRetention));
-  } finally {
-    await admin.disconnect();
-  }
+  await ensureTopicsWith(kafka, topicCatalogue(config.kafkaTopicPrefix, config.kafkaPartitions, config.kafkaRetention));
   const producer = new KafkaRecordProducer({ kafka, log, sendTimeoutMs: 30_000 });
   await producer.connect();
   const tty = process.stderr.isTTY;

@@ -5,15 +5,14 @@
  * Without KAFKA_BROKERS / CLICKHOUSE_URL it uses the embedded local stack, like `npm start`; it applies pending
  * migrations first.
  */
-import { fileURLToPath } from 'node:url';
 import { createClickhouseStore } from '../shared/clickhouse/client.ts';
-import { migrate } from '../shared/clickhouse/migrations.ts';
+import { applySchema } from '../shared/clickhouse/schema.ts';
 import { commonSettings } from '../shared/config/common.ts';
 import { ConfigError, parseSettings, type Env, type Parsed } from '../shared/config/settings.ts';
 import { runService } from '../shared/entrypoint.ts';
 import { createKafka } from '../shared/kafka/client.ts';
 import { KafkaRecordProducer } from '../shared/kafka/kafkajs-producer.ts';
-import { ensureTopics } from '../shared/kafka/topics.ts';
+import { ensureTopicsWith } from '../shared/kafka/topics.ts';
 import { OpsServer } from '../shared/ops-server.ts';
 import { resolveEndpoints } from '../endpoints.ts';
 import { redactUrl } from '../shared/redact.ts';
@@ -24,7 +23,6 @@ import { RatingService, storedCdrs } from './service.ts';
 import { parseEslNodes, parseTenantReqtypes, ratingSettings } from './settings.ts';
 import { CdrWriter } from './store/cdr-writer.ts';
 
-const SQL_DIR = fileURLToPath(new URL('../../sql/', import.meta.url));
 const shape = { ...commonSettings, ...ratingSettings } as const;
 type Config = Parsed<typeof shape>;
 
@@ -55,27 +53,16 @@ await runService<Config>({
     const store = createClickhouseStore({ ...chOpts, database: config.clickhouseDatabase });
     // Under `npm start` the supervisor applied migrations before any child started, and serves health and metrics.
     if (!supervised) {
-      const admin = createClickhouseStore(chOpts);
-      try {
-        await migrate({ admin, store, database: config.clickhouseDatabase, dir: SQL_DIR });
-      } finally {
-        await admin.close();
-      }
+      await applySchema(chOpts, store, config.clickhouseDatabase);
     }
     const topic = `${config.kafkaTopicPrefix}${config.ratingCdrTopic}`;
     const clientId = `${config.kafkaClientId}-rating`;
     const jsonCdrTopic = `${config.kafkaTopicPrefix}${JSON_CDR_TOPIC_SUFFIX}`;
     const kafka = createKafka({ brokers, clientId, log });
-    const kadmin = kafka.admin();
-    await kadmin.connect();
-    try {
-      await ensureTopics(kadmin, [
-        { name: topic, partitions: config.kafkaPartitions, retentionMs: config.kafkaRetention, doc: 'CDR revisions keyed by Unique-ID' },
-        { name: jsonCdrTopic, partitions: config.kafkaPartitions, retentionMs: config.kafkaRetention, doc: 'mod_json_cdr posts keyed by channel uuid' },
-      ]);
-    } finally {
-      await kadmin.disconnect();
-    }
+    await ensureTopicsWith(kafka, [
+      { name: topic, partitions: config.kafkaPartitions, retentionMs: config.kafkaRetention, doc: 'CDR revisions keyed by Unique-ID' },
+      { name: jsonCdrTopic, partitions: config.kafkaPartitions, retentionMs: config.kafkaRetention, doc: 'mod_json_cdr posts keyed by channel uuid' },
+    ]);
     const producer = new KafkaRecordProducer({ kafka, log });
     const writer = new CdrWriter({ store, producer, topic, spoolDir: config.ratingSpoolDir, log: log.child({ component: 'cdr-writer' }) });
     const engine = new CgratesClient({

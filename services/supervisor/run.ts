@@ -13,9 +13,10 @@ import { loadConfig, type TollgateConfig } from '../settings.ts';
 import type { Endpoints } from '../endpoints.ts';
 import { createClickhouseStore } from '../shared/clickhouse/client.ts';
 import { migrate } from '../shared/clickhouse/migrations.ts';
+import { SCHEMA_DIR } from '../shared/clickhouse/schema.ts';
 import { ConfigError, type Env } from '../shared/config/settings.ts';
 import { createKafka } from '../shared/kafka/client.ts';
-import { ensureTopics, topicCatalogue } from '../shared/kafka/topics.ts';
+import { ensureTopicsWith, topicCatalogue } from '../shared/kafka/topics.ts';
 import { createLogger } from '../shared/logger.ts';
 import { Counter, createMetricsRegistry } from '../shared/metrics.ts';
 import { redactText } from '../shared/redact.ts';
@@ -25,7 +26,6 @@ import { clusterMetricsFor, peerReport } from './ops-feed.ts';
 import { mayRaisePriority, planPriorities, reniceGroup } from './priority.ts';
 import { planProcesses, SERVICE_PROCESSES, stopGroups, type ServiceProcessSpec } from './processes.ts';
 
-const SQL_DIR = fileURLToPath(new URL('../../sql/', import.meta.url));
 const READY_TIMEOUT_MS = 120_000;
 const HEALTH_POLL_MS = 1_000;
 
@@ -198,7 +198,7 @@ async function prepare(run: SupervisorRun, config: TollgateConfig, log: Logger):
     const store = createClickhouseStore({ ...chOpts, database: config.clickhouseDatabase });
     try {
       const report = await migrate({
-        admin, store, database: config.clickhouseDatabase, dir: SQL_DIR,
+        admin, store, database: config.clickhouseDatabase, dir: SCHEMA_DIR,
         progress: (line) => log.info({ component: 'migrations' }, line),
       });
       log.info({ applied: report.applied, alreadyApplied: report.alreadyApplied }, 'ClickHouse schema is current');
@@ -206,14 +206,8 @@ async function prepare(run: SupervisorRun, config: TollgateConfig, log: Logger):
       await Promise.all([admin.close(), store.close()]);
     }
     const kafka = createKafka({ brokers: endpoints.kafkaBrokers, clientId: `${config.kafkaClientId}-supervisor`, log });
-    const kafkaAdmin = kafka.admin();
-    await kafkaAdmin.connect();
-    try {
-      const created = await ensureTopics(kafkaAdmin, topicCatalogue(config.kafkaTopicPrefix, config.kafkaPartitions, config.kafkaRetention));
-      if (created.length > 0) log.info({ topics: created }, 'created Kafka topics');
-    } finally {
-      await kafkaAdmin.disconnect();
-    }
+    const created = await ensureTopicsWith(kafka, topicCatalogue(config.kafkaTopicPrefix, config.kafkaPartitions, config.kafkaRetention));
+    if (created.length > 0) log.info({ topics: created }, 'created Kafka topics');
   } catch (err) {
     // What was brought up for these endpoints goes down again with the failed start.
     await endpoints.release?.().catch(() => undefined);

@@ -65,3 +65,14 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): P
   });
   return missing.map((t) => t.name);
 }
+
+/** `ensureTopics` through a short-lived admin connection of `kafka`, closed whatever happens. */
+export async function ensureTopicsWith(kafka: { admin(): Admin }, specs: readonly TopicSpec[]): Promise<string[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return await ensureTopics(admin, specs);
+  } finally {
+    await admin.disconnect();
+  }
+}
