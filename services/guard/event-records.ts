@@ -3,7 +3,7 @@
  * services/analyzer/events.ts). Both are read during a rolling upgrade. Every string field the detectors read is
  * checked, so junk cannot crash them; what is not an event is counted as bad by the caller.
  */
-import { containerLines, isContainer } from '../analyzer/events.ts';
+import { containerLines, isContainer } from '../shared/kafka/event-container.ts';
 import type { QuarantineEvent, SipEvent } from './detect/types.ts';
 
 const SIP_FIELDS = ['id', 'ts', 'src_ip', 'dst_ip', 'method', 'call_id', 'from_user', 'from_domain', 'to_user', 'ruri_user', 'user_agent', 'auth_user', 'tenant'] as const;

@@ -18,7 +18,8 @@ import type { OutgoingRecord, RecordProducer } from '../../shared/kafka/producer
 import { topicName } from '../../shared/kafka/topics.ts';
 import type { DialogTrackerOptions, RegistrationTrackerOptions } from '../correlation/index.ts';
 import { AnalyzerErrors } from '../errors.ts';
-import { containerRecords, singleEventRecords, type EventFormat, type QuarantineEvent, type SipEvent } from '../events.ts';
+import { containerRecords, singleEventRecords, type EventFormat } from '../event-records.ts';
+import type { QuarantineEvent, SipEvent } from '../events.ts';
 import type { AnalyzerMetrics } from '../metrics.ts';
 import { IngestState, type PartitionKey } from '../store/ingest-state.ts';
 import type { TenantMap } from '../tenants.ts';
