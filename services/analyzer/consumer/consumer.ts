@@ -292,8 +292,10 @@ export class AnalyzerConsumer implements Component {
     const now = Date.now();
     const cached = this.#partitions.get(topic);
     if (cached !== undefined && now - cached.at < PARTITIONS_MAX_AGE_MS) return cached.count;
-    const count = this.#admin.fetchTopicMetadata({ topics: [topic] }).then((m) => {
-      const n = m.topics[0]?.partitions.length ?? 0;
+    // Not fetchTopicMetadata: on a shared kafkajs admin it narrows the cached metadata to this topic, and a
+    // concurrent fetchTopicOffsets of another topic (restores, idle advance) then finds no partitions.
+    const count = this.#admin.fetchTopicOffsets(topic).then((offsets) => {
+      const n = offsets.length;
       if (n < 1) throw new TollgateError(AnalyzerErrors.eventTopicUnknown, `topic ${topic} has no partitions in the cluster metadata`, { topic });
       return n;
     });
