@@ -12,6 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { sliceByBytes } from '../services/analyzer/consumer/consumer.ts';
 import { containerRecords, singleEventRecords, type EventRecord } from '../services/analyzer/event-records.ts';
 import type { SipEvent } from '../services/analyzer/events.ts';
 import { Allowlist } from '../services/guard/detect/allowlist.ts';
@@ -81,8 +82,9 @@ try {
     for (const b of batches) {
       const records = s.encode(b);
       s.values.push(...records.map((r) => r.value));
-      for (let i = 0; i < records.length; i += 500) {
-        await producer.send({ topic: s.topic, acks: -1, messages: records.slice(i, i + 500).map((r) => ({ key: r.key, value: r.value, partition: partitionFor(r.key, P) })) });
+      // In slices under the broker's 1 MiB per-partition batch, as the analyzer sends them.
+      for (const slice of sliceByBytes(records, 512 * 1024)) {
+        await producer.send({ topic: s.topic, acks: -1, messages: slice.map((r) => ({ key: r.key, value: r.value, partition: partitionFor(r.key, P) })) });
       }
     }
   }
