@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { CONTAINER_MAX_BYTES, containerRecords, DETECTOR_FIELDS, eventLine, singleEventRecords } from '../../../services/analyzer/event-records.ts';
+import { CONTAINER_MAX_BYTES, containerRecords, DETECTOR_FIELDS, detectorJson, eventLine, singleEventRecords } from '../../../services/analyzer/event-records.ts';
 import type { QuarantineEvent, SipEvent } from '../../../services/analyzer/events.ts';
 import { readEventRecord } from '../../../services/guard/event-records.ts';
 import { ContainerWriter, containerLines, encodeContainer } from '../../../services/shared/kafka/event-container.ts';
@@ -81,6 +81,24 @@ describe('v2 event containers (analyzer side)', () => {
       ['domain', 'dst_port', 'ruri_domain', 'src_port', 'to_domain', 'transport']);
     assert.equal(readEventRecord(Buffer.from(line), false).events.length, 1);
     assert.ok(!line.includes('\n'));
+  });
+
+  it('the line template writes exactly what JSON.stringify writes, for any strings and numbers (property)', () => {
+    const units = fc.oneof(fc.string({ unit: 'binary', maxLength: 20 }), fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)), maxLength: 20 }),
+      fc.constantFrom('', '"', '\\', '\u2028', '\ud800', '\udc00x', '\u007f', 'ü', '😀'));
+    const number = fc.oneof(fc.integer(), fc.double(), fc.constantFrom(0, -0, NaN, Infinity, 1e21));
+    const event = fc.record({
+      id: units, kind: units, ts: units, src_ip: units, dst_ip: units, method: units, status: number, call_id: units, cseq: fc.option(number, { nil: undefined }),
+      from_user: units, from_domain: units, to_user: units, ruri_user: units, user_agent: units, auth_user: units, tenant: units,
+    });
+    fc.assert(fc.property(event, (fields) => {
+      const e = { ...req(T0, '192.0.2.1', 'INVITE'), ...fields } as SipEvent;
+      if (e.cseq === undefined) delete e.cseq;
+      assert.equal(eventLine(e), detectorJson(e));
+    }), { numRuns: 2_000 });
+    // Not of its type (junk reaching the encoder): the reference path, still the same bytes.
+    const odd = { ...req(T0, '192.0.2.1', 'INVITE'), user_agent: undefined, status: '0' } as unknown as SipEvent;
+    assert.equal(eventLine(odd), detectorJson(odd));
   });
 
   it('the writer gives a line larger than any container a record of its own, between the others', () => {
