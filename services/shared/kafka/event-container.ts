@@ -77,11 +77,14 @@ export class ContainerWriter {
   #n = 0;
   #key = '';
 
-  /** `maxBytes`: bound on one container's value (keep it below the broker's `message.max.bytes`, 1 MiB by default). */
-  constructor(maxBytes: number) {
+  /**
+   * `maxBytes`: bound on one container's value (keep it below the broker's `message.max.bytes`, 1 MiB by default).
+   * The first slab is `firstSlabBytes` (small: a quiet partition's batch holds a few events); later ones are larger.
+   */
+  constructor(maxBytes: number, firstSlabBytes = 64 * 1024) {
     this.#maxBytes = maxBytes;
     this.#slabBytes = Math.max(4 * maxBytes, 1 << 20);
-    this.#slab = Buffer.allocUnsafe(this.#slabBytes);
+    this.#slab = Buffer.allocUnsafe(firstSlabBytes);
   }
 
   add(key: string, line: string): void {
@@ -94,14 +97,13 @@ export class ContainerWriter {
     }
     if (this.#start >= 0 && (this.#o - this.#start + HEADER_ROOM + worst > this.#maxBytes || this.#n === MAX_EVENTS)) this.cut();
     if (this.#start < 0) {
-      if (this.#o + this.#maxBytes > this.#slab.length) {
-        this.#slab = Buffer.allocUnsafe(this.#slabBytes);
-        this.#o = 0;
-      }
+      this.#room(HEADER_ROOM + worst);
       this.#o += HEADER_ROOM;
       this.#start = this.#o;
       this.#n = 0;
       this.#key = key;
+    } else {
+      this.#room(worst);
     }
     this.#o += this.#slab.write(line, this.#o, 'utf8');
     this.#slab[this.#o++] = NEWLINE;
@@ -116,5 +118,17 @@ export class ContainerWriter {
     this.#slab.write(header, from, 'latin1');
     this.records.push({ key: this.#key, value: this.#slab.subarray(from, this.#o - 1), events: this.#n });
     this.#start = -1;
+  }
+
+  /** At least `bytes` free after the write position: else a new slab, the open container's bytes moved into it. */
+  #room(bytes: number): void {
+    if (this.#o + bytes <= this.#slab.length) return;
+    const from = this.#start < 0 ? this.#o : this.#start - HEADER_ROOM;
+    const keep = this.#o - from;
+    const next = Buffer.allocUnsafe(Math.max(this.#slabBytes, keep + bytes));
+    this.#slab.copy(next, 0, from, this.#o);
+    if (this.#start >= 0) this.#start = HEADER_ROOM;
+    this.#o = keep;
+    this.#slab = next;
   }
 }
