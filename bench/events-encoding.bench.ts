@@ -4,13 +4,16 @@
  * `SipEvent` shape (services/analyzer/events.ts), three ways:
  *   - today: an object per event, `JSON.stringify`, a Buffer per value and per key;
  *   - one slab: the same JSON text, written into one Buffer per batch and cut with `subarray` (no Buffer per event);
- *   - fixed shape: a template literal per event, `JSON.stringify` only on the string fields, into one slab.
+ *   - fixed shape: a template literal per event, `JSON.stringify` only on the string fields, into one slab;
+ *   - the analyzer's encoders (services/analyzer/event-records.ts): v1 records, and v2 containers for 3 partitions
+ *     (grouping by the key hash, a template line with the detector fields only, written into slabs).
  * Method: interleaved rounds (order rotated), `process.cpuUsage` (user+system) per variant per round, median µs per
- * event. Estimates for the ranking in bench/PROFILE.md; the analyzer's own code is not changed by this bench.
+ * event.
  *
  *   npx tsx bench/events-encoding.bench.ts [--events 20000] [--rounds 15]
  */
 import { parseArgs } from 'node:util';
+import { containerRecords, singleEventRecords } from '../services/analyzer/event-records.ts';
 import type { SipEvent } from '../services/analyzer/events.ts';
 
 const { values: a } = parseArgs({ options: { events: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '15' } } });
@@ -19,7 +22,7 @@ const ROUNDS = Number(a.rounds);
 
 const events: SipEvent[] = Array.from({ length: N }, (_, i) => ({
   v: 1, id: `tollgate.hep.sip/${i % 3}/${1_000_000 + i}`, kind: i % 2 ? 'response_ok' : 'invite',
-  ts: '2026-11-30T11:00:00.123456Z', src_ip: `198.51.100.${i % 250}`, src_port: 5060, dst_ip: '203.0.113.5', dst_port: 5060,
+  ts: '2026-11-30 11:00:00.123456', src_ip: `198.51.100.${i % 250}`, src_port: 5060, dst_ip: '203.0.113.5', dst_port: 5060,
   transport: 'udp', method: 'INVITE', status: i % 2 ? 200 : 0, call_id: `${(i * 2654435761 >>> 0).toString(16)}-${i}@10.0.0.5`,
   from_user: 'alice', from_domain: 'a.example', to_user: '+4930123456', to_domain: 'b.example', ruri_user: '+4930123456',
   ruri_domain: 'b.example', user_agent: 'Asterisk PBX 18.12.1', auth_user: '', tenant: 'acme', domain: 'a.example',
@@ -75,6 +78,8 @@ const variants: [string, () => void][] = [
   ['today: JSON.stringify + Buffer per value and key', () => { sink += today(events).length; }],
   ['one slab per batch (same JSON, views)', () => { sink += slab(events).length; }],
   ['fixed shape + one slab', () => { sink += fixedShape(events).length; }],
+  ['v1 records (event-records.ts)', () => { sink += singleEventRecords(events).length; }],
+  ['v2 containers, 3 partitions (event-records.ts)', () => { sink += containerRecords(events, 3).length; }],
 ];
 const samples = variants.map(() => [] as number[]);
 for (let w = 0; w < 3; w++) for (const [, f] of variants) f();

@@ -32,7 +32,7 @@ const RULES: Record<string, Rule[]> = {
     { stage: 'event encode + publish (sip.events)', url: /services\/analyzer\/consumer\/consumer\.ts/, caller: /^@.*services\/analyzer\/consumer\/consumer\.ts$/ },
     { stage: 'SIP parse', url: /services\/analyzer\/sip\// },
     { stage: 'correlation (dialog + registration trackers)', url: /services\/analyzer\/correlation\// },
-    { stage: 'event encode + publish (sip.events)', url: /services\/analyzer\/events\.ts|@platformatic\/kafka|services\/shared\/kafka\// },
+    { stage: 'event encode + publish (sip.events)', url: /services\/analyzer\/event(s|-records)\.ts|@platformatic\/kafka|services\/shared\/kafka\// },
     { stage: 'Kafka fetch + decode (kafkajs consumer)', url: /kafkajs/ },
     { stage: 'envelope + HEP decode', url: /services\/(shared|collector)\/hep\/|hep-js/ },
     { stage: 'row building (decode.ts, store/)', url: /services\/analyzer\/(consumer\/decode|store\/|tenants|qos\/)/ },

@@ -12,6 +12,9 @@ export const AnalyzerErrors = {
     'The analyzer stopped while a batch was in flight; its offsets were not committed and it will be replayed.'),
   retentionFailed: defineError('TG_ANALYZER_RETENTION_FAILED',
     'Applying a RETENTION_* setting with ALTER TABLE ... MODIFY TTL failed.', true),
+  eventTopicUnknown: defineError('TG_ANALYZER_EVENT_TOPIC_UNKNOWN',
+    'The cluster metadata has no partitions for an event topic (`sip.events` / `sip.quarantine`), so its containers cannot be routed; '
+    + 'the publish is retried and the batch stays uncommitted.', true),
   rtcpInvalid: defineError('TG_ANALYZER_RTCP_INVALID', 'An RTCP payload is not a valid SR/RR compound packet.'),
   qosJsonInvalid: defineError('TG_ANALYZER_QOS_JSON_INVALID', 'A HEP QoS report is not a JSON object.'),
 } as const;

@@ -51,6 +51,7 @@ export async function buildAnalyzer(config: AnalyzerConfig, deps: AnalyzerDeps):
     idleAdvanceMs: config.analyzerIdleAdvance,
     retentionDays: Object.fromEntries(rules.map((r) => [r.table, r.days])),
     events: buildEventsProducer(config, deps, log.child({ component: 'events-producer' })),
+    eventsFormat: config.analyzerSipEventsFormat,
     tenants: TenantMap.parse(config.tenantDomains, config.defaultTenant),
     dialogs: {
       reorderWindowUs: config.dialogReorderWindow * US_PER_MS,

@@ -33,6 +33,10 @@ export const analyzerSettings = {
     + 'then wait for more traffic on their partition.', '500ms'),
   analyzerSipEvents: s.bool('ANALYZER_SIP_EVENTS', true,
     'Publish normalized SIP events (`sip.events`) and quarantine events (`sip.quarantine`) for the detectors.'),
+  analyzerSipEventsFormat: s.enumOf('ANALYZER_SIP_EVENTS_FORMAT', ['v2', 'v1'] as const, 'v2',
+    'Record format of `sip.events` / `sip.quarantine`: `v2` packs a batch\'s events per target partition into few records '
+    + '(newline-delimited JSON, same partitions, same event ids, only the fields the detectors read; far less analyzer CPU per message: bench/PROFILE.md), `v1` writes one '
+    + 'event per record. The guard reads both; set `v1` only while an older guard (which reads `v1` alone) still consumes the topics.'),
   analyzerEventsKafkaClient: s.enumOf('ANALYZER_EVENTS_KAFKA_CLIENT', ['platformatic', 'kafkajs'] as const, 'platformatic',
     'Kafka client of the event producer (`ANALYZER_SIP_EVENTS`). Both are idempotent, acks=all, same key → partition mapping; '
     + '`platformatic` (@platformatic/kafka) costs less analyzer CPU per event (bench/README.md).'),

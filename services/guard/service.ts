@@ -17,6 +17,7 @@ import { BlocklistLog } from './blocklist-log.ts';
 import { auditRow, BlocklistService, chTime } from './blocklist-service.ts';
 import { Allowlist } from './detect/allowlist.ts';
 import { ALL_PARTS, DetectorEngine } from './detect/engine.ts';
+import { readEventRecord } from './event-records.ts';
 import { FACT_TOPICS, factsOf, type FactKind } from './facts.ts';
 import { replayWindow } from './warmup.ts';
 import { PrefixList } from './detect/numbers.ts';
@@ -29,6 +30,8 @@ import { Notifier, type DeliveryRecord, type UnfinishedDelivery } from './notify
 import { parseReceivers, publicAlert } from './notify/receivers.ts';
 import { TableWriter } from './table-writer.ts';
 import type { guardSettings } from './settings.ts';
+
+export { parseEvent } from './event-records.ts';
 import type { Parsed } from '../shared/config/settings.ts';
 
 export type GuardConfig = Parsed<typeof guardSettings> & {
@@ -290,18 +293,18 @@ class GuardCore implements Component {
       eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
         const out = new Map<string, { key: string; value: Buffer }[]>();
         for (const m of batch.messages) {
-          const e = parseEvent(m.value, false) as SipEvent | undefined;
-          if (e === undefined) {
-            this.#bad('sip.events', m.value);
-            continue;
+          const { events, values, bad } = readEventRecord(m.value, false);
+          if (bad > 0) this.#bad('sip.events', m.value, bad);
+          // Each event goes on as a version-1 record (its line of a container), so facts topics stay version 1.
+          for (let i = 0; i < events.length; i++) {
+            for (const f of factsOf(events[i]!)) {
+              const topic = `${prefix}${FACT_TOPICS[f.kind]}`;
+              let list = out.get(topic);
+              if (list === undefined) out.set(topic, (list = []));
+              list.push({ key: f.key, value: values[i]! });
+            }
           }
-          for (const f of factsOf(e)) {
-            const topic = `${prefix}${FACT_TOPICS[f.kind]}`;
-            let list = out.get(topic);
-            if (list === undefined) out.set(topic, (list = []));
-            list.push({ key: f.key, value: m.value! });
-          }
-          metrics.events.inc({ topic: 'sip.events', outcome: 'forwarded' });
+          if (events.length > 0) metrics.events.inc({ topic: 'sip.events', outcome: 'forwarded' }, events.length);
         }
         if (out.size > 0) await this.#producer!.sendBatch({ topicMessages: [...out].map(([topic, messages]) => ({ topic, messages })) });
         const last = batch.messages[batch.messages.length - 1];
@@ -311,9 +314,9 @@ class GuardCore implements Component {
     });
   }
 
-  #bad(topic: string, value: Buffer | null): void {
-    this.#d.metrics.events.inc({ topic, outcome: 'bad' });
-    if (this.#badLogged++ % 1000 === 0) this.#d.log.warn({ topic, sample: value?.subarray(0, 200).toString('utf8') ?? null, bad: this.#badLogged }, 'event is not a version-1 guard event; skipped and counted');
+  #bad(topic: string, value: Buffer | null, n = 1): void {
+    this.#d.metrics.events.inc({ topic, outcome: 'bad' }, n);
+    if (this.#badLogged++ % 1000 === 0) this.#d.log.warn({ topic, sample: value?.subarray(0, 200).toString('utf8') ?? null, bad: this.#badLogged }, 'record holds something that is not a guard event (version 1, or a version-2 container of them); skipped and counted');
   }
 
   /** One record of an input topic through its engine; in warm-up (`warm`) state only, findings dropped. */
@@ -323,16 +326,15 @@ class GuardCore implements Component {
     if (route === undefined) return;
     const { engine, label: topic } = route;
     const quarantine = inputTopic === this.#qTopic;
-    const e = parseEvent(value, quarantine);
-    if (e === undefined) {
-      this.#bad(topic, value);
-      return;
+    const { events, bad } = readEventRecord(value, quarantine);
+    if (bad > 0) this.#bad(topic, value, bad);
+    for (const e of events) {
+      const dup = engine.duplicates;
+      const findings = quarantine ? engine.quarantine(e as QuarantineEvent) : engine.sip(e as SipEvent);
+      metrics.events.inc({ topic, outcome: engine.duplicates > dup ? 'duplicate' : warm ? 'warmup' : 'ok' });
+      if (warm) continue;
+      for (const f of findings) this.#finding(f);
     }
-    const dup = engine.duplicates;
-    const findings = quarantine ? engine.quarantine(e as QuarantineEvent) : engine.sip(e as SipEvent);
-    metrics.events.inc({ topic, outcome: engine.duplicates > dup ? 'duplicate' : warm ? 'warmup' : 'ok' });
-    if (warm) return;
-    for (const f of findings) this.#finding(f);
   }
 
   #finding(f: Finding): void {
@@ -409,27 +411,6 @@ class GuardCore implements Component {
     if (!this.#running) return { state: 'down', detail: 'not consuming' };
     return { state: 'ok' };
   }
-}
-
-const SIP_FIELDS = ['id', 'ts', 'src_ip', 'dst_ip', 'method', 'call_id', 'from_user', 'from_domain', 'to_user', 'ruri_user', 'user_agent', 'auth_user', 'tenant'] as const;
-
-/** A version-1 event or undefined; every string field the detectors read is checked, so junk cannot crash them. */
-export function parseEvent(value: Buffer | null, quarantine: boolean): SipEvent | QuarantineEvent | undefined {
-  if (value === null) return undefined;
-  let e: Record<string, unknown>;
-  try {
-    e = JSON.parse(value.toString('utf8')) as Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
-  if (e === null || typeof e !== 'object' || e['v'] !== 1) return undefined;
-  if (quarantine) {
-    return e['kind'] === 'quarantine' && typeof e['src_ip'] === 'string' && typeof e['ts'] === 'string' && typeof e['reason'] === 'string' && typeof e['id'] === 'string'
-      ? (e as unknown as QuarantineEvent) : undefined;
-  }
-  if (typeof e['kind'] !== 'string' || typeof e['status'] !== 'number' || (e['cseq'] !== undefined && typeof e['cseq'] !== 'number')) return undefined;
-  for (const f of SIP_FIELDS) if (typeof e[f] !== 'string') return undefined;
-  return e as unknown as SipEvent;
 }
 
 export function alertRow(a: Alert, node: string): Record<string, unknown> {

@@ -26,7 +26,8 @@ export interface WarmupOptions {
 }
 
 export interface WarmupResult {
-  readonly events: number;
+  /** Records replayed (a v2 container holds many events; `tollgate_guard_events_total{outcome="warmup"}` counts events). */
+  readonly records: number;
   readonly partitions: number;
   readonly complete: boolean;
   readonly ms: number;
@@ -60,13 +61,13 @@ export async function replayRanges(admin: Admin, groupId: string, topics: readon
 export async function replayWindow(o: WarmupOptions): Promise<WarmupResult> {
   const t0 = Date.now();
   const ranges = (await replayRanges(o.admin, o.groupId, o.topics, o.sinceMs)).filter((r) => o.only === undefined || o.only.get(r.topic)?.has(r.partition) === true);
-  if (ranges.length === 0) return { events: 0, partitions: 0, complete: true, ms: Date.now() - t0 };
+  if (ranges.length === 0) return { records: 0, partitions: 0, complete: true, ms: Date.now() - t0 };
   const pending = new Map(ranges.map((r) => [`${r.topic}\u0000${r.partition}`, r]));
   const total = ranges.reduce((n, r) => n + r.to - r.from, 0);
-  o.log.info({ partitions: ranges.length, events: total, since: new Date(o.sinceMs).toISOString() }, 'warm-up: replaying the last window to rebuild detector state');
+  o.log.info({ partitions: ranges.length, records: total, since: new Date(o.sinceMs).toISOString() }, 'warm-up: replaying the last window to rebuild detector state');
   const tmpGroup = `${o.groupId}-warmup-${randomUUID().slice(0, 8)}`;
   const consumer = o.kafka.consumer({ groupId: tmpGroup, maxWaitTimeInMs: 100 });
-  let events = 0;
+  let records = 0;
   let finish!: () => void;
   const done = new Promise<void>((r) => { finish = r; });
   try {
@@ -83,7 +84,7 @@ export async function replayWindow(o: WarmupOptions): Promise<WarmupResult> {
           if (off < r.from) continue;
           if (off >= r.to) break;
           o.feed(batch.topic, m.value);
-          events++;
+          records++;
           if (off + 1 >= r.to) break;
         }
         const last = Number(batch.messages[batch.messages.length - 1]?.offset ?? -1);
@@ -103,7 +104,7 @@ export async function replayWindow(o: WarmupOptions): Promise<WarmupResult> {
     await consumer.disconnect().catch(() => undefined);
     await o.admin.deleteGroups([tmpGroup]).catch(() => undefined);
   }
-  const res = { events, partitions: ranges.length, complete: pending.size === 0, ms: Date.now() - t0 };
+  const res = { records, partitions: ranges.length, complete: pending.size === 0, ms: Date.now() - t0 };
   if (res.complete) o.log.info(res, 'warm-up done');
   else o.log.warn({ ...res, expected: total }, 'warm-up not finished in time; detector windows are partly rebuilt');
   return res;

@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { logLevel, type Consumer } from 'kafkajs';
 import { Registry } from 'prom-client';
 import type { AnalyzerConsumer } from '../../services/analyzer/consumer/consumer.ts';
+import { readEventRecord } from '../../services/guard/event-records.ts';
 import { startPrivateEndpoint, type PrivateEndpoint } from '../support/clickhouse.ts';
 import { callScenario, byTime, optionsScenario, registerScenario, sipEnvelope } from '../support/sip-scenarios.ts';
 import { uniqueName } from '../support/stack.ts';
@@ -42,8 +43,8 @@ describe('analyzer: events reach the detectors while ClickHouse is down', { time
     await events.subscribe({ topic: env.topic('sipEvents'), fromBeginning: true });
     await events.run({
       eachMessage: async ({ message }) => {
-        const id = (JSON.parse(message.value!.toString()) as { id: string }).id;
-        seen.set(id, [...(seen.get(id) ?? []), Date.now()]);
+        // v1 records or v2 containers, read as the guard reads them.
+        for (const { id } of readEventRecord(message.value, false).events) seen.set(id, [...(seen.get(id) ?? []), Date.now()]);
       },
     });
     analyzer = await env.startInProcess({ ANALYZER_BATCH_MAX_WAIT: '200ms' }, env.store, registry);

@@ -8,11 +8,13 @@ import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel, Partitioners, type Admin, type Producer } from 'kafkajs';
 import { Registry } from 'prom-client';
 import type { AnalyzerConsumer } from '../../services/analyzer/consumer/consumer.ts';
+import type { QuarantineEvent, SipEvent } from '../../services/analyzer/events.ts';
 import { buildAnalyzer } from '../../services/analyzer/service.ts';
 import { analyzerSettings } from '../../services/analyzer/settings.ts';
 import { createClickhouseStore, type SqlStore } from '../../services/shared/clickhouse/client.ts';
 import { migrate } from '../../services/shared/clickhouse/migrations.ts';
 import { parseSettings } from '../../services/shared/config/settings.ts';
+import { readEventRecord } from '../../services/guard/event-records.ts';
 import { ensureTopics, topicCatalogue, topicName, type TopicKey } from '../../services/shared/kafka/topics.ts';
 import { ensureLocalStack, uniqueName } from '../support/stack.ts';
 import { captureOutput, testLogger } from '../support/test-output.ts';
@@ -169,6 +171,45 @@ export class AnalyzerEnv {
   async endOffsetsSum(key: TopicKey): Promise<number> {
     const ends = await this.kadmin.fetchTopicOffsets(this.topic(key));
     return ends.reduce((n, e) => n + Number(e.high) - Number(e.low), 0);
+  }
+
+  /**
+   * Every event on an event topic (v1 records and v2 containers alike, read with the guard's reader), with the
+   * partition it is on, reading from the start up to the end offsets of now.
+   */
+  async readEvents(key: 'sipEvents' | 'quarantine', timeoutMs = 30_000): Promise<{ records: number; bad: number; events: { partition: number; event: SipEvent | QuarantineEvent }[] }> {
+    const topic = this.topic(key);
+    const ends = new Map((await this.kadmin.fetchTopicOffsets(topic)).map((o) => [o.partition, Number(o.high)]));
+    const next = new Map([...ends.keys()].map((p) => [p, 0]));
+    const events: { partition: number; event: SipEvent | QuarantineEvent }[] = [];
+    let records = 0;
+    let bad = 0;
+    const done = () => [...ends].every(([p, end]) => next.get(p)! >= end);
+    if (done()) return { records, bad, events };
+    const groupId = uniqueName('events-reader');
+    const consumer = this.kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topic, fromBeginning: true });
+      let finished!: () => void;
+      const all = new Promise<void>((resolve) => { finished = resolve; });
+      await consumer.run({
+        eachMessage: async ({ partition, message }) => {
+          if (Number(message.offset) >= ends.get(partition)!) return;
+          records++;
+          const r = readEventRecord(message.value, key === 'quarantine');
+          bad += r.bad;
+          for (const event of r.events) events.push({ partition, event });
+          next.set(partition, Number(message.offset) + 1);
+          if (done()) finished();
+        },
+      });
+      await Promise.race([all, new Promise((_, reject) => setTimeout(() => reject(new Error(`${topic}: not read to its end within ${timeoutMs} ms`)), timeoutMs).unref())]);
+    } finally {
+      await consumer.disconnect();
+      await this.kadmin.deleteGroups([groupId]).catch(() => undefined);
+    }
+    return { records, bad, events };
   }
 
   async cleanup(): Promise<void> {

@@ -1,7 +1,7 @@
 /**
- * The guard on the real (local) Kafka and dev ClickHouse, fed directly on `sip.events` / `sip.quarantine`: junk
- * records are counted and skipped while real events around them still lead to alerts, blocks, stored alert rows
- * and records on the alerts topic; a restarted guard continues the firing alert instead of opening a second one.
+ * The guard on the real (local) Kafka and dev ClickHouse, fed directly on `sip.events` / `sip.quarantine` (v1 records
+ * and v2 containers): junk records and cut containers are counted and skipped while real events around them still
+ * lead to alerts, blocks, stored alert rows and records on the alerts topic; a restarted guard continues the firing alert instead of opening a second one.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -10,6 +10,8 @@ import { Registry } from 'prom-client';
 import { buildGuard, type GuardService } from '../../services/guard/service.ts';
 import { guardSettings } from '../../services/guard/settings.ts';
 import { parseSettings } from '../../services/shared/config/settings.ts';
+import { eventLine } from '../../services/analyzer/event-records.ts';
+import { encodeContainer } from '../../services/shared/kafka/event-container.ts';
 import { req, junk } from '../unit/guard/events.ts';
 import { AnalyzerEnv } from './analyzer-harness.ts';
 
@@ -51,15 +53,19 @@ describe('guard on Kafka: junk events, alerts stored and published, restart', { 
       return (await metric(registry, 'tollgate_guard_events_total', { topic: 'sip.events', outcome: 'ok' })) > 0;
     });
     const junkValues = ['', 'not json', '{"v":2}', '[]', '{"v":1,"kind":"register"}', '\u0000\u0001garbage'];
+    // A v2 container cut short: its whole first event is read, the cut one counted as bad.
+    const cut = encodeContainer([eventLine(req(now(), '192.0.2.201', 'OPTIONS')), eventLine(req(now(), '192.0.2.201', 'OPTIONS'))]);
     await env.produce('sipEvents', [
       ...junkValues.map((v) => ({ key: '192.0.2.66', value: Buffer.from(v) })),
       { key: '192.0.2.66', value: null },
-      { key: '192.0.2.66', value: Buffer.from(JSON.stringify(req(now(), '192.0.2.66', 'OPTIONS', { user_agent: 'friendly-scanner' }))) },
+      { key: '192.0.2.201', value: cut.subarray(0, cut.length - 5) },
+      // The scanner's request in a v2 container, as the analyzer writes it by default.
+      { key: '192.0.2.66', value: encodeContainer([eventLine(req(now(), '192.0.2.66', 'OPTIONS', { user_agent: 'friendly-scanner' }))]) },
     ]);
     await env.produce('quarantine', [{ key: '192.0.2.67', value: Buffer.from('{"v":1,"kind":"quarantine"}') }, ...Array.from({ length: 30 }, () => ({ key: '192.0.2.67', value: Buffer.from(JSON.stringify(junk(now(), '192.0.2.67'))) }))]);
     await until('scanner block', 20_000, () => g.blocklist.isActive('192.0.2.66', now()));
     await until('malformed block', 20_000, () => g.blocklist.isActive('192.0.2.67', now()));
-    assert.equal(await metric(registry, 'tollgate_guard_events_total', { topic: 'sip.events', outcome: 'bad' }), junkValues.length + 1);
+    assert.equal(await metric(registry, 'tollgate_guard_events_total', { topic: 'sip.events', outcome: 'bad' }), junkValues.length + 2);
     assert.equal(await metric(registry, 'tollgate_guard_events_total', { topic: 'sip.quarantine', outcome: 'bad' }), 1);
     const firing = g.alerts.firing.find((a) => a.subject.value === '192.0.2.66')!;
     assert.equal(firing.detector, 'scanner');

@@ -6,9 +6,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { fileURLToPath } from 'node:url';
+import { encodeContainer } from '../../services/shared/kafka/event-container.ts';
+import { partitionFor } from '../../services/shared/kafka/partition.ts';
 import { req, resp } from '../unit/guard/events.ts';
 import { freePort } from '../support/kamailio.ts';
-import type { AnalyzerEnv } from './analyzer-harness.ts';
+import { PARTITIONS, type AnalyzerEnv } from './analyzer-harness.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const PROXY = '10.0.0.1';
@@ -82,6 +84,21 @@ export function failures(src: string, account: string, n: number, partition: num
     out.push({ key: PROXY, value: Buffer.from(JSON.stringify(resp(at + 5, src, 'REGISTER', 401, { ...over, src_ip: PROXY }))) });
   }
   return out;
+}
+
+/**
+ * The same events as v2 containers, the analyzer's default format: one container per partition (the message's own,
+ * or its key's), in order, keyed by the first event's key.
+ */
+export function asContainers(msgs: readonly { key: string; value: Buffer; partition?: number }[]): { key: string; value: Buffer; partition: number }[] {
+  const groups = new Map<number, { key: string; lines: string[] }>();
+  for (const m of msgs) {
+    const p = m.partition ?? partitionFor(Buffer.from(m.key), PARTITIONS);
+    let g = groups.get(p);
+    if (g === undefined) groups.set(p, (g = { key: m.key, lines: [] }));
+    g.lines.push(m.value.toString('utf8'));
+  }
+  return [...groups].map(([partition, g]) => ({ key: g.key, partition, value: encodeContainer(g.lines) }));
 }
 
 /** End offsets minus the group's committed offsets, summed over the topic's partitions (no commit = all of it). */

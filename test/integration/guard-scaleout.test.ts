@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { req } from '../unit/guard/events.ts';
 import { AnalyzerEnv } from './analyzer-harness.ts';
-import { failures, stopGuardsAndCleanup, spawnGuard, until, type GuardProc } from './guard-procs.ts';
+import { asContainers, failures, stopGuardsAndCleanup, spawnGuard, until, type GuardProc } from './guard-procs.ts';
 
 describe('guard scale-out: two processes, re-keyed facts', { timeout: 240_000 }, () => {
   const env = new AnalyzerEnv();
@@ -36,7 +36,8 @@ describe('guard scale-out: two processes, re-keyed facts', { timeout: 240_000 },
     }, tail);
     const forwardedBefore = await Promise.all(guards.map((g) => g.events({ topic: 'sip.events', outcome: 'forwarded' })));
     const sources = ['198.51.100.1', '198.51.100.2', '198.51.100.3', '198.51.100.4', '198.51.100.5'];
-    await env.produce('sipEvents', sources.flatMap((s, i) => failures(s, 'victim', 2, i % 3)));
+    // The attack arrives in v2 containers (the analyzer's default), the probes before it were v1 records.
+    await env.produce('sipEvents', asContainers(sources.flatMap((s, i) => failures(s, 'victim', 2, i % 3))));
     const distributed = async () => env.count('alerts', "detector = 'bruteforce' AND rule = 'distributed' AND subject = 'victim'");
     await until('distributed brute-force alert stored', 60_000, async () => (await distributed()) > 0, tail);
     await until('all five sources blocked', 30_000, async () => (await env.count('blocklist_audit', `action = 'block' AND ip IN (${sources.map((s) => `'${s}'`).join(',')})`)) === 5, tail);

@@ -12,12 +12,14 @@
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { SqlStore } from '../../shared/clickhouse/client.ts';
-import { isTollgateError } from '../../shared/errors.ts';
+import { isTollgateError, TollgateError } from '../../shared/errors.ts';
 import { Once, type Component, type ComponentHealth } from '../../shared/lifecycle.ts';
 import type { OutgoingRecord, RecordProducer } from '../../shared/kafka/producer.ts';
 import { topicName } from '../../shared/kafka/topics.ts';
 import type { DialogTrackerOptions, RegistrationTrackerOptions } from '../correlation/index.ts';
 import { AnalyzerErrors } from '../errors.ts';
+import { containerRecords, singleEventRecords, type EventFormat } from '../event-records.ts';
+import type { QuarantineEvent, SipEvent } from '../events.ts';
 import type { AnalyzerMetrics } from '../metrics.ts';
 import { IngestState, type PartitionKey } from '../store/ingest-state.ts';
 import type { TenantMap } from '../tenants.ts';
@@ -26,6 +28,8 @@ import { PartitionWorker, type BatchSink } from './partition.ts';
 import type { RetryHooks } from './retry.ts';
 
 const PUBLISH_SLICE_BYTES = 512 * 1024;
+/** How old the event topics' partition counts may get before they are read again (containers are routed by them). */
+const PARTITIONS_MAX_AGE_MS = 30_000;
 
 export function sliceByBytes<T extends { value: Buffer }>(items: readonly T[], maxBytes: number): T[][] {
   const out: T[][] = [];
@@ -63,6 +67,8 @@ export interface AnalyzerConsumerOptions {
   readonly idleAdvanceMs: number;
   /** The `sip.events` / `sip.quarantine` producer; none when events are off. Connected in start(), closed in close(). */
   readonly events: RecordProducer | undefined;
+  /** Record format of the events: `v2` containers, or `v1` one event per record (ANALYZER_SIP_EVENTS_FORMAT). Default `v2`. */
+  readonly eventsFormat?: EventFormat;
   readonly tenants: TenantMap;
   readonly dialogs: DialogTrackerOptions;
   readonly registrations: RegistrationTrackerOptions;
@@ -79,6 +85,8 @@ export class AnalyzerConsumer implements Component {
   /** Workers being restored or ready, per `topic:partition`; dropped on every group join. */
   readonly #workers = new Map<string, Promise<PartitionWorker>>();
   readonly #ready = new Map<string, PartitionWorker>();
+  /** Partition counts of the event topics, for routing containers (`#partitionCount`). */
+  readonly #partitions = new Map<string, { at: number; count: Promise<number> }>();
   #generation = 0;
   #idleTimer: NodeJS.Timeout | undefined;
   #idleRunning = false;
@@ -266,6 +274,38 @@ export class AnalyzerConsumer implements Component {
     return Number(offsets.find((o) => o.partition === partition)?.low ?? 0);
   }
 
+  /** A batch's events for one topic as records: version-2 containers per target partition, or version 1 (events.ts). */
+  async #eventRecords(topic: string, events: readonly (SipEvent | QuarantineEvent)[]): Promise<OutgoingRecord[]> {
+    if (events.length === 0) return [];
+    const records = this.#o.eventsFormat === 'v1'
+      ? singleEventRecords(events)
+      : containerRecords(events, await this.#partitionCount(topic));
+    return records.map((r) => ({ topic, key: r.key, value: r.value }));
+  }
+
+  /**
+   * The topic's partition count, from metadata at most PARTITIONS_MAX_AGE_MS old. The producer re-reads metadata on
+   * its own schedule; should the count grow between the two reads, a container still lands whole on one partition
+   * (its first event's), which is the reordering any partition change brings to keyed records anyway.
+   */
+  #partitionCount(topic: string): Promise<number> {
+    const now = Date.now();
+    const cached = this.#partitions.get(topic);
+    if (cached !== undefined && now - cached.at < PARTITIONS_MAX_AGE_MS) return cached.count;
+    // Not fetchTopicMetadata: on a shared kafkajs admin it narrows the cached metadata to this topic, and a
+    // concurrent fetchTopicOffsets of another topic (restores, idle advance) then finds no partitions.
+    const count = this.#admin.fetchTopicOffsets(topic).then((offsets) => {
+      const n = offsets.length;
+      if (n < 1) throw new TollgateError(AnalyzerErrors.eventTopicUnknown, `topic ${topic} has no partitions in the cluster metadata`, { topic });
+      return n;
+    });
+    this.#partitions.set(topic, { at: now, count });
+    count.catch(() => {
+      if (this.#partitions.get(topic)?.count === count) this.#partitions.delete(topic);
+    });
+    return count;
+  }
+
   #newWorker(topic: string, partition: number, kind: TopicKind): PartitionWorker {
     const k: PartitionKey = { group: this.#o.groupId, topic, partition };
     const state = this.#state;
@@ -280,10 +320,7 @@ export class AnalyzerConsumer implements Component {
       publish: async (sip, quarantine) => {
         const events = this.#events;
         if (events === undefined) return;
-        const out: OutgoingRecord[] = [
-          ...sip.map((e) => ({ topic: eventsTopic, key: Buffer.from(e.src_ip), value: Buffer.from(JSON.stringify(e)) })),
-          ...quarantine.map((e) => ({ topic: quarantineTopic, key: Buffer.from(e.src_ip), value: Buffer.from(JSON.stringify(e)) })),
-        ];
+        const out = [...await this.#eventRecords(eventsTopic, sip), ...await this.#eventRecords(quarantineTopic, quarantine)];
         // The broker refuses a partition's record batch above message.max.bytes (1 MiB by default), and neither
         // client splits one send: send in slices, one at a time so the order per key holds.
         for (const slice of sliceByBytes(out, PUBLISH_SLICE_BYTES)) await events.send(slice);

@@ -1,0 +1,101 @@
+/**
+ * The analyzer's events as Kafka records, in either format the guard reads:
+ * - `v1`: one record per event, the event's JSON, keyed by its source IP;
+ * - `v2` (default): containers (services/shared/kafka/event-container.ts) of the events of one target partition, in
+ *   batch order, keyed by their first event's source IP. A container holds only events whose source IP's key hash
+ *   picks its partition, so the producer's hash of its key sends it exactly where each of its events would have gone
+ *   as a v1 record: per-source order and partition affinity hold. Event ids stay those of the captured records, so
+ *   the detectors' de-duplication is unchanged.
+ *
+ * A v2 SIP event line carries the fields the guard reads (`DETECTOR_FIELDS`, checked by a test that records what the
+ * detectors touch); the ports, transport and the To / R-URI / tenant domains are in ClickHouse and stay in v1. Each
+ * line is still a valid version-1 event, which the guard's re-keying forwarder passes on as a record of its own.
+ */
+import { ContainerWriter } from '../shared/kafka/event-container.ts';
+import { partitionFor } from '../shared/kafka/partition.ts';
+import type { QuarantineEvent, SipEvent } from './events.ts';
+
+export type EventFormat = 'v1' | 'v2';
+
+/** Bound on a container's bytes: a record well below the broker's 1 MiB `message.max.bytes` default. */
+export const CONTAINER_MAX_BYTES = 500 * 1024;
+
+/** The fields of a SIP event a v2 line carries: what the detectors and the re-keying read, and nothing else. */
+export const DETECTOR_FIELDS = [
+  'v', 'id', 'kind', 'ts', 'src_ip', 'dst_ip', 'method', 'status', 'call_id', 'cseq',
+  'from_user', 'from_domain', 'to_user', 'ruri_user', 'user_agent', 'auth_user', 'tenant',
+] as const satisfies readonly (keyof SipEvent)[];
+
+export interface EventRecord {
+  readonly key: Buffer;
+  readonly value: Buffer;
+  /** Events in the record (1 for v1). */
+  readonly events: number;
+}
+
+/** Version 1: one record per event, every field. */
+export function singleEventRecords(events: readonly (SipEvent | QuarantineEvent)[]): EventRecord[] {
+  return events.map((e) => ({ key: Buffer.from(e.src_ip), value: Buffer.from(JSON.stringify(e)), events: 1 }));
+}
+
+/** A v2 line: the SIP event with `DETECTOR_FIELDS` only (a quarantine event whole: the malformed detector's input is small). */
+export function eventLine(e: SipEvent | QuarantineEvent): string {
+  if (e.kind === 'quarantine') return JSON.stringify(e);
+  return typeof e.kind === 'string' && typeof e.id === 'string' && typeof e.ts === 'string' && typeof e.src_ip === 'string'
+    && typeof e.dst_ip === 'string' && typeof e.method === 'string' && typeof e.status === 'number' && typeof e.call_id === 'string'
+    && (e.cseq === undefined || typeof e.cseq === 'number') && typeof e.from_user === 'string' && typeof e.from_domain === 'string'
+    && typeof e.to_user === 'string' && typeof e.ruri_user === 'string' && typeof e.user_agent === 'string' && typeof e.auth_user === 'string'
+    && typeof e.tenant === 'string' && e.v === 1
+    ? `{"v":1,"id":${str(e.id)},"kind":${str(e.kind)},"ts":${str(e.ts)},"src_ip":${str(e.src_ip)},"dst_ip":${str(e.dst_ip)},`
+      + `"method":${str(e.method)},"status":${num(e.status)},"call_id":${str(e.call_id)},${e.cseq === undefined ? '' : `"cseq":${num(e.cseq)},`}`
+      + `"from_user":${str(e.from_user)},"from_domain":${str(e.from_domain)},"to_user":${str(e.to_user)},"ruri_user":${str(e.ruri_user)},`
+      + `"user_agent":${str(e.user_agent)},"auth_user":${str(e.auth_user)},"tenant":${str(e.tenant)}}`
+    : detectorJson(e);
+}
+
+/**
+ * What `eventLine` writes, by `JSON.stringify` of a fixed-shape object: the reference its template must equal byte for
+ * byte (a property test holds them together), and its path for an event whose fields are not of their types.
+ */
+export function detectorJson(e: SipEvent): string {
+  return JSON.stringify({
+    v: e.v, id: e.id, kind: e.kind, ts: e.ts, src_ip: e.src_ip, dst_ip: e.dst_ip, method: e.method, status: e.status, call_id: e.call_id,
+    cseq: e.cseq, from_user: e.from_user, from_domain: e.from_domain, to_user: e.to_user, ruri_user: e.ruri_user, user_agent: e.user_agent,
+    auth_user: e.auth_user, tenant: e.tenant,
+  });
+}
+
+/** Characters `JSON.stringify` writes escaped: quote, backslash, controls, and (unpaired) surrogates. */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** A JSON string literal: as is when nothing needs escaping (nearly always), else `JSON.stringify`'s own. */
+function str(s: string): string {
+  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
+}
+
+/** A JSON number as `JSON.stringify` writes it (`null` for NaN and the infinities). */
+function num(n: number): string {
+  return Number.isFinite(n) ? String(n) : 'null';
+}
+
+/**
+ * Version 2: the events grouped by the partition their source IP's key hash picks among `partitions`, each group in
+ * input order, in containers of at most `maxBytes`. Records come out partition by partition, each partition's in order.
+ */
+export function containerRecords(events: readonly (SipEvent | QuarantineEvent)[], partitions: number, maxBytes = CONTAINER_MAX_BYTES): EventRecord[] {
+  const groups = new Map<number, (SipEvent | QuarantineEvent)[]>();
+  const partitionOf = new Map<string, number>();
+  for (const e of events) {
+    let p = partitionOf.get(e.src_ip);
+    if (p === undefined) partitionOf.set(e.src_ip, (p = partitionFor(Buffer.from(e.src_ip), partitions)));
+    let g = groups.get(p);
+    if (g === undefined) groups.set(p, (g = []));
+    g.push(e);
+  }
+  const w = new ContainerWriter(maxBytes);
+  for (const g of groups.values()) {
+    for (const e of g) w.add(e.src_ip, eventLine(e));
+    w.cut();
+  }
+  return w.records.map((r) => ({ key: Buffer.from(r.key), value: r.value, events: r.events }));
+}
