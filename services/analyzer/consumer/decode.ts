@@ -11,7 +11,7 @@ import { quarantineEvent, sipEvent, eventId, type QuarantineEvent, type SipEvent
 import { parseQosJson } from '../qos/json.ts';
 import { parseRtcp } from '../qos/rtcp.ts';
 import { parseSip, type SipMessage } from '../sip/index.ts';
-import { formatUs, type QosRow, type QuarantineRow, type SipMessageRow } from '../store/rows.ts';
+import { type QosRow, type QuarantineRow, type SipMessageRow } from '../store/rows.ts';
 import type { TenantMap } from '../tenants.ts';
 
 export type TopicKind = 'sip' | 'rtcp' | 'qos';
@@ -47,8 +47,8 @@ function quarantine(
 ): Decoded {
   const recv = env ? envUs(env) : ctx.kafkaTimestampMs * 1000;
   const row: QuarantineRow = {
-    ts: formatUs(hep ? hepUs(hep) : recv),
-    received_at: formatUs(recv),
+    ts: hep ? hepUs(hep) : recv,
+    received_at: recv,
     tenant: tenants.defaultTenant,
     domain: '',
     reason,
@@ -79,8 +79,8 @@ function sipRow(ctx: RecordContext, env: Envelope, hep: HepPacket, m: SipMessage
   const { tenant, domain } = tenants.pick(m.cseq.method === 'REGISTER' ? [toDomain, fromDomain, ruriDomain] : [fromDomain, toDomain, ruriDomain]);
   const auth = m.authorization ?? m.proxyAuthorization;
   return {
-    ts: formatUs(hepUs(hep)),
-    received_at: formatUs(envUs(env)),
+    ts: hepUs(hep),
+    received_at: envUs(env),
     tenant,
     domain,
     kind: m.kind,
@@ -118,8 +118,8 @@ function sipRow(ctx: RecordContext, env: Envelope, hep: HepPacket, m: SipMessage
 
 function qosBase(ctx: RecordContext, env: Envelope, hep: HepPacket, tenants: TenantMap, report: string): QosRow {
   return {
-    ts: formatUs(hepUs(hep)),
-    received_at: formatUs(envUs(env)),
+    ts: hepUs(hep),
+    received_at: envUs(env),
     // Media reports carry no SIP domain; their tenant is the call's, found by joining `calls` on call_id.
     tenant: tenants.defaultTenant,
     domain: '',

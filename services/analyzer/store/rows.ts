@@ -1,7 +1,7 @@
 /**
  * The ClickHouse row shapes of the analyzer's tables and the pure functions that build them. Column names match
- * the migrations in `sql/`; times are sent as `YYYY-MM-DD hh:mm:ss.ffffff` UTC text, which DateTime64(6) parses
- * exactly (a JS Date would lose the microseconds).
+ * the migrations in `sql/`; times are µs since the epoch (numbers), written as DateTime64(6) by the insert encoders
+ * (table-writer.ts); `formatUs` makes the text form where text is needed (JSON inserts, events).
  */
 import type { CallRecord, RegistrationRecord } from '../correlation/index.ts';
 import type { TenantMap } from '../tenants.ts';
@@ -28,10 +28,6 @@ export function formatUs(us: number): string {
   return `${cachedPrefix}.${String(frac).padStart(6, '0')}`;
 }
 
-export function formatUsOrNull(us: number | null): string | null {
-  return us === null ? null : formatUs(us);
-}
-
 export interface KafkaPosition {
   readonly topic: string;
   readonly partition: number;
@@ -48,7 +44,7 @@ export type RegistrationRow = RowOf<typeof COLUMNS.registrations>;
 export function callRow(r: CallRecord, tenants: TenantMap, partition: number, receivedUs: number): CallRow {
   const { tenant, domain } = tenants.pick([r.from_domain, r.to_domain, r.ruri_domain]);
   return {
-    setup_ts: formatUs(r.setup_us),
+    setup_ts: r.setup_us,
     tenant,
     domain,
     call_id: r.call_id,
@@ -67,12 +63,12 @@ export function callRow(r: CallRecord, tenants: TenantMap, partition: number, re
     dst_port: r.dst_port,
     transport: r.transport,
     user_agent: r.user_agent ?? '',
-    first_provisional_ts: formatUsOrNull(r.first_provisional_us),
-    ring_ts: formatUsOrNull(r.ring_us),
+    first_provisional_ts: r.first_provisional_us,
+    ring_ts: r.ring_us,
     pdd_ms: r.pdd_ms,
-    answer_ts: formatUsOrNull(r.answer_us),
+    answer_ts: r.answer_us,
     ack_seen: r.ack_seen,
-    end_ts: formatUs(r.end_us),
+    end_ts: r.end_us,
     duration_ms: r.duration_ms,
     final_status: r.final_status,
     final_reason: r.final_reason ?? '',
@@ -91,15 +87,15 @@ export function callRow(r: CallRecord, tenants: TenantMap, partition: number, re
     retransmissions: r.retransmissions,
     messages: r.messages,
     kafka_partition: partition,
-    received_at: formatUs(receivedUs),
+    received_at: receivedUs,
   };
 }
 
 export function registrationRow(r: RegistrationRecord, tenants: TenantMap, partition: number, receivedUs: number): RegistrationRow {
   const { tenant, domain } = tenants.pick([r.aor_domain]);
   return {
-    ts: formatUs(r.ts_us),
-    response_ts: formatUsOrNull(r.response_us),
+    ts: r.ts_us,
+    response_ts: r.response_us,
     tenant,
     domain,
     call_id: r.call_id,
@@ -133,7 +129,7 @@ export function registrationRow(r: RegistrationRecord, tenants: TenantMap, parti
     retransmissions: r.retransmissions,
     messages: r.messages,
     kafka_partition: partition,
-    received_at: formatUs(receivedUs),
+    received_at: receivedUs,
   };
 }
 

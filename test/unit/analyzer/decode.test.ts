@@ -27,8 +27,9 @@ describe('decodeRecord', () => {
     assert.equal(d.kind, 'sip');
     if (d.kind !== 'sip') return;
     const r = d.row;
-    assert.equal(r.ts, '2026-11-20 10:00:00.123456');
-    assert.equal(r.received_at, '2026-11-20 10:00:00.124456');
+    assert.equal(formatUs(r.ts), '2026-11-20 10:00:00.123456');
+    assert.equal(formatUs(r.received_at), '2026-11-20 10:00:00.124456');
+    assert.equal(d.event.ts, '2026-11-20 10:00:00.123456');
     assert.deepEqual([r.method, r.status, r.call_id, r.cseq_num, r.cseq_method], ['INVITE', 0, 'call-0001-xyz', 1, 'INVITE']);
     assert.deepEqual([r.from_user, r.from_domain, r.to_user, r.ruri_user, r.ruri_domain], ['alice', 'a.example', 'bob', 'bob', 'a.example']);
     assert.deepEqual([r.src_ip, r.src_port, r.dst_ip, r.dst_port, r.transport], ['192.0.2.10', 5060, '192.0.2.1', 5060, 'UDP']);
@@ -74,7 +75,7 @@ describe('decodeRecord', () => {
       assert.equal(d.event.kind, 'quarantine');
       assert.ok(d.row.detail.length > 0);
       assert.equal(d.row.kafka_offset, 41);
-      if (reason === 'envelope_invalid') assert.equal(d.row.ts, formatUs(1_795_000_000_000_000));
+      if (reason === 'envelope_invalid') assert.equal(d.row.ts, 1_795_000_000_000_000);
     });
   }
 
