@@ -1,0 +1,58 @@
+/**
+ * The analyzer end to end with each insert format, interleaved: runs `bench/analyzer.bench.ts` (capture envelopes
+ * in Kafka → the analyzer's production entry point in its own process → ClickHouse) once per format per round,
+ * alternating `ANALYZER_INSERT_FORMAT=json` and `rowbinary` (which one goes first alternates too), and reads from
+ * each run the analyzer process's CPU seconds (`tollgate_process_cpu_seconds_total`: the kernel's user+system
+ * accounting, start-up included) and the stored messages. Prints per-run figures, medians per format, the CPU µs
+ * per message and the ratio. Needs the local stack (KAFKA_BROKERS, CLICKHOUSE_URL).
+ *
+ *   npx tsx bench/insert-format-e2e.ts [--rounds 4] [--sets 3000] [--events true]
+ */
+import { spawn } from 'node:child_process';
+import { parseArgs } from 'node:util';
+
+const { values: a } = parseArgs({ options: {
+  rounds: { type: 'string', default: '4' }, sets: { type: 'string', default: '3000' }, events: { type: 'string', default: 'true' },
+} });
+const FORMATS = ['json', 'rowbinary'] as const;
+type Run = { cpuS: number; messages: number; steady: number };
+
+function runOnce(format: string): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/analyzer.bench.ts', '--sets', a.sets!, '--events', a.events!], {
+      env: { ...process.env, ANALYZER_INSERT_FORMAT: format }, stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const e2e = /end to end: (\d+) messages in [\d.]+ s from process start \(\d+\/s\), [\d.]+ s from the first ledger row \((\d+)\/s\)/.exec(out);
+      const cpu = /analyzer CPU ([\d.]+) s/.exec(out);
+      if (code !== 0 || !e2e || !cpu) {
+        reject(new Error(`analyzer.bench.ts (${format}) exited ${code}:\n${out}`));
+        return;
+      }
+      resolve({ messages: Number(e2e[1]), steady: Number(e2e[2]), cpuS: Number(cpu[1]) });
+    });
+  });
+}
+
+const runs: Record<string, Run[]> = { json: [], rowbinary: [] };
+for (let r = 0; r < Number(a.rounds); r++) {
+  const order = r % 2 === 0 ? FORMATS : [...FORMATS].reverse();
+  for (const f of order) {
+    const x = await runOnce(f);
+    runs[f]!.push(x);
+    process.stdout.write(`round ${r + 1} ${f.padEnd(9)} ${x.messages} messages, analyzer CPU ${x.cpuS.toFixed(2)} s ` +
+      `= ${(x.cpuS * 1e6 / x.messages).toFixed(1)} µs/message, steady ${x.steady} msg/s\n`);
+  }
+}
+const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1]!;
+const us = (f: string) => median(runs[f]!.map((x) => x.cpuS * 1e6 / x.messages));
+const steady = (f: string) => median(runs[f]!.map((x) => x.steady));
+for (const f of FORMATS) {
+  process.stdout.write(`${f.padEnd(9)} median analyzer CPU ${us(f).toFixed(1)} µs/message (start-up included) → ` +
+    `${(1e6 / us(f) / 1000).toFixed(1)}k messages/s per analyzer core; steady ${steady(f)} msg/s\n`);
+}
+process.stdout.write(`rowbinary / json: CPU per message ×${(us('rowbinary') / us('json')).toFixed(2)} ` +
+  `(${(us('json') - us('rowbinary')).toFixed(1)} µs less per message)\n`);
