@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { decodeRecord, type RecordContext } from '../../../services/analyzer/consumer/decode.ts';
 import { sipEventKind } from '../../../services/analyzer/events.ts';
 import { encodeRtcp } from '../../../services/analyzer/qos/rtcp.ts';
@@ -17,6 +18,20 @@ describe('formatUs', () => {
     assert.equal(formatUs(T), '2026-11-20 10:00:00.123456');
     assert.equal(formatUs(0), '1970-01-01 00:00:00.000000');
     assert.equal(formatUs(1_999_999), '1970-01-01 00:00:01.999999');
+    assert.equal(formatUs(-1), '1969-12-31 23:59:59.999999');
+  });
+
+  it('matches Date for any µs, however the seconds of successive calls interleave (the per-second cache)', () => {
+    // A few seconds that share cache slots (256 apart) come back often, so hits and evictions are both exercised.
+    const seconds = fc.oneof(fc.integer({ min: -2_208_988_800, max: 9_007_199_254 }), fc.constantFrom(-257, -1, 0, 1, 256, 512, 1_795_000_000, 1_795_000_256));
+    fc.assert(fc.property(fc.array(fc.tuple(seconds, fc.integer({ min: 0, max: 999_999 })), { minLength: 1, maxLength: 300 }), (xs) => {
+      for (const [sec, frac] of xs) {
+        const us = sec * 1_000_000 + frac;
+        if (!Number.isSafeInteger(us)) continue;
+        const iso = new Date(sec * 1000).toISOString();
+        assert.equal(formatUs(us), `${iso.slice(0, 10)} ${iso.slice(11, 19)}.${String(frac).padStart(6, '0')}`);
+      }
+    }), { numRuns: 300 });
   });
 });
 
