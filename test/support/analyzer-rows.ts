@@ -3,6 +3,8 @@
  * touching this file): unicode and control characters, empty and long strings, IPv6 text, nulls, the ends of every
  * integer range, float32/float64 values and DateTime64(6) times from 1900 to the last µs a JS number holds exactly.
  *
+ * String columns also get Buffers (valid and invalid UTF-8), as `raw` carries the captured bytes.
+ *
  * Left out on purpose, because the JSON format cannot carry them and the test compares the two formats: lone UTF-16
  * surrogates (not text; no row builder makes them: SIP is decoded from bytes), -0 and non-finite floats (JSON
  * writes 0 and null), UInt64/Int64 numbers beyond 2^53 (they travel as decimal strings, which is covered).
@@ -25,6 +27,14 @@ const strings = fc.oneof(
   { arbitrary: fc.string({ unit: 'grapheme-ascii', minLength: 40, maxLength: 300 }), weight: 1 },
   { arbitrary: edgeStrings, weight: 2 },
 );
+/** A String column (not an array element) may also carry the UTF-8 bytes of its text (`raw`), valid or not (then
+ * read as with U+FFFD). */
+const stringsOrBytes = fc.oneof(
+  { arbitrary: strings, weight: 6 },
+  { arbitrary: strings.map((s) => Buffer.from(s, 'utf8')), weight: 1 },
+  { arbitrary: fc.uint8Array({ maxLength: 80 }).map((b) => Buffer.from(b)), weight: 1 },
+  { arbitrary: fc.constantFrom(Buffer.from([0xc3]), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('ok\xff\r\n', 'latin1'), Buffer.alloc(0)), weight: 1 },
+);
 
 const ints: Record<string, [number, number]> = {
   UInt8: [0, 0xff], UInt16: [0, 0xffff], UInt32: [0, 0xffff_ffff], Int8: [-0x80, 0x7f], Int16: [-0x8000, 0x7fff],
@@ -41,11 +51,11 @@ function bigDecimal(min: bigint, max: bigint): fc.Arbitrary<string> {
 
 const noNegZero = (x: number): number => (Object.is(x, -0) ? 0 : x);
 
-export function valueArb(t: ColumnType): fc.Arbitrary<unknown> {
+export function valueArb(t: ColumnType, inArray = false): fc.Arbitrary<unknown> {
   const base = t.text.replace(/^LowCardinality\((.*)\)$/, '$1');
-  if (base.startsWith('Nullable(')) return fc.option(valueArb(t.inner!), { nil: null, freq: 3 });
-  if (base.startsWith('Array(')) return fc.array(valueArb(t.inner!), { maxLength: 6 });
-  if (base === 'String') return strings;
+  if (base.startsWith('Nullable(')) return fc.option(valueArb(t.inner!, inArray), { nil: null, freq: 3 });
+  if (base.startsWith('Array(')) return fc.array(valueArb(t.inner!, true), { maxLength: 6 });
+  if (base === 'String') return inArray ? strings : stringsOrBytes;
   if (base === 'Bool') return fc.boolean();
   if (base.startsWith('Enum')) return fc.constantFrom(...t.names!.keys());
   if (base.startsWith('DateTime64(6')) return fc.oneof(fc.integer({ min: MIN_US, max: MAX_US }), fc.constantFrom(MIN_US, MAX_US, 0, -1, 1, 1_795_000_000_123_456));

@@ -110,7 +110,7 @@ function sipRow(ctx: RecordContext, env: Envelope, hep: HepPacket, m: SipMessage
     node: hep.nodeName ?? '',
     correlation_id: hep.correlationId ?? '',
     warnings: [...warnings],
-    raw: hep.payload.toString('utf8'),
+    raw: hep.payload,
     kafka_partition: ctx.partition,
     kafka_offset: ctx.offset,
   };

@@ -13,6 +13,7 @@
  * type, before anything is sent: the same refused-rows path a server refusal takes (the analyzer isolates the row
  * and quarantines it as `store_refused`), where a binary format would otherwise store a wrapped or garbled value.
  */
+import { isUtf8 } from 'node:buffer';
 import { TollgateError } from '../../shared/errors.ts';
 import { CLICKHOUSE_REJECTED } from '../../shared/clickhouse/errors.ts';
 
@@ -142,6 +143,23 @@ export class RowBinaryWriter {
   varint(v: number): void {
     this.#room(5);
     this.#varint(v);
+  }
+
+  /**
+   * Length-prefixed bytes of a String column given as bytes (the captured SIP message): copied as they are when
+   * they are valid UTF-8, else decoded with U+FFFD for what is not, exactly as the text form of the same value
+   * (`toString('utf8')`) would be written, so both insert formats store the same.
+   */
+  utf8Bytes(b: Uint8Array): void {
+    if (!isUtf8(b)) {
+      this.string(Buffer.from(b.buffer, b.byteOffset, b.length).toString('utf8'));
+      return;
+    }
+    const len = b.length;
+    this.#room(5 + len);
+    this.#varint(len);
+    this.#buf.set(b, this.#o);
+    this.#o += len;
   }
 
   /** Length-prefixed UTF-8. Short ASCII strings (most columns: tags, users, addresses) are copied in JS: a native
@@ -274,7 +292,8 @@ export function compileWriter(codec: Omit<TableCodec, 'write'>): RowsWriter {
   const gen = (t: ColumnType, x: string): string => {
     switch (t.k) {
       case K.String:
-        return `if (typeof ${x} !== 'string') ${refuse(`'expected a string, got ' + show(${x})`)} w.string(${x});`;
+        return `if (typeof ${x} === 'string') w.string(${x}); else if (${x} instanceof Uint8Array) w.utf8Bytes(${x});`
+          + ` else ${refuse(`'expected a string or its UTF-8 bytes, got ' + show(${x})`)}`;
       case K.Bool:
         return `if (typeof ${x} !== 'boolean') ${refuse(`'expected a boolean, got ' + show(${x})`)} w.u8(${x} ? 1 : 0);`;
       case K.UInt8: case K.UInt16: case K.UInt32: case K.Int8: case K.Int16: case K.Int32: {
@@ -335,5 +354,5 @@ export function compileWriter(codec: Omit<TableCodec, 'write'>): RowsWriter {
       { table: codec.table, row: i, column: codec.columns[j] });
   };
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from the column spec, see above
-  return new Function('Refusal', 'show', 'write64', 'enums', 'refusal', src)(Refusal, show, write64, enums, refusal) as RowsWriter;
+  return new Function('Refusal', 'show', 'write64', 'enums', 'refusal', 'Uint8Array', src)(Refusal, show, write64, enums, refusal, Uint8Array) as RowsWriter;
 }

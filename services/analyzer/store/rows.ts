@@ -40,7 +40,9 @@ export interface KafkaPosition {
 }
 
 /** Row types come from the column spec generated from sql/ (column-spec.ts): a drift fails type-checking. */
-export type SipMessageRow = RowOf<typeof COLUMNS.sip_messages>;
+/** `raw` may be the captured bytes themselves: the RowBinary insert copies them, no string is made per message
+ * (the JSON insert and the quarantine copy decode them: table-writer.ts). */
+export type SipMessageRow = Omit<RowOf<typeof COLUMNS.sip_messages>, 'raw'> & { raw: string | Buffer };
 export type QuarantineRow = RowOf<typeof COLUMNS.sip_quarantine>;
 export type QosRow = RowOf<typeof COLUMNS.qos>;
 export type CallRow = RowOf<typeof COLUMNS.calls>;

@@ -24,6 +24,15 @@ export const CODECS: Readonly<Record<TableName, TableCodec>> = Object.fromEntrie
 const TIME_COLUMNS: Readonly<Record<TableName, readonly number[]>> = Object.fromEntries(TABLES.map((t) => [t,
   CODECS[t].columns.flatMap((_, j) => (/^(Nullable\()?DateTime64\(/.test(CODECS[t].types[j]!.text) ? [j] : []))])) as unknown as Record<TableName, readonly number[]>;
 
+/** Indexes of the String columns (which may carry UTF-8 bytes instead of text), per table. */
+const STRING_COLUMNS: Readonly<Record<TableName, readonly number[]>> = Object.fromEntries(TABLES.map((t) => [t,
+  CODECS[t].columns.flatMap((_, j) => (/^(LowCardinality\()?String\)?$/.test(CODECS[t].types[j]!.text) ? [j] : []))])) as unknown as Record<TableName, readonly number[]>;
+
+/** Bytes as the text JSON carries; invalid UTF-8 becomes U+FFFD, as the RowBinary writer does too. */
+function text(v: unknown): unknown {
+  return v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.length).toString('utf8') : v;
+}
+
 function timeText(v: unknown): unknown {
   // Anything else is left for the server to refuse, as a row builder bug would have been before.
   return typeof v === 'number' ? formatUs(v) : v;
@@ -33,6 +42,7 @@ function timeText(v: unknown): unknown {
 export function jsonValues(table: TableName, rows: readonly Readonly<Record<string, unknown>>[]): unknown[][] {
   const { columns } = CODECS[table];
   const times = TIME_COLUMNS[table];
+  const strings = STRING_COLUMNS[table];
   const n = columns.length;
   const out = new Array<unknown[]>(rows.length);
   for (let i = 0; i < rows.length; i++) {
@@ -40,6 +50,7 @@ export function jsonValues(table: TableName, rows: readonly Readonly<Record<stri
     const v = new Array<unknown>(n);
     for (let j = 0; j < n; j++) v[j] = r[columns[j]!];
     for (const j of times) v[j] = timeText(v[j]);
+    for (const j of strings) if (typeof v[j] !== 'string') v[j] = text(v[j]);
     out[i] = v;
   }
   return out;
@@ -51,6 +62,10 @@ export function textRow(table: TableName, row: Readonly<Record<string, unknown>>
   for (const j of TIME_COLUMNS[table]) {
     const c = CODECS[table].columns[j]!;
     if (c in out) out[c] = timeText(out[c]);
+  }
+  for (const j of STRING_COLUMNS[table]) {
+    const c = CODECS[table].columns[j]!;
+    if (c in out) out[c] = text(out[c]);
   }
   return out;
 }

@@ -50,7 +50,7 @@ describe('decodeRecord', () => {
     assert.deepEqual([r.src_ip, r.src_port, r.dst_ip, r.dst_port, r.transport], ['192.0.2.10', 5060, '192.0.2.1', 5060, 'UDP']);
     assert.deepEqual([r.tenant, r.domain, r.correlation_id, r.capture_id, r.node], ['acme', 'a.example', 'aleg-1', 2001, 'scenario-node']);
     assert.equal(r.user_agent, 'scenario-ua/1.0');
-    assert.ok(r.raw.startsWith('INVITE sip:bob@a.example SIP/2.0\r\n'));
+    assert.ok(String(r.raw).startsWith('INVITE sip:bob@a.example SIP/2.0\r\n'));
     assert.deepEqual([r.kafka_partition, r.kafka_offset], [2, 41]);
     assert.equal(d.event.id, 't.hep.sip/2/41');
     assert.equal(d.event.kind, 'invite');
