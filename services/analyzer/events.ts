@@ -3,7 +3,7 @@
  * (`sip.quarantine`). Versioned JSON; `id` is `topic/partition/offset` of the captured record, stable across
  * replays, so a detector de-duplicates the at-least-once delivery by it.
  */
-import type { SipMessageRow, QuarantineRow } from './store/rows.ts';
+import { formatUs, type SipMessageRow, type QuarantineRow } from './store/rows.ts';
 
 export const SIP_EVENT_VERSION = 1;
 
@@ -84,7 +84,7 @@ export function sipEvent(row: SipMessageRow, id: string): SipEvent {
     v: SIP_EVENT_VERSION,
     id,
     kind: sipEventKind(row),
-    ts: row.ts,
+    ts: formatUs(row.ts),
     src_ip: row.src_ip,
     src_port: row.src_port,
     dst_ip: row.dst_ip,
@@ -112,7 +112,7 @@ export function quarantineEvent(row: QuarantineRow, id: string): QuarantineEvent
     v: SIP_EVENT_VERSION,
     id,
     kind: 'quarantine',
-    ts: row.ts,
+    ts: formatUs(row.ts),
     reason: row.reason,
     detail: row.detail,
     call_id: row.call_id,

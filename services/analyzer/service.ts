@@ -44,6 +44,7 @@ export async function buildAnalyzer(config: AnalyzerConfig, deps: AnalyzerDeps):
     topicPrefix: config.kafkaTopicPrefix,
     groupId: config.analyzerGroupId,
     maxRows: config.analyzerBatchMaxRows,
+    insertFormat: config.analyzerInsertFormat,
     maxWaitMs: config.analyzerBatchMaxWait,
     maxBytesPerPartition: config.analyzerBatchMaxBytes,
     sessionTimeoutMs: config.analyzerSessionTimeout,

@@ -16,6 +16,10 @@ export const analyzerSettings = {
   analyzerBatchMaxRows: s.int('ANALYZER_BATCH_MAX_ROWS', 20_000, 1, 1_000_000,
     'Most Kafka records per partition in one ClickHouse insert batch. Larger batches spread the fixed cost of a batch '
     + '(ledger row, one insert per table, event publish, commit) over more rows; `ANALYZER_BATCH_MAX_WAIT` still bounds the latency.'),
+  analyzerInsertFormat: s.enumOf('ANALYZER_INSERT_FORMAT', ['rowbinary', 'json'] as const, 'rowbinary',
+    'Body format of the analyzer\'s ClickHouse inserts: `rowbinary` (binary, written straight from the rows, times as Int64 µs) or '
+    + '`json` (JSONCompactEachRow, times as text, the earlier format). Same columns, token and stored values; `rowbinary` costs '
+    + 'less analyzer CPU per row (bench/PROFILE.md, "Binary inserts").'),
   analyzerBatchMaxWait: s.duration('ANALYZER_BATCH_MAX_WAIT', 500,
     'Longest a fetch waits for records before a partition\'s batch is written anyway (bounds ingest latency).', '500ms'),
   analyzerBatchMaxBytes: s.int('ANALYZER_BATCH_MAX_BYTES', 16 * 1024 * 1024, 65_536, 256 * 1024 * 1024,

@@ -44,6 +44,14 @@ describe('analyzer under a ClickHouse insert outage', { timeout: 120_000 }, () =
         }
         return env.store.insert(table, rows, opts);
       },
+      // The analyzer's own path (RowBinary or JSON bodies laid out from the column spec).
+      insertBody: async (table, columns, body, opts) => {
+        if (down && table === 'sip_messages') {
+          refused++;
+          throw classifyClickhouseError(new Error('connect ECONNREFUSED (simulated outage)'), { table });
+        }
+        return env.store.insertBody!(table, columns, body, opts);
+      },
       close: async () => {},
     };
     const registry = new Registry();

@@ -22,6 +22,7 @@ import { containerRecords, singleEventRecords, type EventFormat } from '../event
 import type { QuarantineEvent, SipEvent } from '../events.ts';
 import type { AnalyzerMetrics } from '../metrics.ts';
 import { IngestState, type PartitionKey } from '../store/ingest-state.ts';
+import { tableWriter, type InsertFormat } from '../store/table-writer.ts';
 import type { TenantMap } from '../tenants.ts';
 import type { TopicKind } from './decode.ts';
 import { PartitionWorker, type BatchSink } from './partition.ts';
@@ -57,6 +58,8 @@ export interface AnalyzerConsumerOptions {
   readonly topicPrefix: string;
   readonly groupId: string;
   readonly maxRows: number;
+  /** Insert body format (`ANALYZER_INSERT_FORMAT`); rowbinary when not given. */
+  readonly insertFormat?: InsertFormat;
   readonly maxWaitMs: number;
   readonly maxBytesPerPartition: number;
   readonly sessionTimeoutMs: number;
@@ -309,14 +312,14 @@ export class AnalyzerConsumer implements Component {
   #newWorker(topic: string, partition: number, kind: TopicKind): PartitionWorker {
     const k: PartitionKey = { group: this.#o.groupId, topic, partition };
     const state = this.#state;
-    const store = this.#o.store;
+    const insert = tableWriter(this.#o.store, this.#o.insertFormat ?? 'rowbinary');
     const eventsTopic = topicName(this.#o.topicPrefix, 'sipEvents');
     const quarantineTopic = topicName(this.#o.topicPrefix, 'quarantine');
     const sink: BatchSink = {
       recordRange: (range, rows) => state.recordRange(k, range, rows),
       recordAdvance: (a, rows) => state.recordAdvance(k, a.at, a.toUs, rows),
       advancesFrom: (from) => state.advancesFrom(k, from),
-      insert: (table, rows, token) => store.insert(table, rows, { dedupToken: token }),
+      insert,
       publish: async (sip, quarantine) => {
         const events = this.#events;
         if (events === undefined) return;

@@ -11,7 +11,7 @@ import { quarantineEvent, sipEvent, eventId, type QuarantineEvent, type SipEvent
 import { parseQosJson } from '../qos/json.ts';
 import { parseRtcp } from '../qos/rtcp.ts';
 import { parseSip, type SipMessage } from '../sip/index.ts';
-import { formatUs, type QosRow, type QuarantineRow, type SipMessageRow } from '../store/rows.ts';
+import { type QosRow, type QuarantineRow, type SipMessageRow } from '../store/rows.ts';
 import type { TenantMap } from '../tenants.ts';
 
 export type TopicKind = 'sip' | 'rtcp' | 'qos';
@@ -47,8 +47,8 @@ function quarantine(
 ): Decoded {
   const recv = env ? envUs(env) : ctx.kafkaTimestampMs * 1000;
   const row: QuarantineRow = {
-    ts: formatUs(hep ? hepUs(hep) : recv),
-    received_at: formatUs(recv),
+    ts: hep ? hepUs(hep) : recv,
+    received_at: recv,
     tenant: tenants.defaultTenant,
     domain: '',
     reason,
@@ -79,8 +79,8 @@ function sipRow(ctx: RecordContext, env: Envelope, hep: HepPacket, m: SipMessage
   const { tenant, domain } = tenants.pick(m.cseq.method === 'REGISTER' ? [toDomain, fromDomain, ruriDomain] : [fromDomain, toDomain, ruriDomain]);
   const auth = m.authorization ?? m.proxyAuthorization;
   return {
-    ts: formatUs(hepUs(hep)),
-    received_at: formatUs(envUs(env)),
+    ts: hepUs(hep),
+    received_at: envUs(env),
     tenant,
     domain,
     kind: m.kind,
@@ -109,8 +109,9 @@ function sipRow(ctx: RecordContext, env: Envelope, hep: HepPacket, m: SipMessage
     capture_id: hep.captureId,
     node: hep.nodeName ?? '',
     correlation_id: hep.correlationId ?? '',
-    warnings: [...warnings],
-    raw: hep.payload.toString('utf8'),
+    // Shared, not copied: nothing downstream changes a row (one array less per message).
+    warnings: warnings as string[],
+    raw: hep.payload,
     kafka_partition: ctx.partition,
     kafka_offset: ctx.offset,
   };
@@ -118,8 +119,8 @@ function sipRow(ctx: RecordContext, env: Envelope, hep: HepPacket, m: SipMessage
 
 function qosBase(ctx: RecordContext, env: Envelope, hep: HepPacket, tenants: TenantMap, report: string): QosRow {
   return {
-    ts: formatUs(hepUs(hep)),
-    received_at: formatUs(envUs(env)),
+    ts: hepUs(hep),
+    received_at: envUs(env),
     // Media reports carry no SIP domain; their tenant is the call's, found by joining `calls` on call_id.
     tenant: tenants.defaultTenant,
     domain: '',
@@ -212,7 +213,7 @@ export function decodeRecord(value: Buffer | null, ctx: RecordContext, tenants: 
     const row = sipRow(ctx, env, hep, m, parsed.warnings, tenants);
     const observed: ObservedSip = {
       message: m,
-      tsUs: hepUs(hep),
+      tsUs: row.ts,
       srcIp: hep.srcIp,
       srcPort: hep.srcPort,
       dstIp: hep.dstIp,
@@ -223,7 +224,7 @@ export function decodeRecord(value: Buffer | null, ctx: RecordContext, tenants: 
       ...(hep.correlationId !== undefined ? { correlationId: hep.correlationId } : {}),
       seq: ctx.offset,
     };
-    return { kind: 'sip', row, observed, event: sipEvent(row, eventId(ctx.topic, ctx.partition, ctx.offset)), receivedUs: envUs(env) };
+    return { kind: 'sip', row, observed, event: sipEvent(row, eventId(ctx.topic, ctx.partition, ctx.offset)), receivedUs: row.received_at };
   }
   try {
     if (hep.payloadType === HepPayloadType.RTCP) return { kind: 'qos', rows: rtcpRows(ctx, env, hep, tenants) };

@@ -28,7 +28,7 @@
 import { DialogTracker, RegistrationTracker, type CallRecord, type DialogTrackerOptions, type RegistrationRecord, type RegistrationTrackerOptions } from '../correlation/index.ts';
 import type { QuarantineEvent, SipEvent } from '../events.ts';
 import type { AnalyzerMetrics } from '../metrics.ts';
-import { callRow, formatUs, registrationRow, TableRows, type TableName } from '../store/rows.ts';
+import { callRow, registrationRow, TableRows, type TableName } from '../store/rows.ts';
 import type { StoredSnapshot } from '../store/ingest-state.ts';
 import { RetentionCheck, RetentionTally } from '../store/retention.ts';
 import type { TenantMap } from '../tenants.ts';
@@ -289,8 +289,8 @@ export class PartitionWorker {
     for (const [table, { rows, detail }] of refused) {
       m?.deadLetters.inc({ table }, rows.length);
       this.o.onDeadLetter?.({ table, rows: rows.length, detail, part });
-      const fallbackTs = formatUs(Date.now() * 1000);
-      const letters: Record<string, unknown>[] = rows.map((r) => ({ ...deadLetterRow(table, r, detail, { topic, partition, fallbackTs }) }));
+      const fallbackUs = Date.now() * 1000;
+      const letters: Record<string, unknown>[] = rows.map((r) => ({ ...deadLetterRow(table, r, detail, { topic, partition, fallbackUs }) }));
       const token = `${dedupToken(group, topic, partition, part, 'sip_quarantine')}:refused:${table}`;
       await this.#insertOrIsolate('sip_quarantine', letters, token, hooks, (lost, why) => {
         // Even the quarantine refused them: nothing is left to write to. Counted and logged, never silent.

@@ -1,7 +1,7 @@
 /**
  * The ClickHouse row shapes of the analyzer's tables and the pure functions that build them. Column names match
- * the migrations in `sql/`; times are sent as `YYYY-MM-DD hh:mm:ss.ffffff` UTC text, which DateTime64(6) parses
- * exactly (a JS Date would lose the microseconds).
+ * the migrations in `sql/`; times are µs since the epoch (numbers), written as DateTime64(6) by the insert encoders
+ * (table-writer.ts); `formatUs` makes the text form where text is needed (JSON inserts, events).
  */
 import type { CallRecord, RegistrationRecord } from '../correlation/index.ts';
 import type { TenantMap } from '../tenants.ts';
@@ -11,25 +11,26 @@ import type { COLUMNS } from './columns.ts';
 export const TABLES = ANALYZER_TABLES;
 export type TableName = (typeof TABLES)[number];
 
-let cachedSecond = Number.NaN;
-let cachedPrefix = '';
+// Times of a batch fall in a handful of seconds, but not in order (three partitions, calls emitted minutes after
+// their setup): the date-time part is cached per second in a small direct-mapped table rather than for the last
+// second only (Date#toISOString per value was one of the analyzer's largest costs).
+const PREFIX_SLOTS = 256;
+const prefixSecond = new Float64Array(PREFIX_SLOTS).fill(Number.NaN);
+const prefixText: string[] = new Array<string>(PREFIX_SLOTS).fill('');
 
 /** µs since the epoch → DateTime64(6) text. */
 export function formatUs(us: number): string {
   const t = Math.trunc(us);
   const frac = ((t % 1_000_000) + 1_000_000) % 1_000_000;
-  // Rows of a batch share a handful of seconds: the date-time part is formatted once per second, not per row
-  // (Date#toISOString was the analyzer's largest single cost after JSON encoding).
   const second = (t - frac) / 1_000_000;
-  if (second !== cachedSecond) {
-    cachedPrefix = new Date(second * 1000).toISOString().slice(0, 19).replace('T', ' ');
-    cachedSecond = second;
+  const slot = second & (PREFIX_SLOTS - 1);
+  let prefix = prefixText[slot]!;
+  if (prefixSecond[slot] !== second) {
+    prefix = new Date(second * 1000).toISOString().slice(0, 19).replace('T', ' ');
+    prefixSecond[slot] = second;
+    prefixText[slot] = prefix;
   }
-  return `${cachedPrefix}.${String(frac).padStart(6, '0')}`;
-}
-
-export function formatUsOrNull(us: number | null): string | null {
-  return us === null ? null : formatUs(us);
+  return `${prefix}.${String(frac).padStart(6, '0')}`;
 }
 
 export interface KafkaPosition {
@@ -39,7 +40,9 @@ export interface KafkaPosition {
 }
 
 /** Row types come from the column spec generated from sql/ (column-spec.ts): a drift fails type-checking. */
-export type SipMessageRow = RowOf<typeof COLUMNS.sip_messages>;
+/** `raw` may be the captured bytes themselves: the RowBinary insert copies them, no string is made per message
+ * (the JSON insert and the quarantine copy decode them: table-writer.ts). */
+export type SipMessageRow = Omit<RowOf<typeof COLUMNS.sip_messages>, 'raw'> & { raw: string | Buffer };
 export type QuarantineRow = RowOf<typeof COLUMNS.sip_quarantine>;
 export type QosRow = RowOf<typeof COLUMNS.qos>;
 export type CallRow = RowOf<typeof COLUMNS.calls>;
@@ -48,7 +51,7 @@ export type RegistrationRow = RowOf<typeof COLUMNS.registrations>;
 export function callRow(r: CallRecord, tenants: TenantMap, partition: number, receivedUs: number): CallRow {
   const { tenant, domain } = tenants.pick([r.from_domain, r.to_domain, r.ruri_domain]);
   return {
-    setup_ts: formatUs(r.setup_us),
+    setup_ts: r.setup_us,
     tenant,
     domain,
     call_id: r.call_id,
@@ -67,12 +70,12 @@ export function callRow(r: CallRecord, tenants: TenantMap, partition: number, re
     dst_port: r.dst_port,
     transport: r.transport,
     user_agent: r.user_agent ?? '',
-    first_provisional_ts: formatUsOrNull(r.first_provisional_us),
-    ring_ts: formatUsOrNull(r.ring_us),
+    first_provisional_ts: r.first_provisional_us,
+    ring_ts: r.ring_us,
     pdd_ms: r.pdd_ms,
-    answer_ts: formatUsOrNull(r.answer_us),
+    answer_ts: r.answer_us,
     ack_seen: r.ack_seen,
-    end_ts: formatUs(r.end_us),
+    end_ts: r.end_us,
     duration_ms: r.duration_ms,
     final_status: r.final_status,
     final_reason: r.final_reason ?? '',
@@ -91,15 +94,15 @@ export function callRow(r: CallRecord, tenants: TenantMap, partition: number, re
     retransmissions: r.retransmissions,
     messages: r.messages,
     kafka_partition: partition,
-    received_at: formatUs(receivedUs),
+    received_at: receivedUs,
   };
 }
 
 export function registrationRow(r: RegistrationRecord, tenants: TenantMap, partition: number, receivedUs: number): RegistrationRow {
   const { tenant, domain } = tenants.pick([r.aor_domain]);
   return {
-    ts: formatUs(r.ts_us),
-    response_ts: formatUsOrNull(r.response_us),
+    ts: r.ts_us,
+    response_ts: r.response_us,
     tenant,
     domain,
     call_id: r.call_id,
@@ -133,7 +136,7 @@ export function registrationRow(r: RegistrationRecord, tenants: TenantMap, parti
     retransmissions: r.retransmissions,
     messages: r.messages,
     kafka_partition: partition,
-    received_at: formatUs(receivedUs),
+    received_at: receivedUs,
   };
 }
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { decodeRecord, type RecordContext } from '../../../services/analyzer/consumer/decode.ts';
 import { sipEventKind } from '../../../services/analyzer/events.ts';
 import { encodeRtcp } from '../../../services/analyzer/qos/rtcp.ts';
@@ -17,6 +18,20 @@ describe('formatUs', () => {
     assert.equal(formatUs(T), '2026-11-20 10:00:00.123456');
     assert.equal(formatUs(0), '1970-01-01 00:00:00.000000');
     assert.equal(formatUs(1_999_999), '1970-01-01 00:00:01.999999');
+    assert.equal(formatUs(-1), '1969-12-31 23:59:59.999999');
+  });
+
+  it('matches Date for any µs, however the seconds of successive calls interleave (the per-second cache)', () => {
+    // A few seconds that share cache slots (256 apart) come back often, so hits and evictions are both exercised.
+    const seconds = fc.oneof(fc.integer({ min: -2_208_988_800, max: 9_007_199_254 }), fc.constantFrom(-257, -1, 0, 1, 256, 512, 1_795_000_000, 1_795_000_256));
+    fc.assert(fc.property(fc.array(fc.tuple(seconds, fc.integer({ min: 0, max: 999_999 })), { minLength: 1, maxLength: 300 }), (xs) => {
+      for (const [sec, frac] of xs) {
+        const us = sec * 1_000_000 + frac;
+        if (!Number.isSafeInteger(us)) continue;
+        const iso = new Date(sec * 1000).toISOString();
+        assert.equal(formatUs(us), `${iso.slice(0, 10)} ${iso.slice(11, 19)}.${String(frac).padStart(6, '0')}`);
+      }
+    }), { numRuns: 300 });
   });
 });
 
@@ -27,14 +42,15 @@ describe('decodeRecord', () => {
     assert.equal(d.kind, 'sip');
     if (d.kind !== 'sip') return;
     const r = d.row;
-    assert.equal(r.ts, '2026-11-20 10:00:00.123456');
-    assert.equal(r.received_at, '2026-11-20 10:00:00.124456');
+    assert.equal(formatUs(r.ts), '2026-11-20 10:00:00.123456');
+    assert.equal(formatUs(r.received_at), '2026-11-20 10:00:00.124456');
+    assert.equal(d.event.ts, '2026-11-20 10:00:00.123456');
     assert.deepEqual([r.method, r.status, r.call_id, r.cseq_num, r.cseq_method], ['INVITE', 0, 'call-0001-xyz', 1, 'INVITE']);
     assert.deepEqual([r.from_user, r.from_domain, r.to_user, r.ruri_user, r.ruri_domain], ['alice', 'a.example', 'bob', 'bob', 'a.example']);
     assert.deepEqual([r.src_ip, r.src_port, r.dst_ip, r.dst_port, r.transport], ['192.0.2.10', 5060, '192.0.2.1', 5060, 'UDP']);
     assert.deepEqual([r.tenant, r.domain, r.correlation_id, r.capture_id, r.node], ['acme', 'a.example', 'aleg-1', 2001, 'scenario-node']);
     assert.equal(r.user_agent, 'scenario-ua/1.0');
-    assert.ok(r.raw.startsWith('INVITE sip:bob@a.example SIP/2.0\r\n'));
+    assert.ok(String(r.raw).startsWith('INVITE sip:bob@a.example SIP/2.0\r\n'));
     assert.deepEqual([r.kafka_partition, r.kafka_offset], [2, 41]);
     assert.equal(d.event.id, 't.hep.sip/2/41');
     assert.equal(d.event.kind, 'invite');
@@ -74,7 +90,7 @@ describe('decodeRecord', () => {
       assert.equal(d.event.kind, 'quarantine');
       assert.ok(d.row.detail.length > 0);
       assert.equal(d.row.kafka_offset, 41);
-      if (reason === 'envelope_invalid') assert.equal(d.row.ts, formatUs(1_795_000_000_000_000));
+      if (reason === 'envelope_invalid') assert.equal(d.row.ts, 1_795_000_000_000_000);
     });
   }
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PartitionWorker, type InputRecord } from '../../../services/analyzer/consumer/partition.ts';
 import { TenantMap } from '../../../services/analyzer/tenants.ts';
+import { formatUs } from '../../../services/analyzer/store/rows.ts';
 import { byTime, callScenario, optionsScenario, registerScenario, sipEnvelope, type Scenario } from '../../support/sip-scenarios.ts';
 import { AnalyzerErrors } from '../../../services/analyzer/errors.ts';
 import { isTollgateError } from '../../../services/shared/errors.ts';
@@ -68,8 +69,8 @@ describe('PartitionWorker: SIP scenarios → rows', () => {
     assert.equal(ans['duration_ms'], 60_000.75);
     assert.equal(ans['hangup_side'], 'caller');
     assert.equal(ans['tenant'], 'acme');
-    assert.equal(ans['setup_ts'], '2026-11-20 10:00:00.000000');
-    assert.equal(ans['answer_ts'], '2026-11-20 10:00:02.000000');
+    assert.equal(formatUs(ans['setup_ts'] as number), '2026-11-20 10:00:00.000000');
+    assert.equal(formatUs(ans['answer_ts'] as number), '2026-11-20 10:00:02.000000');
     const states = Object.fromEntries(calls.filter((c) => String(c['call_id']).endsWith('-0-aaaaaaaa') || String(c['call_id']).includes('-0-'))
       .map((c) => [String(c['call_id']).slice(0, 3), c['state']]));
     assert.deepEqual(states, { ans: 'answered', bsy: 'busy', can: 'cancelled', noa: 'no_answer' });
@@ -81,7 +82,7 @@ describe('PartitionWorker: SIP scenarios → rows', () => {
     const regs = sink.rows('registrations');
     assert.deepEqual(regs.map((r) => r['outcome']).sort(), ['auth_failed', 'auth_failed', 'challenge', 'challenge', 'registered', 'registered']);
     const msg = sink.rows('sip_messages')[0]!;
-    assert.equal(msg['ts'], '2026-11-20 10:00:00.000000');
+    assert.equal(formatUs(msg['ts'] as number), '2026-11-20 10:00:00.000000');
     assert.equal(msg['method'], 'INVITE');
     assert.equal(msg['tenant'], 'acme');
     assert.equal(sink.events.length, recs.length);
