@@ -35,6 +35,11 @@ export const collectorSettings = {
     'Largest HEP packet accepted; larger ones are dropped and counted (`reason="decode:too_large"`).'),
   hepTimestampSkew: s.duration('HEP_TIMESTAMP_SKEW', 5_000,
     'A HEP timestamp further than this in the future (or zero) is replaced by the receive time and flagged.', '5s'),
+  hepDecode: s.enumOf('HEP_DECODE', ['lazy', 'full'] as const, 'lazy',
+    'How the collector reads each packet before routing it. `lazy` walks the chunks once for what routing needs (payload '
+    + 'type, capture id, timestamp, auth key, correlation id / Call-ID) and forwards the bytes; `full` decodes the whole '
+    + 'packet first (addresses as text, node name), as before. Both accept and refuse the same packets and write the same '
+    + 'records; `PUBLISH_HEADERS=full` always decodes fully. Kept for comparison in bench/collector.bench.ts.'),
   publishKafkaClient: s.enumOf('PUBLISH_KAFKA_CLIENT', ['platformatic', 'kafkajs'] as const, 'platformatic',
     'Kafka client of the capture publisher. `platformatic` (@platformatic/kafka) carries about twice the records per CPU '
     + 'second of `kafkajs` (bench/README.md); both are idempotent, acks=all, same key → partition mapping.'),
