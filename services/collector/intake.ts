@@ -22,7 +22,7 @@ export interface Sender extends EnvelopeSender {
   readonly allowed: boolean;
 }
 
-export type HeaderMode = 'full' | 'minimal';
+export type HeaderMode = 'full' | 'minimal' | 'none';
 /**
  * `lazy` (the default) reads only what routing needs and forwards the bytes (scan.ts); `full` builds the decoded
  * packet first, as before: kept selectable so benches can measure both in one run. Full headers need the decoded
@@ -37,7 +37,10 @@ export interface IntakeOptions {
   readonly maxPacketSize?: number;
   /** How far in the future a HEP timestamp may be before it is replaced by the receive time. */
   readonly timestampSkewMs?: number;
-  /** `minimal` drops the per-packet address/timestamp headers (see bench/README.md for what they cost). */
+  /**
+   * `minimal` drops the per-packet address/timestamp headers, `none` every header (see bench/README.md for what
+   * they cost); all of it is in the record value anyway.
+   */
   readonly headers?: HeaderMode;
   readonly decode?: DecodeMode;
 }
@@ -70,6 +73,7 @@ const TYPE_TEXT: string[] = Array.from({ length: 256 }, (_, i) => String(i));
  * and frozen, so the Kafka adapter may cache their encoded form by identity.
  */
 const MINIMAL_HEADERS: ReadonlyArray<Readonly<Record<string, string>>> = TYPE_TEXT.map((t) => Object.freeze({ type: t }));
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 const MINIMAL_HEADERS_TS_FIXED: ReadonlyArray<Readonly<Record<string, string>>> = TYPE_TEXT.map((t) => Object.freeze({ type: t, ts_fixed: '1' }));
 // Module-local copies of what the lazy path calls per packet: under the tsx loader every use of an imported binding
 // goes through a getter (bench/PROFILE.md, collector section).
@@ -91,6 +95,7 @@ export class Intake {
   readonly #decodeOptions: { maxPacketSize: number };
   readonly #skewNs: bigint;
   readonly #fullHeaders: boolean;
+  readonly #noHeaders: boolean;
   readonly #lazy: boolean;
   readonly #maxPacketSize: number;
   /** Reused by every lazy scan: the intake is synchronous, so one view is never read by two packets at once. */
@@ -108,6 +113,7 @@ export class Intake {
     this.#decodeOptions = { maxPacketSize: opts.maxPacketSize ?? 0xffff };
     this.#skewNs = BigInt(opts.timestampSkewMs ?? 5_000) * 1_000_000n;
     this.#fullHeaders = (opts.headers ?? 'full') === 'full';
+    this.#noHeaders = opts.headers === 'none';
     this.#lazy = (opts.decode ?? 'lazy') === 'lazy' && !this.#fullHeaders;
     this.#maxPacketSize = this.#decodeOptions.maxPacketSize;
     this.syncClock();
@@ -144,12 +150,12 @@ export class Intake {
     let flags = 0;
     let tsUs: bigint;
     if (p.timestampSec === 0) {
-      flags = TS_FIXED;
+      flags = FLAG_TS_FIXED;
       tsUs = wall / 1000n;
     } else {
       tsUs = BigInt(p.timestampSec) * 1_000_000n + BigInt(p.timestampUsec);
       if (tsUs * 1000n > wall + this.#skewNs) {
-        flags = TS_FIXED;
+        flags = FLAG_TS_FIXED;
         tsUs = wall / 1000n;
       }
     }
@@ -171,8 +177,8 @@ export class Intake {
           dst: hostPort(p.dstIp, p.dstPort),
           ts: String(tsUs),
         }
-      : { type: TYPE_TEXT[type]! };
-    if (flags & TS_FIXED) headers['ts_fixed'] = '1';
+      : this.#noHeaders ? {} : { type: TYPE_TEXT[type]! };
+    if (flags & FLAG_TS_FIXED && !this.#noHeaders) headers['ts_fixed'] = '1';
 
     return {
       topic: this.#topics[route]!,
@@ -198,10 +204,11 @@ export class Intake {
     const wall = hrNs + this.#wallOffsetNs;
     let flags = 0;
     if (v.timestampSec === 0) {
-      flags = FLAG_TS_FIXED;
+      flags = TS_FIXED;
     } else {
-      const tsNs = (BigInt(v.timestampSec) * 1_000_000n + BigInt(v.timestampUsec)) * 1000n;
-      if (tsNs > wall + this.#skewNs) flags = FLAG_TS_FIXED;
+      // tsUs * 1000 > wall + skew, exactly, in doubles: tsUs < 2^53 and so is floor((wall + skew) / 1000).
+      const tsUs = v.timestampSec * 1_000_000 + v.timestampUsec;
+      if (tsUs > Number((wall + this.#skewNs) / 1000n)) flags = TS_FIXED;
     }
 
     const type = v.payloadType;
@@ -213,7 +220,7 @@ export class Intake {
       // The full path keys by the id's UTF-8 text; invalid sequences become U+FFFD there, so they do here too.
       if (!isUtf8(key)) key = Buffer.from(key.toString('utf8'), 'utf8');
     } else if (type === 1 && !v.compressed) {
-      key = findCallId(bytes, v.payloadStart, v.payloadEnd);
+      key = callId(bytes, v.payloadStart, v.payloadEnd);
     }
     key ??= sender.keyBytes;
 
@@ -221,8 +228,8 @@ export class Intake {
       topic: this.#topics[route]!,
       key,
       // The auth key chunks are left out while copying (see the full path).
-      value: encodeEnvelope(bytes, sender, wall, transport, flags, v.authChunks, v.authBytes),
-      headers: (flags & FLAG_TS_FIXED) === 0 ? MINIMAL_HEADERS[type]! : MINIMAL_HEADERS_TS_FIXED[type]!,
+      value: envelope(bytes, sender, wall, transport, flags, v.authChunks, v.authBytes),
+      headers: this.#noHeaders ? NO_HEADERS : (flags & TS_FIXED) === 0 ? MINIMAL_HEADERS[type]! : MINIMAL_HEADERS_TS_FIXED[type]!,
       receivedAtNs: hrNs,
     };
   }

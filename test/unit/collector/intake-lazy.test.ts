@@ -60,7 +60,8 @@ function withChunk(hep: Buffer, type: number, value: Buffer): Buffer {
 }
 
 test('lazy and full intakes agree on arbitrary packets, auth keys, capture ids, timestamps and ids', () => {
-  const configs: Array<Partial<IntakeOptions>> = [{}, { authKey: 'k3y' }, { authKey: 'k\ufffdy' }, { captureIds: new Set([1, 7]) }, { maxPacketSize: 300 }];
+  const configs: Array<Partial<IntakeOptions>> = [{}, { authKey: 'k3y' }, { authKey: 'k\ufffdy' }, { captureIds: new Set([1, 7]) }, { maxPacketSize: 300 },
+    { headers: 'none' }, { headers: 'none', authKey: 'k3y' }];
   const intakes = configs.map(pair);
   fc.assert(fc.property(
     anyPacket, timestamp, fc.option(idBytes, { nil: undefined }), fc.option(idBytes, { nil: undefined }),
@@ -106,4 +107,8 @@ test('lazy intake: the auth key is left out of the record, the rest byte-identic
   assert.equal(r.value.includes(Buffer.from('s3cret-hep-key')), false);
   assert.equal(r.key.toString(), 'c1');
   assert.deepEqual({ ...r.headers }, { type: '1' });
+  const [none] = pair({ headers: 'none' });
+  const n = none.process(withKey, SENDERS[0]!, process.hrtime.bigint(), 'udp') as CaptureRecord;
+  assert.deepEqual(Object.keys(n.headers), []);
+  assert.ok(Object.isFrozen(n.headers) && Object.isFrozen(r.headers), 'shared header objects are frozen');
 });
