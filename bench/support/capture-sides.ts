@@ -59,13 +59,18 @@ export function heplifyBinary(explicit?: string): string | undefined {
 export const HEPLIFY_HINT = 'heplify-server not found: build it with `bench/support/build-heplify.sh` (clones and builds it into the cache dir; '
   + 'needs Go and libluajit-5.1-dev), or pass --heplify <binary>.';
 
-async function settle(read: () => Promise<number>, target: number): Promise<number> {
-  let last = -1;
+/**
+ * Reads the count until it reaches the target or stops moving for `quietS` seconds (at most 120 s): a collector that
+ * fell behind into its spool may pause while it probes Kafka, so one quiet second does not mean it is done.
+ */
+async function settle(read: () => Promise<number>, target: number, quietS = 1): Promise<number> {
   let n = await read();
-  for (let i = 0; i < 60 && n < target && n !== last; i++) {
+  let quiet = 0;
+  for (let i = 0; i < 120 && n < target && quiet < quietS; i++) {
     await new Promise((r) => setTimeout(r, 1_000));
-    last = n;
-    n = await read();
+    const m = await read();
+    quiet = m === n ? quiet + 1 : 0;
+    n = m;
   }
   return n;
 }
@@ -105,7 +110,7 @@ async function tollgateWindow(side: Side, rate: number, round: number, o: RunOpt
     const before = procStats(c.pids);
     const sent = await runLoad({ transport: o.transport, rate, seconds: o.seconds, port: c.hepPort, connections: o.connections }).done;
     // The drain after the window is part of the work (the publisher may still be sending), so CPU is read after it.
-    const counted = await settle(count, sent.sent);
+    const counted = await settle(count, sent.sent, 10);
     const after = procStats(c.pids);
     const drops: string[] = [];
     for (const port of c.metricsPorts) {

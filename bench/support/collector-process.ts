@@ -56,7 +56,7 @@ export async function startCollector(kafkaBrokers: readonly string[], label: str
       if (many) resolve(many[1]!.split(',').map(Number));
       else if (processes === 1 && out.includes('collector is running')) resolve([child.pid!]);
     });
-    child.once('exit', (c) => reject(new Error(`collector exited ${c}`)));
+    child.once('exit', (c) => reject(new Error(`collector exited ${c} before it was running; its output:\n${out.slice(-2000)}`)));
   });
   return {
     child, pids, prefix, hepPort, metricsPort: metricsPorts[0]!, metricsPorts,

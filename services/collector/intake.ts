@@ -75,8 +75,7 @@ const TYPE_TEXT: string[] = Array.from({ length: 256 }, (_, i) => String(i));
 const MINIMAL_HEADERS: ReadonlyArray<Readonly<Record<string, string>>> = TYPE_TEXT.map((t) => Object.freeze({ type: t }));
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 const MINIMAL_HEADERS_TS_FIXED: ReadonlyArray<Readonly<Record<string, string>>> = TYPE_TEXT.map((t) => Object.freeze({ type: t, ts_fixed: '1' }));
-// Module-local copies of what the lazy path calls per packet: under the tsx loader every use of an imported binding
-// goes through a getter (bench/PROFILE.md, collector section).
+// Module-local copies of what the lazy path calls per packet (see scan.ts for why).
 const scan = scanHep;
 const envelope = encodeEnvelope;
 const callId = findCallId;
