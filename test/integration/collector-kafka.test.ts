@@ -9,7 +9,7 @@ import { startHarness, type Harness } from './collector-harness.ts';
 
 let h: Harness;
 before(async () => {
-  // Full headers: the test checks the src header end to end (the default is minimal).
+  // Full headers: the test checks the src header end to end (the default is none).
   h = await startHarness({ HEP_AUTH_KEY: COLLECTOR_HEP_AUTH_KEY, PUBLISH_HEADERS: 'full' });
 });
 after(async () => {

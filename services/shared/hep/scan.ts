@@ -74,13 +74,7 @@ function scanHep3(buf: Buffer, size: number, view: HepView): HepDecodeReason | u
   view.captureId = 0;
   view.timestampSec = 0;
   view.timestampUsec = 0;
-  view.compressed = false;
-  view.correlationStart = -1;
-  view.correlationEnd = -1;
-  view.authStart = -1;
-  view.authEnd = -1;
-  view.authChunks.length = 0;
-  view.authBytes = 0;
+  clearChunks(view);
   let payloadStart = -1;
   let payloadEnd = -1;
 
@@ -163,6 +157,12 @@ function scanHep2(buf: Buffer, size: number, view: HepView): HepDecodeReason | u
   view.timestampUsec = buf.readUInt32LE(timeOff + 4);
   view.payloadStart = payloadOff;
   view.payloadEnd = size;
+  clearChunks(view);
+  return undefined;
+}
+
+/** Forgets the chunk positions of the previous packet. */
+function clearChunks(view: HepView): void {
   view.compressed = false;
   view.correlationStart = -1;
   view.correlationEnd = -1;
@@ -170,5 +170,4 @@ function scanHep2(buf: Buffer, size: number, view: HepView): HepDecodeReason | u
   view.authEnd = -1;
   view.authChunks.length = 0;
   view.authBytes = 0;
-  return undefined;
 }
