@@ -46,6 +46,8 @@ const variants: Record<string, { batch: number; shape: Shape }> = {
   'headers per record, batch 2000': { batch: 2000, shape: (r) => ({ topic: r.topic, key: r.key, value: r.value, headers: { ...r.headers } }) },
   'headers cached, batch 2000': { batch: 2000, shape: (r) => r },
   'no headers, batch 2000': { batch: 2000, shape: (r) => ({ topic: r.topic, key: r.key, value: r.value }) },
+  'no headers, batch 100': { batch: 100, shape: (r) => ({ topic: r.topic, key: r.key, value: r.value }) },
+  'no headers, batch 500': { batch: 500, shape: (r) => ({ topic: r.topic, key: r.key, value: r.value }) },
   'headers cached, batch 500': { batch: 500, shape: (r) => r },
   'headers cached, batch 5000': { batch: 5000, shape: (r) => r },
 };
