@@ -47,7 +47,7 @@ export const collectorSettings = {
     'Kafka headers of each capture record: `none`, `minimal` (type, plus `ts_fixed` when the timestamp was replaced) or '
     + '`full` (also capture id, node, src, dst, ts). Everything in them is also in the record (topic, envelope flags, '
     + 'HEP bytes) and no tollgate consumer reads them; `minimal` costs about 1 µs of collector CPU per packet, `full` '
-    + 'about a quarter of it (bench/PROFILE.md, bench/README.md). Set them for outside consumers that route on headers.'),
+    + 'about a quarter of the collector\'s CPU (bench/PROFILE.md, bench/README.md). Set them for outside consumers that route on headers.'),
   publishQueueBytes: s.int('PUBLISH_QUEUE_BYTES', 64 * MiB, MiB, 16 * 1024 * MiB,
     'Bytes of accepted records held in memory waiting for Kafka before the publisher spools to disk.'),
   publishSpoolDir: s.string('PUBLISH_SPOOL_DIR', 'data/spool',
