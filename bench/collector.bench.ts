@@ -1,69 +1,48 @@
 /**
- * End-to-end collector throughput: the collector runs in its own process (services/collector/main.ts) against the
- * Kafka of the local stack; bench/hep-load.ts sends at rising rates, one sustained window per rate. For each rate:
- * sent vs records in Kafka (sum of the topics' high watermarks), drops by reason, receive->Kafka-ack p50/p99 (the
- * publisher's histogram, bucket resolution), collector CPU (utime+stime over the window) and peak RSS (VmHWM).
- * Run: npx tsx bench/collector.bench.ts --transport udp --rates 10000,20000,40000 --duration 20
- * The collector inherits the environment, so PUBLISH_KAFKA_CLIENT / PUBLISH_HEADERS select what is measured.
+ * Collector capture rate and CPU per packet, end to end: the production entry point (services/collector/main.ts)
+ * into the local stack's Kafka, bench/hep-load.ts sending the SIP mix from its own process, one window per rate,
+ * side and round, sides interleaved (bench/support/capture-sides.ts says what is measured). Sides:
+ *   - tollgate before: HEP_DECODE=full PUBLISH_HEADERS=minimal (the collector as it was, kept selectable);
+ *   - tollgate now: the defaults;
+ *   - tollgate now with N processes on one port (--processes 2, as `npm start` runs it);
+ *   - heplify-server, decode only, when its binary is found (bench/support/build-heplify.sh) or passed (--heplify).
+ * The robust figure on a shared box is CPU µs per packet (kernel accounting); per core = packets ÷ CPU seconds.
+ *
+ * Run: npx tsx bench/collector.bench.ts --transport tcp --rates 40000,60000 --duration 10 --rounds 3 [--processes 2]
+ *      [--connections 2] [--sides before,now,procs,heplify] [--heplify <binary>]
+ * Extra collector settings come from the environment (they apply to every tollgate side but `before`'s own two).
  */
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
-import { topicCatalogue } from '../services/shared/kafka/topics.ts';
 import { ensureLocalStack } from '../test/support/stack.ts';
-import { procStat, runLoad, startCollector } from './support/collector-process.ts';
+import { AFTER, afterProcesses, BEFORE, HEPLIFY, HEPLIFY_HINT, heplifyBinary, runSides, type Side } from './support/capture-sides.ts';
 
 const { values } = parseArgs({ options: {
-  transport: { type: 'string', default: 'udp' }, rates: { type: 'string', default: '10000,20000,40000' },
-  duration: { type: 'string', default: '20' },
+  transport: { type: 'string', default: 'tcp' }, rates: { type: 'string', default: '20000,40000,60000' },
+  duration: { type: 'string', default: '10' }, rounds: { type: 'string', default: '3' }, processes: { type: 'string', default: '2' },
+  connections: { type: 'string', default: '1' }, sides: { type: 'string', default: 'before,now,heplify' }, heplify: { type: 'string' },
 } });
+const heplify = heplifyBinary(values.heplify);
+const sides: Side[] = [];
+for (const s of values.sides!.split(',')) {
+  if (s === 'before') sides.push(BEFORE);
+  else if (s === 'now') sides.push(AFTER);
+  else if (s === 'procs') sides.push(afterProcesses(Number(values.processes)));
+  else if (s === 'heplify') {
+    if (heplify === undefined) console.log(`${HEPLIFY_HINT} Running without it.`);
+    else sides.push(HEPLIFY);
+  } else throw new Error(`unknown side ${s}: before, now, procs or heplify`);
+}
 const { kafkaBrokers } = await ensureLocalStack();
-const kafka = new Kafka({ clientId: 'tollgate-bench', brokers: kafkaBrokers, logLevel: logLevel.NOTHING });
-const admin = kafka.admin();
+const admin = new Kafka({ clientId: 'tollgate-bench', brokers: kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
 await admin.connect();
-function quantile(text: string, q: number): number | undefined {
-  const rows = text.split('\n')
-    .filter((l) => l.startsWith('tollgate_collector_receive_to_ack_seconds_bucket{') && l.includes('source="memory"'))
-    .map((l) => {
-      const le = /le="([^"]+)"/.exec(l)![1]!;
-      return { le: le === '+Inf' ? Infinity : Number(le), n: Number(l.slice(l.lastIndexOf(' ') + 1)) };
-    });
-  const total = rows.at(-1)?.n ?? 0;
-  if (total === 0) return undefined;
-  return rows.find((r) => r.n >= q * total)?.le;
+const rates = values.rates!.split(',').map(Number);
+console.log(`collector bench: ${values.transport} (${values.connections} connection(s) for tcp), rates ${rates.join(', ')}/s, ${values.duration} s windows, `
+  + `${values.rounds} interleaved rounds; sides: ${sides.map((s) => s.name).join(' | ')}; node ${process.version}; load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+try {
+  await runSides(sides, rates, Number(values.rounds), {
+    admin, kafkaBrokers, transport: values.transport!, seconds: Number(values.duration), connections: Number(values.connections), heplify,
+  });
+} finally {
+  await admin.disconnect();
 }
-
-async function kafkaCount(prefix: string): Promise<number> {
-  let n = 0;
-  for (const t of topicCatalogue(prefix, 1, 1).filter((x) => x.name.includes('.hep.'))) {
-    for (const p of await admin.fetchTopicOffsets(t.name)) n += Number(p.high);
-  }
-  return n;
-}
-
-const results = [];
-for (const rate of values.rates!.split(',').map(Number)) {
-  const collector = await startCollector(kafkaBrokers, 'bench');
-  const { prefix, metricsPort } = collector;
-  const before = procStat(collector.child.pid!);
-  const sent = await runLoad({ transport: values.transport!, rate, seconds: Number(values.duration), port: collector.hepPort }).done;
-  // Let the publisher drain, then read everything.
-  let inKafka = 0;
-  for (let i = 0; i < 60; i++) {
-    inKafka = await kafkaCount(prefix);
-    if (inKafka >= sent.sent) break;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  const after = procStat(collector.child.pid!);
-  const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-  const drops = [...metrics.matchAll(/tollgate_collector_dropped_total\{reason="([^"]+)"[^}]*\} (\d+)/g)].map((m) => `${m[1]}=${m[2]}`);
-  const row = {
-    transport: values.transport, client: process.env.PUBLISH_KAFKA_CLIENT ?? 'default', headers: process.env.PUBLISH_HEADERS ?? 'default', rate, sent: sent.sent, achievedRate: sent.achievedRate, inKafka, lost: sent.sent - inKafka,
-    drops: drops.join(',') || 'none', p50ms: (quantile(metrics, 0.5) ?? NaN) * 1000, p99ms: (quantile(metrics, 0.99) ?? NaN) * 1000,
-    cpuPct: Math.round(((after.cpuSec - before.cpuSec) / sent.seconds) * 100), peakRssMb: Math.round(after.hwmKb / 1024),
-  };
-  results.push(row);
-  console.log(JSON.stringify(row));
-  await collector.stop(admin);
-}
-console.table(results);
-await admin.disconnect();

@@ -2,11 +2,16 @@
  * Micro-benchmark of the HEP wire layer against hep-js on the reference input: a 448-byte SIP INVITE HEPv3 packet.
  * Method: warm up, then several timed runs of a fixed number of calls each; report the median packets/s per
  * implementation, single core, same process. A sink keeps results alive so the JIT cannot drop the work.
+ * Second part: the collector's intake (decode + route + envelope, no I/O) on the load generator's SIP mix, HEP_DECODE=lazy
+ * against HEP_DECODE=full, interleaved rounds, CPU µs per packet of this process (process.cpuUsage), median and ratio.
  * Run: npx tsx bench/hep-decode.bench.ts
  */
 import hepJs from 'hep-js';
 import { decodeHep, encodeHep } from '../services/shared/hep/index.ts';
 import { hepJsInvite } from '../test/unit/hep/fixtures.ts';
+import { Intake, type DecodeMode } from '../services/collector/intake.ts';
+import { senderFromSocket } from '../services/shared/hep/index.ts';
+import { sipMix } from '../test/support/hep-sender.ts';
 
 const RUNS = 7;
 const CALLS = 200_000;
@@ -62,4 +67,31 @@ console.log(`decode ratio ours / hep-js: ${(ourDec / hjDec).toFixed(1)}x (with p
 const hjEnc = measure('encode hep-js encapsulate', () => hepJs.encapsulate(payloadText, rcinfo).length);
 const ourEnc = measure('encode tollgate encodeHep', () => encodeHep(decoded).length);
 console.log(`encode ratio ours / hep-js: ${(ourEnc / hjEnc).toFixed(1)}x`);
+
+// The collector's intake, lazy vs full, on the load generator's mix (a quarter IPv6, 300-1500 B).
+const mix = sipMix(4000, 42).map((m) => m.bytes);
+const from = Intake.sender('127.0.0.1', 40000, senderFromSocket('127.0.0.1', 40000)!, true);
+const intakes: Record<DecodeMode, Intake> = {
+  lazy: new Intake({ topicPrefix: 'b.', headers: 'minimal', decode: 'lazy' }),
+  full: new Intake({ topicPrefix: 'b.', headers: 'minimal', decode: 'full' }),
+};
+const PACKETS = 200_000;
+function intakeRound(mode: DecodeMode): number {
+  const intake = intakes[mode];
+  const c0 = process.cpuUsage();
+  const hr = process.hrtime.bigint();
+  for (let i = 0; i < PACKETS; i++) {
+    const r = intake.process(mix[i % mix.length]!, from, hr, 'udp');
+    if (typeof r !== 'string') sink += r.value.length;
+  }
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / PACKETS;
+}
+const per: Record<DecodeMode, number[]> = { lazy: [], full: [] };
+for (let r = 0; r < 2; r++) { intakeRound('lazy'); intakeRound('full'); }
+for (let r = 0; r < 15; r++) for (const m of (r % 2 === 0 ? ['lazy', 'full'] : ['full', 'lazy']) as DecodeMode[]) per[m].push(intakeRound(m));
+const lazyUs = median(per.lazy);
+const fullUs = median(per.full);
+console.log(`\nintake (decode + route + envelope), ${mix.length} packets of the load mix, 15 interleaved rounds x ${PACKETS}, CPU µs/packet (median):`);
+console.log(`  HEP_DECODE=full ${fullUs.toFixed(3)}   HEP_DECODE=lazy ${lazyUs.toFixed(3)}   full / lazy ${(fullUs / lazyUs).toFixed(2)}x`);
 if (sink === -1) console.log(sink);

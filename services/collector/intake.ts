@@ -3,8 +3,9 @@
  * logging, no metrics objects; the listener counts what it gets back. Returning a string for a drop keeps the
  * accepted path free of wrapper allocations.
  */
+import { isUtf8 } from 'node:buffer';
 import { timingSafeEqual } from 'node:crypto';
-import { decodeHep, HepChunk, HepDecodeError, withoutChunk, type HepDecodeReason, type HepPacket } from '../shared/hep/index.ts';
+import { decodeHep, HepChunk, HepDecodeError, HepErrors, HepView, scanHep, withoutChunk, type HepDecodeReason, type HepPacket } from '../shared/hep/index.ts';
 import type { CaptureRecord } from './publish/record.ts';
 import { topicName, type TopicKey } from '../shared/kafka/topics.ts';
 import { encodeEnvelope, FLAG_TS_FIXED, type EnvelopeSender, type Transport } from '../shared/hep/envelope.ts';
@@ -21,7 +22,13 @@ export interface Sender extends EnvelopeSender {
   readonly allowed: boolean;
 }
 
-export type HeaderMode = 'full' | 'minimal';
+export type HeaderMode = 'full' | 'minimal' | 'none';
+/**
+ * `lazy` (the default) reads only what routing needs and forwards the bytes (scan.ts); `full` builds the decoded
+ * packet first, as before: kept selectable so benches can measure both in one run. Full headers need the decoded
+ * addresses and node name, so they always take the `full` path.
+ */
+export type DecodeMode = 'lazy' | 'full';
 
 export interface IntakeOptions {
   readonly topicPrefix: string;
@@ -30,8 +37,12 @@ export interface IntakeOptions {
   readonly maxPacketSize?: number;
   /** How far in the future a HEP timestamp may be before it is replaced by the receive time. */
   readonly timestampSkewMs?: number;
-  /** `minimal` drops the per-packet address/timestamp headers (see bench/README.md for what they cost). */
+  /**
+   * `minimal` drops the per-packet address/timestamp headers, `none` every header (see bench/README.md for what
+   * they cost); all of it is in the record value anyway.
+   */
   readonly headers?: HeaderMode;
+  readonly decode?: DecodeMode;
 }
 
 export const ROUTE_KEYS = ['hepSip', 'hepRtcp', 'hepQos', 'hepLog', 'hepOther'] as const satisfies readonly TopicKey[];
@@ -57,6 +68,19 @@ export function routeOf(payloadType: number): RouteKey {
 }
 
 const TYPE_TEXT: string[] = Array.from({ length: 256 }, (_, i) => String(i));
+/**
+ * Minimal headers are one of 512 constant objects, shared by every record of that type: nothing to build per packet,
+ * and frozen, so the Kafka adapter may cache their encoded form by identity.
+ */
+const MINIMAL_HEADERS: ReadonlyArray<Readonly<Record<string, string>>> = TYPE_TEXT.map((t) => Object.freeze({ type: t }));
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+const MINIMAL_HEADERS_TS_FIXED: ReadonlyArray<Readonly<Record<string, string>>> = TYPE_TEXT.map((t) => Object.freeze({ type: t, ts_fixed: '1' }));
+// Module-local copies of what the lazy path calls per packet (see scan.ts for why).
+const scan = scanHep;
+const envelope = encodeEnvelope;
+const callId = findCallId;
+const TS_FIXED = FLAG_TS_FIXED;
+const DECODE_DROP = Object.fromEntries(Object.keys(HepErrors).map((r) => [r, `decode:${r}`])) as Record<HepDecodeReason, DropReason>;
 
 function hostPort(ip: string, port: number): string {
   return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
@@ -70,6 +94,11 @@ export class Intake {
   readonly #decodeOptions: { maxPacketSize: number };
   readonly #skewNs: bigint;
   readonly #fullHeaders: boolean;
+  readonly #noHeaders: boolean;
+  readonly #lazy: boolean;
+  readonly #maxPacketSize: number;
+  /** Reused by every lazy scan: the intake is synchronous, so one view is never read by two packets at once. */
+  readonly #view = new HepView();
   /** Wall clock minus monotonic clock, refreshed by `syncClock()` so NTP steps reach the envelope times. */
   #wallOffsetNs = 0n;
   /** Route index of the last accepted packet, read by the listener for its per-type counter. */
@@ -83,6 +112,9 @@ export class Intake {
     this.#decodeOptions = { maxPacketSize: opts.maxPacketSize ?? 0xffff };
     this.#skewNs = BigInt(opts.timestampSkewMs ?? 5_000) * 1_000_000n;
     this.#fullHeaders = (opts.headers ?? 'full') === 'full';
+    this.#noHeaders = opts.headers === 'none';
+    this.#lazy = (opts.decode ?? 'lazy') === 'lazy' && !this.#fullHeaders;
+    this.#maxPacketSize = this.#decodeOptions.maxPacketSize;
     this.syncClock();
   }
 
@@ -102,6 +134,7 @@ export class Intake {
 
   process(bytes: Buffer, sender: Sender, hrNs: bigint, transport: Transport): CaptureRecord | DropReason {
     if (!sender.allowed) return 'source_not_allowed';
+    if (this.#lazy) return this.#processLazy(bytes, sender, hrNs, transport);
     let p: HepPacket;
     try {
       p = decodeHep(bytes, this.#decodeOptions);
@@ -143,8 +176,8 @@ export class Intake {
           dst: hostPort(p.dstIp, p.dstPort),
           ts: String(tsUs),
         }
-      : { type: TYPE_TEXT[type]! };
-    if (flags & FLAG_TS_FIXED) headers['ts_fixed'] = '1';
+      : this.#noHeaders ? {} : { type: TYPE_TEXT[type]! };
+    if (flags & FLAG_TS_FIXED && !this.#noHeaders) headers['ts_fixed'] = '1';
 
     return {
       topic: this.#topics[route]!,
@@ -154,6 +187,59 @@ export class Intake {
       headers,
       receivedAtNs: hrNs,
     };
+  }
+
+  /**
+   * The same decisions and the same record as the `full` path with minimal headers (intake tests compare them byte
+   * for byte), from one chunk walk and no decoded packet.
+   */
+  #processLazy(bytes: Buffer, sender: Sender, hrNs: bigint, transport: Transport): CaptureRecord | DropReason {
+    const v = this.#view;
+    const reason = scan(bytes, v, this.#maxPacketSize);
+    if (reason !== undefined) return DECODE_DROP[reason];
+    if (this.#authKey !== undefined && !this.#authBytesOk(bytes, v.authStart, v.authEnd)) return 'auth';
+    if (this.#captureIds !== undefined && !this.#captureIds.has(v.captureId)) return 'capture_id';
+
+    const wall = hrNs + this.#wallOffsetNs;
+    let flags = 0;
+    if (v.timestampSec === 0) {
+      flags = TS_FIXED;
+    } else {
+      // tsUs * 1000 > wall + skew, exactly, in doubles: tsUs < 2^53 and so is floor((wall + skew) / 1000).
+      const tsUs = v.timestampSec * 1_000_000 + v.timestampUsec;
+      if (tsUs > Number((wall + this.#skewNs) / 1000n)) flags = TS_FIXED;
+    }
+
+    const type = v.payloadType;
+    const route = this.#routeIndex[type]!;
+    this.lastRoute = route;
+    let key: Buffer | undefined;
+    if (v.correlationEnd > v.correlationStart) {
+      key = bytes.subarray(v.correlationStart, v.correlationEnd);
+      // The full path keys by the id's UTF-8 text; invalid sequences become U+FFFD there, so they do here too.
+      if (!isUtf8(key)) key = Buffer.from(key.toString('utf8'), 'utf8');
+    } else if (type === 1 && !v.compressed) {
+      key = callId(bytes, v.payloadStart, v.payloadEnd);
+    }
+    key ??= sender.keyBytes;
+
+    return {
+      topic: this.#topics[route]!,
+      key,
+      // The auth key chunks are left out while copying (see the full path).
+      value: envelope(bytes, sender, wall, transport, flags, v.authChunks, v.authBytes),
+      headers: this.#noHeaders ? NO_HEADERS : (flags & TS_FIXED) === 0 ? MINIMAL_HEADERS[type]! : MINIMAL_HEADERS_TS_FIXED[type]!,
+      receivedAtNs: hrNs,
+    };
+  }
+
+  #authBytesOk(bytes: Buffer, start: number, end: number): boolean {
+    if (start < 0) return false;
+    const got = bytes.subarray(start, end);
+    // Invalid UTF-8 is compared as the full path compares it: by its decoded text (U+FFFD for bad sequences).
+    if (!isUtf8(got)) return this.#authOk(got.toString('utf8'));
+    const want = this.#authKey!;
+    return got.length === want.length && timingSafeEqual(got, want);
   }
 
   #authOk(got: string | undefined): boolean {

@@ -82,6 +82,7 @@ export class Collector implements Component {
       maxPacketSize: c.hepMaxPacketSize,
       timestampSkewMs: c.hepTimestampSkew,
       headers: opts.headers ?? c.publishHeaders,
+      decode: c.hepDecode,
     });
     const pipeline = new Pipeline(this.intake, opts.sink, this.stats);
     const senders = new SenderTable(allow);

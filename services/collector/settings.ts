@@ -35,13 +35,19 @@ export const collectorSettings = {
     'Largest HEP packet accepted; larger ones are dropped and counted (`reason="decode:too_large"`).'),
   hepTimestampSkew: s.duration('HEP_TIMESTAMP_SKEW', 5_000,
     'A HEP timestamp further than this in the future (or zero) is replaced by the receive time and flagged.', '5s'),
+  hepDecode: s.enumOf('HEP_DECODE', ['lazy', 'full'] as const, 'lazy',
+    'How the collector reads each packet before routing it. `lazy` walks the chunks once for what routing needs (payload '
+    + 'type, capture id, timestamp, auth key, correlation id / Call-ID) and forwards the bytes; `full` decodes the whole '
+    + 'packet first (addresses as text, node name), as before. Both accept and refuse the same packets and write the same '
+    + 'records; `PUBLISH_HEADERS=full` always decodes fully. Kept for comparison in bench/collector.bench.ts.'),
   publishKafkaClient: s.enumOf('PUBLISH_KAFKA_CLIENT', ['platformatic', 'kafkajs'] as const, 'platformatic',
     'Kafka client of the capture publisher. `platformatic` (@platformatic/kafka) carries about twice the records per CPU '
     + 'second of `kafkajs` (bench/README.md); both are idempotent, acks=all, same key → partition mapping.'),
-  publishHeaders: s.enumOf('PUBLISH_HEADERS', ['full', 'minimal'] as const, 'minimal',
-    'Kafka headers of each capture record: `minimal` (type, plus `ts_fixed` when the timestamp was replaced) or `full` '
-    + '(also capture id, node, src, dst, ts). Everything in them is also inside the record value (envelope + HEP bytes); '
-    + '`full` costs about a quarter of the collector CPU per packet (bench/README.md).'),
+  publishHeaders: s.enumOf('PUBLISH_HEADERS', ['full', 'minimal', 'none'] as const, 'none',
+    'Kafka headers of each capture record: `none`, `minimal` (type, plus `ts_fixed` when the timestamp was replaced) or '
+    + '`full` (also capture id, node, src, dst, ts). Everything in them is also in the record (topic, envelope flags, '
+    + 'HEP bytes) and no tollgate consumer reads them; `minimal` costs about 1 µs of collector CPU per packet, `full` '
+    + 'about a quarter of the collector\'s CPU (bench/PROFILE.md, bench/README.md). Set them for outside consumers that route on headers.'),
   publishQueueBytes: s.int('PUBLISH_QUEUE_BYTES', 64 * MiB, MiB, 16 * 1024 * MiB,
     'Bytes of accepted records held in memory waiting for Kafka before the publisher spools to disk.'),
   publishSpoolDir: s.string('PUBLISH_SPOOL_DIR', 'data/spool',

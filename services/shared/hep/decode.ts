@@ -24,7 +24,7 @@ const HEP3_MAGIC = 0x48455033;
  * Exact value size of every fixed-size generic chunk; 0 marks variable-length ones. Sizes follow the HEP3 spec
  * and agree with heplify-server's checks.
  */
-const FIXED_SIZE = new Uint8Array(256);
+export const FIXED_SIZE = new Uint8Array(256);
 FIXED_SIZE[HepChunk.IP_FAMILY] = 1;
 FIXED_SIZE[HepChunk.IP_PROTOCOL] = 1;
 FIXED_SIZE[HepChunk.IPV4_SRC] = 4;

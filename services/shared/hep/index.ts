@@ -27,3 +27,4 @@ export {
 } from './envelope.ts';
 export type { Envelope, EnvelopeSender, Transport } from './envelope.ts';
 export { withoutChunk } from './strip.ts';
+export { HepView, scanHep } from './scan.ts';

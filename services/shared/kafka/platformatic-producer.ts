@@ -57,6 +57,11 @@ export class PlatformaticRecordProducer implements RecordProducer {
   readonly #connectTimeoutMs: number;
   readonly #log: Logger | undefined;
   readonly #names = new Map<string, Buffer>();
+  /**
+   * Encoded headers of frozen header objects, by identity: the collector gives every record of a payload type the
+   * same frozen object, so its bytes are made once instead of a Map and a Buffer per record (bench/PROFILE.md).
+   */
+  readonly #frozen = new WeakMap<object, Map<Buffer, Buffer>>();
   #producer: Client | undefined;
   #connecting: Promise<Client> | undefined;
 
@@ -86,9 +91,11 @@ export class PlatformaticRecordProducer implements RecordProducer {
     const messages: Message[] = new Array<Message>(batch.length);
     for (let i = 0; i < batch.length; i++) {
       const r = batch[i]!;
-      messages[i] = r.headers === undefined
+      const headers = r.headers === undefined ? undefined : this.#headers(r.headers);
+      // No headers at all, rather than an empty map: the client then writes a zero count without walking one.
+      messages[i] = headers === undefined || headers.size === 0
         ? { topic: r.topic, key: r.key, value: r.value }
-        : { topic: r.topic, key: r.key, value: r.value, headers: this.#headers(r.headers) };
+        : { topic: r.topic, key: r.key, value: r.value, headers };
     }
     const sending = producer.send({ messages });
     try {
@@ -112,6 +119,18 @@ export class PlatformaticRecordProducer implements RecordProducer {
   }
 
   #headers(h: Readonly<Record<string, string>>): Map<Buffer, Buffer> {
+    if (Object.isFrozen(h)) {
+      let made = this.#frozen.get(h);
+      if (made === undefined) {
+        made = this.#encodeHeaders(h);
+        this.#frozen.set(h, made);
+      }
+      return made;
+    }
+    return this.#encodeHeaders(h);
+  }
+
+  #encodeHeaders(h: Readonly<Record<string, string>>): Map<Buffer, Buffer> {
     const out = new Map<Buffer, Buffer>();
     for (const name in h) {
       let nb = this.#names.get(name);

@@ -61,6 +61,27 @@ function packetArb(family: 4 | 6, payload: fc.Arbitrary<Buffer>, full: boolean):
   }).map((p): HepPacket => ({ ...p }));
 }
 
+/**
+ * HEP3 packets made of random raw chunks (vendor 0-2, type 0-40, any declared length, up to 24 value bytes) behind a
+ * header whose total length is right, so decoders reach their chunk walk.
+ */
+export const chunkSoup: fc.Arbitrary<Buffer> = fc.array(
+  fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 30 }), fc.uint8Array({ maxLength: 24 }))
+    .map(([vendor, type, len, body]) => {
+      const b = Buffer.alloc(6 + body.length);
+      b.writeUInt16BE(vendor, 0);
+      b.writeUInt16BE(type, 2);
+      b.writeUInt16BE(len, 4);
+      Buffer.from(body).copy(b, 6);
+      return b;
+    }),
+  { maxLength: 12 },
+).map((chunks) => {
+  const buf = Buffer.concat([Buffer.from('HEP3\0\0'), ...chunks]);
+  buf.writeUInt16BE(buf.length, 4);
+  return buf;
+});
+
 /** Every field we model, IPv4 or IPv6, any payload bytes. */
 export const anyPacket: fc.Arbitrary<HepPacket> = fc.oneof(
   packetArb(4, payloadBytes, true),
