@@ -48,6 +48,53 @@ export function canonicalName(name: string): string | undefined {
   return EXACT.get(name) ?? CANON.get(name.toLowerCase());
 }
 
+/**
+ * Known header names found straight from the input, without slicing the name: a hash of the lower-cased name's
+ * char codes picks the candidates, a char-by-char case-insensitive compare confirms. Each entry holds the canonical
+ * name and its lower-cased key, both constants.
+ */
+export interface KnownName {
+  /** As written, lower-cased (`i` for the compact Call-ID). */
+  readonly lower: string;
+  readonly canonical: string;
+  /** headerKey() of the name: the lower-cased canonical name. */
+  readonly key: string;
+}
+const BY_HASH = new Map<number, KnownName[]>();
+
+function lowerCode(c: number): number {
+  return c >= 65 && c <= 90 ? c + 32 : c;
+}
+
+/** The hash `knownHeaderAt` computes; exported for the parser's single pass over the name. */
+export function nameHashStep(h: number, c: number): number {
+  return (Math.imul(h, 31) + lowerCode(c)) | 0;
+}
+
+for (const [lower, canonical] of CANON) {
+  let h = 0;
+  for (let i = 0; i < lower.length; i++) h = nameHashStep(h, lower.charCodeAt(i));
+  const list = BY_HASH.get(h);
+  const e = { lower, canonical, key: canonical.toLowerCase() };
+  if (list === undefined) BY_HASH.set(h, [e]);
+  else list.push(e);
+}
+
+/** The known header whose name is `s[start, end)` (any case, compact forms included), given `nameHashStep` folded
+ * over those characters; undefined for any other name. Equivalent to `canonicalName(s.slice(start, end))`. */
+export function knownHeaderAt(s: string, start: number, end: number, hash: number): KnownName | undefined {
+  const list = BY_HASH.get(hash);
+  if (list === undefined) return undefined;
+  const n = end - start;
+  for (const e of list) {
+    if (e.lower.length !== n) continue;
+    let k = 0;
+    while (k < n && lowerCode(s.charCodeAt(start + k)) === e.lower.charCodeAt(k)) k++;
+    if (k === n) return e;
+  }
+  return undefined;
+}
+
 /** Lookup key used internally: the lower-cased canonical name, so `i`, `Call-Id` and `CALL-ID` collide. */
 export function headerKey(name: string): string {
   const cached = KEY_CACHE.get(name);

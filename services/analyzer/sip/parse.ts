@@ -20,16 +20,15 @@
  */
 import { isAscii } from 'node:buffer';
 import type { NameAddr, ParseOptions, ParseResult, SipCSeq, SipMessage, SipParseReason, SipParseWarning, SipVia } from './message.ts';
-import { canonicalName, internMethod, parseCSeq, parseViaValue } from './headers.ts';
+import { internMethod, knownHeaderAt, nameHashStep, parseCSeq, parseViaValue } from './headers.ts';
 import { ParsedSipMessage } from './sip-message.ts';
-import { isToken, isWsp, parseNameAddr, schemeLength, trimLws } from './uri.ts';
+import { isToken, isTokenChar, isWsp, parseNameAddr, schemeLength, trimLws } from './uri.ts';
 import type { WarnSink } from './uri.ts';
 
 const DEFAULT_MAX_BYTES = 65535;
 const HIGH = /[\x80-\xff]/;
 const SIP_2_0 = /^SIP\/2\.0$/i;
 const SIP_ANY_VERSION = /^SIP\/\d+\.\d+$/i;
-const KEY_OF = new Map<string, string>();
 const EMPTY_BODY: Buffer = Buffer.alloc(0);
 
 type Failure = Extract<ParseResult, { ok: false }>;
@@ -214,15 +213,30 @@ function parseUnsafe(raw: Buffer | string, options: ParseOptions): ParseResult {
     }
     let ne = colon;
     while (ne > pos && isWsp(s.charCodeAt(ne - 1))) ne--;
-    const name = s.slice(pos, ne);
-    if (!isToken(name)) {
-      headerError = fail('bad_header_name', `header name ${clip(JSON.stringify(utf8(name)))} is not a token`);
+    // One pass over the name: token check and the hash that finds a known name without slicing it.
+    let hash = 0;
+    let token = ne > pos;
+    for (let k = pos; k < ne; k++) {
+      const c = s.charCodeAt(k);
+      if (!isTokenChar(c)) {
+        token = false;
+        break;
+      }
+      hash = nameHashStep(hash, c);
+    }
+    if (!token) {
+      headerError = fail('bad_header_name', `header name ${clip(JSON.stringify(utf8(s.slice(pos, ne))))} is not a token`);
       break;
     }
-    const canon = canonicalName(name);
-    if (canon !== undefined && !KEY_OF.has(canon)) KEY_OF.set(canon, canon.toLowerCase());
-    names.push(canon ?? name);
-    keys.push(canon === undefined ? name.toLowerCase() : (KEY_OF.get(canon) as string));
+    const known = knownHeaderAt(s, pos, ne, hash);
+    if (known !== undefined) {
+      names.push(known.canonical);
+      keys.push(known.key);
+    } else {
+      const name = s.slice(pos, ne);
+      names.push(name);
+      keys.push(name.toLowerCase());
+    }
     // Trimmed by index: one slice per value.
     let vs = colon + 1;
     let ve = lineEnd;
