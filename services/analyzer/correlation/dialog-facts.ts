@@ -8,7 +8,11 @@
  */
 import type { SipMessage } from '../sip/index.ts';
 import type { ObservedSip } from './observed.ts';
-import { addDistinct, addrUserDomain, minOrNull, uriUserDomain } from './common.ts';
+// tsx runs these modules as CommonJS, where every use of an imported name is a getter call on the exporting
+// module's exports object; the hot ones are bound once, at load.
+import * as common from './common.ts';
+
+const { addDistinct, addrUserDomain, minOrNull, uriUserDomain } = common;
 
 /** How the call ended, as seen on the wire. */
 export type CallState =

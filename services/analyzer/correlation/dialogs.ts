@@ -21,22 +21,17 @@
  * At most `maxOrphans` held messages and 16 INVITE transactions per call; beyond that, input is dropped and counted.
  */
 import type { ObservedSip } from './observed.ts';
-import { toUs } from './observed.ts';
+// tsx runs these modules as CommonJS, where every use of an imported name is a getter call on the exporting
+// module's exports object; the hot ones are bound once, at load.
+import * as observed from './observed.ts';
 import { DeadlineScheduler, type DeadlineSource } from './deadlines.ts';
-import { badSnapshot, checkUs, NO_RECORDS } from './common.ts';
-import {
-  ORPHAN_METHODS,
-  applyEvent,
-  buildRecord,
-  callKey,
-  closeAtUs,
-  completeEvent,
-  isCallMethod,
-  lastCloseReason,
-  newCall,
-  toCallEvent,
-} from './dialog-facts.ts';
+import * as common from './common.ts';
+import * as facts from './dialog-facts.ts';
 import type { CallEndReason, CallEvent, CallFacts, CallRecord, TrackerTimes } from './dialog-facts.ts';
+
+const { toUs } = observed;
+const { badSnapshot, checkUs, NO_RECORDS } = common;
+const { ORPHAN_METHODS, applyEvent, buildRecord, callKey, closeAtUs, completeEvent, isCallMethod, lastCloseReason, newCall, toCallEvent } = facts;
 
 export interface DialogTrackerOptions {
   /** How far out of timestamp order messages may arrive. Default 2 s. */

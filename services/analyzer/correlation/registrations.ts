@@ -15,9 +15,14 @@
  */
 import type { SipContact, SipMessage } from '../sip/index.ts';
 import type { ObservedSip } from './observed.ts';
-import { toUs } from './observed.ts';
+// tsx runs these modules as CommonJS, where every use of an imported name is a getter call on the exporting
+// module's exports object; the hot ones are bound once, at load.
+import * as observed from './observed.ts';
 import { DeadlineScheduler, type DeadlineSource } from './deadlines.ts';
-import { addDistinct, addrUserDomain, badSnapshot, checkUs, isIpLiteral, isPrivateAddress, minOrNull, NO_RECORDS, uriKey } from './common.ts';
+import * as common from './common.ts';
+
+const { toUs } = observed;
+const { addDistinct, addrUserDomain, badSnapshot, checkUs, isIpLiteral, isPrivateAddress, minOrNull, NO_RECORDS, uriKey } = common;
 
 export type RegistrationOutcome =
   /** 2xx to a REGISTER with bindings. */

@@ -12,10 +12,17 @@ import type {
   SipVia,
   Uri,
 } from './message.ts';
-import { parseSdp } from './sdp.ts';
+import * as sdp from './sdp.ts';
 import type { SdpSummary } from './sdp.ts';
-import { headerKey, isValidSipDate, parseAuthValue, parseContactValue, parseDeltaSeconds, parseViaValue } from './headers.ts';
-import { parseHeaderParams, parseSipUri, trimLws } from './uri.ts';
+// tsx runs these modules as CommonJS: every use of an imported name is then a getter call on the exporting module's
+// exports object, which V8 does not inline here (measured ~3 µs per message across the parser in the analyzer's
+// profile). Hot imports are bound once, at load.
+import * as headers from './headers.ts';
+import * as uri from './uri.ts';
+
+const { parseSdp } = sdp;
+const { headerKey, isValidSipDate, parseAuthValue, parseContactValue, parseDeltaSeconds, parseViaValue } = headers;
+const { parseHeaderParams, parseSipUri, trimLws } = uri;
 import type { WarnSink } from './uri.ts';
 
 const UNSET: unique symbol = Symbol('unset');

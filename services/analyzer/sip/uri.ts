@@ -284,9 +284,9 @@ export function readQuoted(s: string, i: number): { text: string; end: number } 
   return text === null ? null : { text, end: quotedEnd };
 }
 
-/** Index where the last `readHeaderParams` stopped, and whether it met an empty parameter name (`;;`). */
-export let paramsEnd = 0;
-export let paramsEmpty = false;
+/** Index where the last `readHeaderParams` stopped, and whether it met an empty parameter name (`;;`). An object,
+ * not two exported `let`s: importers read it through one binding. */
+export const paramsRead = { end: 0, empty: false };
 
 /**
  * Header parameters after a name-addr or Via sent-by: `;name = value` with LWS allowed around `=` and quoted
@@ -297,19 +297,19 @@ export function parseHeaderParams(
   i: number,
 ): { params: Record<string, string | null>; end: number; empty: boolean } | null {
   const params = readHeaderParams(s, i);
-  return params === null ? null : { params, end: paramsEnd, empty: paramsEmpty };
+  return params === null ? null : { params, end: paramsRead.end, empty: paramsRead.empty };
 }
 
 /** `parseHeaderParams` without the result object: the parameters (the shared frozen `NO_PARAMS` when there are
- * none), with where it stopped in `paramsEnd` and `paramsEmpty`. */
+ * none), with where it stopped and whether it met an empty name in `paramsRead`. */
 export function readHeaderParams(s: string, i: number): Record<string, string | null> | null {
   let params = NO_PARAMS;
   let empty = false;
   for (;;) {
     i = skipWs(s, i);
     if (i >= s.length || s.charCodeAt(i) !== 59) {
-      paramsEnd = i;
-      paramsEmpty = empty;
+      paramsRead.end = i;
+      paramsRead.empty = empty;
       return params;
     }
     i = skipWs(s, i + 1);
