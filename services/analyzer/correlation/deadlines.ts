@@ -47,8 +47,11 @@ export class DeadlineScheduler {
   takeDue(now: number, source: DeadlineSource): readonly string[] {
     const keys = this.#dueKeys;
     const ats = this.#dueAts;
-    keys.length = 0;
-    ats.length = 0;
+    // Setting `length` is a runtime call even when it changes nothing; most advances find nothing due.
+    if (keys.length !== 0) {
+      keys.length = 0;
+      ats.length = 0;
+    }
     const heap = this.#heap;
     for (let top = heap.topAt(); top !== undefined && top < now; top = heap.topAt()) {
       const key = heap.topKey();

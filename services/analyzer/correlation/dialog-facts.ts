@@ -442,17 +442,11 @@ function outcome(c: CallFacts): Outcome {
   return { initial, answered, answerTxn, last, callerFinal };
 }
 
-/** Why `closeAtUs` chose its time; read right after it, so the deadline needs no result object. */
+/** Why `closeAtUs` chose its time; read right after it (`lastCloseReason`), so the deadline needs no result object. */
 let closeReason: CallEndReason = 'timeout';
 
-/** When the call may be emitted, given what is known now; the tracker adds the reorder window on top. */
-export function closeAt(c: CallFacts, t: TrackerTimes): { at: number; reason: CallEndReason } {
-  const at = closeAtUs(c, t);
-  return { at, reason: closeReason };
-}
-
-/** `closeAt` without allocating: the same `outcome()` walk over the transactions, in one pass, no arrays.
- * Sets `closeReason`. */
+/** When the call may be emitted, given what is known now; the tracker adds the reorder window on top. The same
+ * reading of the transactions as `outcome()`, in one pass without arrays. Sets `closeReason`. */
 export function closeAtUs(c: CallFacts, t: TrackerTimes): number {
   let answered: Final | null = null;
   let last: Txn | undefined;
