@@ -143,7 +143,7 @@ export class DialogTracker implements DeadlineSource {
 
   /** Feeds one message; returns the calls that became final before its timestamp (possibly none). The empty
    * result is a shared frozen array: read it, do not push into it. */
-  observe(o: ObservedSip): CallRecord[] {
+  observe(o: ObservedSip): readonly CallRecord[] {
     const ts = toUs(o.tsUs);
     if (ts > this.now) this.advance(ts);
     this.counters.messages++;
@@ -155,16 +155,16 @@ export class DialogTracker implements DeadlineSource {
   }
 
   /** Declares that capture time has reached `tsUs` (idle consumer, shutdown replay); closes due calls. */
-  advanceTo(tsUs: bigint | number): CallRecord[] {
+  advanceTo(tsUs: bigint | number): readonly CallRecord[] {
     const ts = toUs(tsUs);
     if (ts > this.now) this.advance(ts);
     return this.takeOut();
   }
 
-  private takeOut(): CallRecord[] {
+  private takeOut(): readonly CallRecord[] {
     const out = this.out;
     this.out = null;
-    return out ?? (NO_RECORDS as unknown as CallRecord[]);
+    return out ?? NO_RECORDS;
   }
 
   private push(r: CallRecord): void {

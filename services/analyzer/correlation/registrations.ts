@@ -237,7 +237,7 @@ export class RegistrationTracker implements DeadlineSource {
   }
 
   /** Feeds one message; returns the transactions that became final (possibly none: then a shared frozen array). */
-  observe(o: ObservedSip): RegistrationRecord[] {
+  observe(o: ObservedSip): readonly RegistrationRecord[] {
     const ts = toUs(o.tsUs);
     if (ts > this.now) this.advance(ts);
     this.counters.messages++;
@@ -278,16 +278,16 @@ export class RegistrationTracker implements DeadlineSource {
     return this.takeOut();
   }
 
-  advanceTo(tsUs: bigint | number): RegistrationRecord[] {
+  advanceTo(tsUs: bigint | number): readonly RegistrationRecord[] {
     const ts = toUs(tsUs);
     if (ts > this.now) this.advance(ts);
     return this.takeOut();
   }
 
-  private takeOut(): RegistrationRecord[] {
+  private takeOut(): readonly RegistrationRecord[] {
     const out = this.out;
     this.out = null;
-    return out ?? (NO_RECORDS as unknown as RegistrationRecord[]);
+    return out ?? NO_RECORDS;
   }
 
   private push(r: RegistrationRecord): void {
