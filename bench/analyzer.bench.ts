@@ -17,15 +17,13 @@
  *
  *   npx tsx bench/analyzer.bench.ts --sets 3000 --batch 20000 [--events false] [--runs 3 --base /tmp/base]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { decodeRecord } from '../services/analyzer/consumer/decode.ts';
 import { DialogTracker, RegistrationTracker } from '../services/analyzer/correlation/index.ts';
 import { TenantMap } from '../services/analyzer/tenants.ts';
 import { AnalyzerEnv, baseTimeUs, type Outgoing } from '../test/integration/analyzer-harness.ts';
+import { cpuSeconds, spawnAnalyzerFrom, stopChild, waitJoined } from './support/analyzer-process.ts';
 import { byTime, callScenario, optionsScenario, registerScenario, sipEnvelope, type Scenario } from '../test/support/sip-scenarios.ts';
 
 const { values: args } = parseArgs({
@@ -68,41 +66,6 @@ function metric(text: string, name: string, label?: string): number {
   return sum;
 }
 
-/** User + system CPU seconds of a live process, from the kernel's accounting. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // Fields 14 and 15 (utime, stime) in clock ticks; after the ")" the list starts at field 3.
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
-
-function spawnFrom(dir: string, env: AnalyzerEnv, extra: Record<string, string>): ChildProcess {
-  const prof = process.env.ANALYZER_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.ANALYZER_CPU_PROF}`] : [];
-  const child = spawn(process.execPath, [...prof, '--import', 'tsx', 'services/analyzer/main.ts'], {
-    cwd: dir,
-    env: { ...process.env, LOG_LEVEL: 'warn', LOG_FORMAT: 'json', ...env.env(extra) },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  child.stderr?.resume();
-  return child;
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  child.kill('SIGTERM');
-  await once(child, 'exit');
-}
-
-async function joined(env: AnalyzerEnv, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const g = (await env.kadmin.describeGroups([env.groupId])).groups[0];
-    if (g?.state === 'Stable' && g.members.length > 0) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`analyzer group ${env.groupId} did not become stable in ${timeoutMs} ms`);
-}
-
 interface RunFigures {
   messages: number;
   batches: number;
@@ -119,14 +82,14 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 
 /** Start-up CPU of an analyzer that has nothing to consume (see the file comment). */
 async function startupCpu(dir: string, idleEnv: AnalyzerEnv, extra: Record<string, string>): Promise<number> {
-  const port = 20_000 + Math.floor(Math.random() * 40_000);
-  const idle = spawnFrom(dir, idleEnv, { ...extra, METRICS_PORT: String(port) });
+  const port = 21_000 + Math.floor(Math.random() * 1_000);
+  const idle = spawnAnalyzerFrom(dir, idleEnv, { ...extra, METRICS_PORT: String(port) });
   try {
-    await joined(idleEnv);
+    await waitJoined(idleEnv);
     await new Promise((r) => setTimeout(r, 1000));
     return cpuSeconds(idle.pid!);
   } finally {
-    await stop(idle);
+    await stopChild(idle);
   }
 }
 
@@ -141,9 +104,9 @@ async function runOnce(dir: string, label: string, report: boolean, idleEnv: Ana
     if (report) process.stdout.write(`${records.length} capture envelopes (${(bytesIn / records.length).toFixed(0)} B average) in Kafka\n`);
     if (report) inProcess(records);
 
-    const port = 20_000 + Math.floor(Math.random() * 40_000);
+    const port = 21_000 + Math.floor(Math.random() * 1_000);
     const extra = { ANALYZER_BATCH_MAX_ROWS: String(args.batch), ANALYZER_SIP_EVENTS: String(args.events) };
-    const child = spawnFrom(dir, env, { ...extra, METRICS_PORT: String(port) });
+    const child = spawnAnalyzerFrom(dir, env, { ...extra, METRICS_PORT: String(port) });
     const start = performance.now();
     while ((await env.count('ingest_ledger')) === 0) await new Promise((r) => setTimeout(r, 20));
     const firstBatch = performance.now();
@@ -151,7 +114,7 @@ async function runOnce(dir: string, label: string, report: boolean, idleEnv: Ana
     const end = performance.now();
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     const cpuS = cpuSeconds(child.pid!);
-    await stop(child);
+    await stopChild(child);
 
     const startupCpuS = await startupCpu(dir, idleEnv, extra);
 
