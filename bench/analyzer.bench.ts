@@ -15,7 +15,7 @@
  * node_modules linked in) starts the base's analyzer alternately with this checkout's, `--runs` times each, every
  * run on a fresh database, topic prefix and group; medians over the runs and the ratio are printed at the end.
  *
- *   npx tsx bench/analyzer.bench.ts --sets 3000 --batch 20000 [--events false] [--runs 3 --base /tmp/base]
+ *   npx tsx bench/analyzer.bench.ts --sets 3000 --batch 20000 [--events false] [--runs 3 --base <dir>]
  */
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';

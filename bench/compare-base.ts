@@ -6,8 +6,8 @@
  * the median over its own interleaved rounds of CPU µs per unit; the figure here is the median over processes, with
  * the ratio after ÷ before.
  *
- *   npx tsx bench/compare-base.ts --bench sip-parse --base /tmp/base [--pairs 5] [--rounds 9]
- *   npx tsx bench/compare-base.ts --bench correlation --base /tmp/base [--pairs 5] [--rounds 3]
+ *   npx tsx bench/compare-base.ts --bench sip-parse --base <dir> [--pairs 5] [--rounds 9]
+ *   npx tsx bench/compare-base.ts --bench correlation --base <dir> [--pairs 5] [--rounds 3]
  */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync } from 'node:fs';
