@@ -55,6 +55,9 @@ export class ParsedSipMessage {
   #via: Lazy<readonly SipVia[]> = UNSET;
   #contact: Lazy<readonly SipContact[]> = UNSET;
   #sdp: Lazy<SdpSummary | undefined> = UNSET;
+  /** Cached: the row and the registration tracker both read the credentials of every REGISTER. */
+  #authorization: Lazy<SipAuthSummary | undefined> = UNSET;
+  #proxyAuthorization: Lazy<SipAuthSummary | undefined> = UNSET;
 
   /** Positional rather than an options object: one object fewer per message. `firstVias` are the parsed elements
    * of the first Via header (index `firstViaIndex`); its first element is the top Via. */
@@ -181,13 +184,19 @@ export class ParsedSipMessage {
   }
 
   get authorization(): SipAuthSummary | undefined {
-    const v = this.header('authorization');
-    return v === undefined ? undefined : parseAuthValue(v);
+    if (this.#authorization === UNSET) {
+      const v = this.header('authorization');
+      this.#authorization = v === undefined ? undefined : parseAuthValue(v);
+    }
+    return this.#authorization;
   }
 
   get proxyAuthorization(): SipAuthSummary | undefined {
-    const v = this.header('proxy-authorization');
-    return v === undefined ? undefined : parseAuthValue(v);
+    if (this.#proxyAuthorization === UNSET) {
+      const v = this.header('proxy-authorization');
+      this.#proxyAuthorization = v === undefined ? undefined : parseAuthValue(v);
+    }
+    return this.#proxyAuthorization;
   }
 
   get xCid(): string | undefined {
