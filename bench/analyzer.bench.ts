@@ -4,23 +4,39 @@
  * records/s, where the time went (the analyzer's own insert/batch histograms, its CPU, and a pure in-process run
  * of decode + parse + correlation over the same records), and ClickHouse bytes per stored message.
  *
- *   npx tsx bench/analyzer.bench.ts --sets 3000 --batch 20000 [--events false]
+ * CPU per message and per-core rate. The analyzer's user+system CPU comes from the kernel (/proc/<pid>/stat), read
+ * just before it is stopped. Its start-up (tsx compile, migrations check, group join) is measured in the same run by
+ * starting the same analyzer on a second, empty database and topic set, waiting until it has joined and is idle,
+ * and reading its CPU: steady CPU = whole-life CPU − that start-up CPU. "Per core" =
+ * messages ÷ steady CPU seconds: what one core of analyzer does, whatever else the shared box runs. "Total" =
+ * messages ÷ wall seconds from the first ledger row.
+ *
+ * Before/after in one run: `--base <dir>` (a checkout of the base, e.g. `git archive main | tar -x -C <dir>` with
+ * node_modules linked in) starts the base's analyzer alternately with this checkout's, `--runs` times each, every
+ * run on a fresh database, topic prefix and group; medians over the runs and the ratio are printed at the end.
+ *
+ *   npx tsx bench/analyzer.bench.ts --sets 3000 --batch 20000 [--events false] [--runs 3 --base <dir>]
  */
-import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { decodeRecord } from '../services/analyzer/consumer/decode.ts';
 import { DialogTracker, RegistrationTracker } from '../services/analyzer/correlation/index.ts';
 import { TenantMap } from '../services/analyzer/tenants.ts';
 import { AnalyzerEnv, baseTimeUs, type Outgoing } from '../test/integration/analyzer-harness.ts';
+import { cpuSeconds, spawnAnalyzerFrom, stopChild, waitJoined } from './support/analyzer-process.ts';
 import { byTime, callScenario, optionsScenario, registerScenario, sipEnvelope, type Scenario } from '../test/support/sip-scenarios.ts';
 
 const { values: args } = parseArgs({
-  options: { sets: { type: 'string', default: '1000' }, batch: { type: 'string', default: '20000' }, keep: { type: 'boolean', default: false }, events: { type: 'string', default: 'true' } },
+  options: {
+    sets: { type: 'string', default: '1000' }, batch: { type: 'string', default: '20000' }, keep: { type: 'boolean', default: false },
+    events: { type: 'string', default: 'true' }, runs: { type: 'string', default: '1' }, base: { type: 'string' },
+  },
 });
 const SETS = Number(args.sets);
+const RUNS = Number(args.runs);
+const HERE = fileURLToPath(new URL('..', import.meta.url));
 const A = { user: 'alice', domain: 'a.example' };
 const B = { user: 'bob', domain: 'b.example' };
-
 function scenarios(t0: number, prefix: string): Scenario[] {
   const sc: Scenario[] = [];
   for (let i = 0; i < SETS; i++) {
@@ -50,67 +66,117 @@ function metric(text: string, name: string, label?: string): number {
   return sum;
 }
 
-const env = new AnalyzerEnv();
-await env.setup();
-try {
-  const t0 = baseTimeUs();
-  const records: Outgoing[] = byTime(scenarios(t0, env.prefix)).map((p) => ({ key: p.callId, value: sipEnvelope(p) }));
-  const bytesIn = records.reduce((n, r) => n + (r.value?.length ?? 0), 0);
-  await env.produce('hepSip', records, 500);
-  process.stdout.write(`${records.length} capture envelopes (${(bytesIn / records.length).toFixed(0)} B average) in Kafka\n`);
+interface RunFigures {
+  messages: number;
+  batches: number;
+  wallS: number;
+  steadyS: number;
+  cpuS: number;
+  startupCpuS: number;
+  insertS: number;
+  batchS: number;
+  perTable: string;
+}
 
-  // Pure CPU path, in this process: envelope → HEP → SIP parse → rows → trackers, no I/O. The first pass warms
-  // the JIT; the second is reported.
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** Start-up CPU of an analyzer that has nothing to consume (see the file comment). */
+async function startupCpu(dir: string, idleEnv: AnalyzerEnv, extra: Record<string, string>): Promise<number> {
+  const port = 21_000 + Math.floor(Math.random() * 1_000);
+  const idle = spawnAnalyzerFrom(dir, idleEnv, { ...extra, METRICS_PORT: String(port) });
+  try {
+    await waitJoined(idleEnv);
+    await new Promise((r) => setTimeout(r, 1000));
+    return cpuSeconds(idle.pid!);
+  } finally {
+    await stopChild(idle);
+  }
+}
+
+async function runOnce(dir: string, label: string, report: boolean, idleEnv: AnalyzerEnv): Promise<RunFigures> {
+  const env = new AnalyzerEnv();
+  await env.setup();
+  try {
+    const t0 = baseTimeUs();
+    const records: Outgoing[] = byTime(scenarios(t0, env.prefix)).map((p) => ({ key: p.callId, value: sipEnvelope(p) }));
+    const bytesIn = records.reduce((n, r) => n + (r.value?.length ?? 0), 0);
+    await env.produce('hepSip', records, 500);
+    if (report) process.stdout.write(`${records.length} capture envelopes (${(bytesIn / records.length).toFixed(0)} B average) in Kafka\n`);
+    if (report) inProcess(records);
+
+    const port = 21_000 + Math.floor(Math.random() * 1_000);
+    const extra = { ANALYZER_BATCH_MAX_ROWS: String(args.batch), ANALYZER_SIP_EVENTS: String(args.events) };
+    const child = spawnAnalyzerFrom(dir, env, { ...extra, METRICS_PORT: String(port) });
+    const start = performance.now();
+    while ((await env.count('ingest_ledger')) === 0) await new Promise((r) => setTimeout(r, 20));
+    const firstBatch = performance.now();
+    await env.waitCaughtUp(1_800_000);
+    const end = performance.now();
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const cpuS = cpuSeconds(child.pid!);
+    await stopChild(child);
+
+    const startupCpuS = await startupCpu(dir, idleEnv, extra);
+
+    const f: RunFigures = {
+      messages: await env.count('sip_messages'),
+      batches: metric(metrics, 'tollgate_analyzer_batch_seconds_count'),
+      wallS: (end - start) / 1000,
+      steadyS: (end - firstBatch) / 1000,
+      cpuS,
+      startupCpuS,
+      insertS: metric(metrics, 'tollgate_analyzer_insert_seconds_sum'),
+      batchS: metric(metrics, 'tollgate_analyzer_batch_seconds_sum'),
+      perTable: ['sip_messages', 'calls', 'registrations'].map((t) =>
+        `${t} ${metric(metrics, 'tollgate_analyzer_insert_seconds_sum', `table="${t}"`).toFixed(1)} s`).join(', '),
+    };
+    const steadyCpu = f.cpuS - f.startupCpuS;
+    process.stdout.write(`[${label}] ${f.messages} messages in ${f.wallS.toFixed(1)} s from process start ` +
+      `(${(f.messages / f.wallS).toFixed(0)}/s), ${f.steadyS.toFixed(1)} s from the first ledger row (${(f.messages / f.steadyS).toFixed(0)}/s total); ` +
+      `${f.batches} batches; analyzer CPU ${f.cpuS.toFixed(2)} s − start-up ${f.startupCpuS.toFixed(2)} s = ${steadyCpu.toFixed(2)} s → ` +
+      `${((steadyCpu * 1e6) / f.messages).toFixed(1)} µs/message, ${(f.messages / steadyCpu).toFixed(0)} messages/s per analyzer core\n`);
+    if (report) {
+      process.stdout.write(`time in batches ${f.batchS.toFixed(1)} s, of which ClickHouse inserts ${f.insertS.toFixed(1)} s (summed over concurrent ` +
+        `table inserts: ${f.perTable})\n`);
+      await storage(env, f.messages);
+    }
+    return f;
+  } finally {
+    if (!args.keep) await env.cleanup();
+  }
+}
+
+/** Pure CPU path, in this process: envelope → HEP → SIP parse → rows → trackers, no I/O. The first pass warms the
+ * JIT; the second is reported, as CPU time of this process. */
+function inProcess(records: readonly Outgoing[]): void {
   const tenants = TenantMap.parse('a.example=acme', 'default');
-  let cpuRate = 0;
   for (let pass = 0; pass < 2; pass++) {
     const d = new DialogTracker();
     const r = new RegistrationTracker();
-    const c0 = performance.now();
     let i = 0;
-    let decodeMs = 0;
+    let decodeUs = 0;
+    const c0 = process.cpuUsage();
     for (const rec of records) {
-      const a = performance.now();
+      const a = process.cpuUsage();
       const out = decodeRecord(rec.value, { topic: 't', topicKind: 'sip', partition: 0, offset: i++, kafkaTimestampMs: 0 }, tenants);
-      decodeMs += performance.now() - a;
+      const b = process.cpuUsage(a);
+      decodeUs += b.user + b.system;
       if (out.kind === 'sip') {
         d.observe(out.observed);
         r.observe(out.observed);
       }
     }
-    const ms = performance.now() - c0;
-    cpuRate = records.length / (ms / 1000);
+    const c = process.cpuUsage(c0);
+    const allUs = c.user + c.system;
     if (pass === 1) {
-      process.stdout.write(`in-process, one core: decode + parse + rows ${(records.length / (decodeMs / 1000)).toFixed(0)} records/s; ` +
-        `with correlation ${cpuRate.toFixed(0)} records/s\n`);
+      process.stdout.write(`in-process, CPU time: decode + parse + rows ${(decodeUs / records.length).toFixed(1)} µs/record ` +
+        `(coarse: per-record cpuUsage calls included); with correlation ${(allUs / records.length).toFixed(1)} µs/record ` +
+        `(${(records.length / (allUs / 1e6)).toFixed(0)} records per CPU second)\n`);
     }
   }
+}
 
-  const port = 20_000 + Math.floor(Math.random() * 40_000);
-  const child = env.spawnAnalyzer({ METRICS_PORT: String(port), ANALYZER_BATCH_MAX_ROWS: String(args.batch), ANALYZER_SIP_EVENTS: String(args.events) });
-  const start = performance.now();
-  while ((await env.count('ingest_ledger')) === 0) await new Promise((r) => setTimeout(r, 20));
-  const firstBatch = performance.now();
-  await env.waitCaughtUp(1_800_000);
-  const end = performance.now();
-  const wallS = (end - start) / 1000;
-  const steadyS = (end - firstBatch) / 1000;
-  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  child.kill('SIGTERM');
-  await once(child, 'exit');
-
-  const messages = await env.count('sip_messages');
-  const insertS = metric(metrics, 'tollgate_analyzer_insert_seconds_sum');
-  const batchS = metric(metrics, 'tollgate_analyzer_batch_seconds_sum');
-  const batches = metric(metrics, 'tollgate_analyzer_batch_seconds_count');
-  const cpuS = metric(metrics, 'tollgate_process_cpu_seconds_total');
-  const perTable = ['sip_messages', 'calls', 'registrations'].map((t) =>
-    `${t} ${metric(metrics, 'tollgate_analyzer_insert_seconds_sum', `table="${t}"`).toFixed(1)} s`).join(', ');
-  process.stdout.write(`end to end: ${messages} messages in ${wallS.toFixed(1)} s from process start ` +
-    `(${(messages / wallS).toFixed(0)}/s), ${steadyS.toFixed(1)} s from the first ledger row (${(messages / steadyS).toFixed(0)}/s); ${batches} batches\n`);
-  process.stdout.write(`time in batches ${batchS.toFixed(1)} s, of which ClickHouse inserts ${insertS.toFixed(1)} s (summed over concurrent ` +
-    `table inserts: ${perTable}); analyzer CPU ${cpuS.toFixed(1)} s\n`);
-
+async function storage(env: AnalyzerEnv, messages: number): Promise<void> {
   const parts = await env.store.query<{ table: string; rows: string; disk: string; compressed: string; uncompressed: string }>(
     `SELECT table, sum(rows) AS rows, sum(bytes_on_disk) AS disk, sum(data_compressed_bytes) AS compressed,
             sum(data_uncompressed_bytes) AS uncompressed
@@ -130,6 +196,36 @@ try {
     "SELECT sum(bytes_on_disk) AS b FROM system.parts WHERE database = currentDatabase() AND table = 'sip_messages' AND active");
   process.stdout.write(`  sip_messages after merge: ${(Number(disk!.b) / messages).toFixed(1)} B/message on disk; largest columns (compressed B/message): ` +
     `${cols.map((c) => `${c.name} ${(Number(c.c) / messages).toFixed(1)}`).join(', ')}\n`);
+}
+
+const sides = args.base === undefined ? [{ label: 'this', dir: HERE }] : [{ label: 'before', dir: args.base }, { label: 'after', dir: HERE }];
+const figures = new Map<string, RunFigures[]>(sides.map((s) => [s.label, []]));
+const idleEnv = new AnalyzerEnv();
+await idleEnv.setup();
+try {
+  for (let r = 0; r < RUNS; r++) {
+    const order = r % 2 === 0 ? sides : [...sides].reverse();
+    for (const s of order) figures.get(s.label)!.push(await runOnce(s.dir, s.label, r === 0 && s.label !== 'before', idleEnv));
+  }
 } finally {
-  if (!args.keep) await env.cleanup();
+  await idleEnv.cleanup();
+}
+if (RUNS > 1 || sides.length > 1) {
+  process.stdout.write(`\nmedians over ${RUNS} run(s) per side (${args.events === 'false' ? 'events off' : 'events on'}, batch ${args.batch}):\n`);
+  const summary = new Map<string, { us: number; perCore: number; total: number }>();
+  for (const s of sides) {
+    const fs = figures.get(s.label)!;
+    const us = median(fs.map((f) => ((f.cpuS - f.startupCpuS) * 1e6) / f.messages));
+    const perCore = median(fs.map((f) => f.messages / (f.cpuS - f.startupCpuS)));
+    const total = median(fs.map((f) => f.messages / f.steadyS));
+    const life = median(fs.map((f) => (f.cpuS * 1e6) / f.messages));
+    summary.set(s.label, { us, perCore, total });
+    process.stdout.write(`  ${s.label.padEnd(7)} ${us.toFixed(1)} µs CPU/message steady (${life.toFixed(1)} with start-up), ` +
+      `${perCore.toFixed(0)} messages/s per analyzer core, ${total.toFixed(0)} messages/s total from the first batch\n`);
+  }
+  const b = summary.get('before');
+  const a = summary.get('after');
+  if (a !== undefined && b !== undefined) {
+    process.stdout.write(`  after/before: CPU per message ×${(a.us / b.us).toFixed(2)}, per-core rate ×${(a.perCore / b.perCore).toFixed(2)}\n`);
+  }
 }

@@ -4,11 +4,15 @@
  * interleaved with 10 000 REGISTER exchanges (401 challenge, then 200 or 403) and OPTIONS keep-alives that both
  * trackers must skip. Every message goes through both trackers, as in the analyzer.
  * Method: the mix is generated once from a fixed seed; each run builds fresh trackers and feeds the whole
- * stream, then advances time to close everything. Two figures, median of the runs:
+ * stream, then advances time to close everything, and is charged the process's user+system CPU time over that
+ * (`process.cpuUsage()`: descheduled time does not count). Two figures, CPU µs per message, median of `--rounds`
+ * rounds, the two kinds interleaved:
  *   - trackers only: messages parsed beforehand (their lazy header caches warm after the first run);
  *   - parse + trackers: the raw bytes are parsed inside the timed loop, as in the analyzer.
- * Run: npx tsx bench/correlation.bench.ts
+ * Run: npx tsx bench/correlation.bench.ts [--rounds 5] [--json]
+ * Before/after against another checkout, interleaved: npx tsx bench/compare-base.ts --bench correlation --base <dir>
  */
+import { parseArgs } from 'node:util';
 import fc from 'fast-check';
 import { parseSip } from '../services/analyzer/sip/index.ts';
 import { DialogTracker, RegistrationTracker } from '../services/analyzer/correlation/index.ts';
@@ -16,7 +20,10 @@ import type { ObservedSip } from '../services/analyzer/correlation/index.ts';
 import { arrive, build, scenarioArb, T0 } from '../test/unit/correlation/scenarios.ts';
 import { obs, registerText } from '../test/unit/correlation/build.ts';
 
-const RUNS = 5;
+const { values: opt } = parseArgs({ options: {
+  rounds: { type: 'string', default: '5' }, json: { type: 'boolean', default: false },
+} });
+const RUNS = Number(opt.rounds);
 const CALLS = 20_000;
 const REGISTERS = 10_000;
 const SPAN_US = 600_000_000;
@@ -45,6 +52,7 @@ function mix(): ObservedSip[] {
 }
 
 const stream = mix();
+if (!opt.json) console.log(`node ${process.version}; ${CALLS} calls + ${REGISTERS} registrations over ${SPAN_US / 1e6} s of capture time\n`);
 const raws = stream.map((o) => ({ o, raw: Buffer.from(o.message.headers.length > 0 ? rebuild(o) : '', 'latin1') }));
 
 /** The parsed messages keep no raw buffer; rebuild wire text from their headers for the end-to-end figure. */
@@ -57,10 +65,11 @@ function rebuild(o: ObservedSip): string {
 const END = T0 + 100 * SPAN_US;
 let sink = 0;
 
+/** CPU µs per message of one pass over the stream with fresh trackers. */
 function once(parse: boolean): number {
   const d = new DialogTracker();
   const r = new RegistrationTracker();
-  const t0 = process.hrtime.bigint();
+  const c0 = process.cpuUsage();
   for (const { o, raw } of raws) {
     let msg = o;
     if (parse) {
@@ -71,20 +80,25 @@ function once(parse: boolean): number {
     sink += d.observe(msg).length + r.observe(msg).length;
   }
   sink += d.advanceTo(END).length + r.advanceTo(END).length;
-  const ns = Number(process.hrtime.bigint() - t0);
-  return raws.length / (ns / 1e9);
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / raws.length;
 }
 
-function measure(name: string, parse: boolean): void {
-  once(parse);
-  const rates: number[] = [];
-  for (let i = 0; i < RUNS; i++) rates.push(once(parse));
-  console.log(`${name.padEnd(24)} ${Math.round(median(rates)).toLocaleString('en-US').padStart(12)} messages/s  (median of ${RUNS}, ${raws.length.toLocaleString('en-US')} messages)`);
+const kinds: Array<[string, boolean]> = [['trackers only', false], ['parse + trackers', true]];
+for (const [, parse] of kinds) once(parse);
+const samples = kinds.map(() => [] as number[]);
+for (let i = 0; i < RUNS; i++) kinds.forEach(([, parse], k) => samples[k]!.push(once(parse)));
+const result: Record<string, number> = {};
+kinds.forEach(([name], k) => (result[name] = median(samples[k]!)));
+if (opt.json) {
+  console.log(JSON.stringify({ unit: 'cpu_us_per_message', rounds: RUNS, messages: raws.length, result }));
+  process.exit(0);
 }
-
-console.log(`node ${process.version}; ${CALLS} calls + ${REGISTERS} registrations over ${SPAN_US / 1e6} s of capture time\n`);
-measure('trackers only', false);
-measure('parse + trackers', true);
+kinds.forEach(([name], k) => {
+  const us = result[name]!;
+  const xs = samples[k]!;
+  console.log(`${name.padEnd(18)} ${us.toFixed(2).padStart(7)} µs CPU/message (${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}) ≈ ${Math.round(1e6 / us).toLocaleString('en-US')} messages per CPU second  (median of ${RUNS}, ${raws.length.toLocaleString('en-US')} messages)`);
+});
 const check = new DialogTracker();
 const reg = new RegistrationTracker();
 let calls = 0;

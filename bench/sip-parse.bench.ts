@@ -1,10 +1,16 @@
 /**
- * parseSip throughput on one core: a typical INVITE with SDP, a 200 OK, a REGISTER.
- * Method: warm up, then time batches of N parses per message, report the median of RUNS runs (and min/max) in
- * messages per second. The "hot path" row reads only what the analyzer needs for every message (Call-ID, CSeq,
- * method/status, From/To user+tag, top Via branch); "all fields" also reads every lazy accessor and the SDP.
- * Run: npx tsx bench/sip-parse.bench.ts
+ * parseSip CPU cost on one core: a typical INVITE with SDP, a 200 OK, a REGISTER.
+ * Method: warm up, then `--rounds` rounds; in each round every case parses its message `--n` times and is charged
+ * the process's user+system CPU time over those parses (`process.cpuUsage()`, so time the process was descheduled
+ * does not count). The cases run interleaved within a round; the figure is the median over rounds, in µs of CPU per
+ * parse. Three depths: "hot path" reads what every message needs (Call-ID, CSeq, method/status, From/To user+tag,
+ * top Via branch); "analyzer" also what the analyzer reads for its row and trackers (Request-URI, hosts, transport,
+ * User-Agent/Server, credentials, every Via, Contact of REGISTERs, the link headers); "all fields" every lazy
+ * accessor and the SDP.
+ * Run: npx tsx bench/sip-parse.bench.ts [--rounds 15] [--n 20000] [--json]
+ * Before/after against another checkout, interleaved: npx tsx bench/compare-base.ts --bench sip-parse --base <dir>
  */
+import { parseArgs } from 'node:util';
 import { parseSip } from '../services/analyzer/sip/index.ts';
 
 const INVITE = Buffer.from(
@@ -95,6 +101,23 @@ function hotPath(buf: Buffer): void {
     (m.from.tag?.length ?? 0) + (m.to.tag?.length ?? 0) + (m.topVia?.branch?.length ?? 0);
 }
 
+/** What consumer/decode.ts and the two trackers read of every message. */
+function analyzerFields(buf: Buffer): void {
+  const r = parseSip(buf);
+  if (!r.ok) throw new Error(`bench input rejected: ${r.reason} ${r.detail}`);
+  const m = r.message;
+  const ruri = m.kind === 'request' ? m.requestUri : undefined;
+  const vias = m.via;
+  const auth = m.authorization ?? m.proxyAuthorization;
+  sink += m.callId.length + m.cseq.seq + m.cseq.method.length + (m.statusCode ?? 0) + (m.reasonPhrase?.length ?? 0) +
+    (m.from.user?.length ?? 0) + (m.from.host?.toLowerCase().length ?? 0) + (m.from.tag?.length ?? 0) +
+    (m.to.user?.length ?? 0) + (m.to.host?.toLowerCase().length ?? 0) + (m.to.tag?.length ?? 0) +
+    (ruri?.kind === 'sip' ? ruri.host.length : 0) + (m.topVia?.transport.length ?? 0) + (m.topVia?.branch?.length ?? 0) +
+    ((m.userAgent ?? m.server)?.length ?? 0) + (auth?.username?.length ?? 0) + vias.length +
+    (vias[vias.length - 1]?.received?.length ?? 0) + (m.header('X-CID')?.length ?? 0) + (m.icid?.length ?? 0) +
+    (m.cseq.method === 'REGISTER' ? m.contact.length + (m.expires ?? 0) : 0) + (m.from.displayName?.length ?? 0);
+}
+
 function allFields(buf: Buffer): void {
   const r = parseSip(buf);
   if (!r.ok) throw new Error(`bench input rejected: ${r.reason}`);
@@ -103,34 +126,40 @@ function allFields(buf: Buffer): void {
     (m.authorization?.user?.length ?? 0) + (m.requestUri === undefined ? 0 : 1) + (m.userAgent?.length ?? 0);
 }
 
-function measure(fn: (b: Buffer) => void, buf: Buffer, n: number): number {
-  const t0 = process.hrtime.bigint();
+/** CPU µs (user + system) per call of `fn`. */
+function cpuUsPer(fn: (b: Buffer) => void, buf: Buffer, n: number): number {
+  const c0 = process.cpuUsage();
   for (let i = 0; i < n; i++) fn(buf);
-  const ns = Number(process.hrtime.bigint() - t0);
-  return (n / ns) * 1e9;
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / n;
 }
 
-const RUNS = 9;
-const N = 50_000;
+const { values: opt } = parseArgs({ options: {
+  rounds: { type: 'string', default: '15' }, n: { type: 'string', default: '20000' }, json: { type: 'boolean', default: false },
+} });
+const ROUNDS = Number(opt.rounds);
+const N = Number(opt.n);
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-const fmt = (x: number): string => Math.round(x).toLocaleString('en-US').padStart(11);
 
-console.log(`parseSip, node ${process.version}, ${RUNS} runs × ${N.toLocaleString('en-US')} messages, median (min–max) msg/s`);
-for (const [label, fn] of [
-  ['hot path', hotPath],
-  ['all fields', allFields],
-] as const) {
-  for (const [name, buf] of [
-    ['INVITE+SDP', INVITE_SDP],
-    ['200 OK', OK_200],
-    ['REGISTER', REGISTER],
-  ] as const) {
-    for (let i = 0; i < 3; i++) measure(fn, buf, 20_000);
-    const runs: number[] = [];
-    for (let i = 0; i < RUNS; i++) runs.push(measure(fn, buf, N));
-    console.log(
-      `${label.padEnd(10)} ${name.padEnd(11)} ${String(buf.length).padStart(5)} B ${fmt(median(runs))}  (${fmt(Math.min(...runs)).trim()}–${fmt(Math.max(...runs)).trim()})`,
-    );
+const cases: Array<{ name: string; fn: (b: Buffer) => void; buf: Buffer }> = [];
+for (const [label, fn] of [['hot path', hotPath], ['analyzer', analyzerFields], ['all fields', allFields]] as const) {
+  for (const [name, buf] of [['INVITE+SDP', INVITE_SDP], ['200 OK', OK_200], ['REGISTER', REGISTER]] as const) {
+    cases.push({ name: `${label} ${name}`, fn, buf });
+  }
+}
+for (const c of cases) cpuUsPer(c.fn, c.buf, Math.min(N, 20_000));
+const samples = new Map<string, number[]>(cases.map((c) => [c.name, []]));
+for (let r = 0; r < ROUNDS; r++) for (const c of cases) samples.get(c.name)!.push(cpuUsPer(c.fn, c.buf, N));
+const result: Record<string, number> = {};
+for (const c of cases) result[c.name] = median(samples.get(c.name)!);
+
+if (opt.json) {
+  console.log(JSON.stringify({ unit: 'cpu_us_per_parse', rounds: ROUNDS, n: N, result }));
+} else {
+  console.log(`parseSip, node ${process.version}: CPU µs per parse, median of ${ROUNDS} interleaved rounds × ${N.toLocaleString('en-US')} parses`);
+  for (const c of cases) {
+    const xs = samples.get(c.name)!;
+    console.log(`${c.name.padEnd(22)} ${String(c.buf.length).padStart(5)} B ${result[c.name]!.toFixed(2).padStart(7)} µs  (${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)})  ≈ ${Math.round(1e6 / result[c.name]!).toLocaleString('en-US')} parses per CPU second`);
   }
 }
 if (sink === 42) console.log('');

@@ -3,6 +3,9 @@ import type { NameAddr, SipMessage, Uri } from '../sip/index.ts';
 import { TollgateError } from '../../shared/errors.ts';
 import { CorrelationErrors } from './errors.ts';
 
+/** What a tracker returns when nothing became final: shared and frozen, so it costs no allocation per message. */
+export const NO_RECORDS: readonly never[] = Object.freeze([]);
+
 export interface UserDomain {
   user: string | null;
   domain: string | null;

@@ -6,10 +6,18 @@
  */
 import { DeadlineHeap } from './heap.ts';
 
+/** What the scheduler asks its tracker when an entry surfaces: the entry's real deadline, undefined when gone. */
+export interface DeadlineSource {
+  realDue(key: string): number | undefined;
+}
+
 export class DeadlineScheduler {
   readonly #heap = new DeadlineHeap();
   /** Earliest heap entry per key; always ≤ its real deadline. */
   readonly #scheduled = new Map<string, number>();
+  /** Due keys and deadlines of the last `takeDue`, reused between calls. */
+  readonly #dueKeys: string[] = [];
+  readonly #dueAts: number[] = [];
 
   /** Registers `due` for `key` unless an earlier one is already registered. */
   schedule(key: string, due: number): void {
@@ -31,36 +39,62 @@ export class DeadlineScheduler {
   }
 
   /**
-   * Every key whose real deadline (`realDue`, undefined when the entry is gone) is before `now`, removed from the
-   * schedule, ordered by (deadline, key): the order is a function of tracker state, not of stale heap entries.
-   * Keys whose deadline moved past `now` are rescheduled.
+   * Every key whose real deadline is before `now`, removed from the schedule, ordered by (deadline, key): the order
+   * is a function of tracker state, not of stale heap entries. Keys whose deadline moved past `now` are
+   * rescheduled. The result is a scratch array owned by the scheduler, valid until the next call; nothing is
+   * allocated when nothing is due.
    */
-  takeDue(now: number, realDue: (key: string) => number | undefined): Array<{ key: string; at: number }> {
-    const out: Array<{ key: string; at: number }> = [];
-    for (let top = this.#heap.peek(); top !== undefined && top.at < now; top = this.#heap.peek()) {
-      this.#heap.pop();
-      if (this.#scheduled.get(top.key) !== top.at) continue;
-      const at = realDue(top.key);
+  takeDue(now: number, source: DeadlineSource): readonly string[] {
+    const keys = this.#dueKeys;
+    const ats = this.#dueAts;
+    // Setting `length` is a runtime call even when it changes nothing; most advances find nothing due.
+    if (keys.length !== 0) {
+      keys.length = 0;
+      ats.length = 0;
+    }
+    const heap = this.#heap;
+    for (let top = heap.topAt(); top !== undefined && top < now; top = heap.topAt()) {
+      const key = heap.topKey();
+      heap.pop();
+      if (this.#scheduled.get(key) !== top) continue;
+      const at = source.realDue(key);
       if (at === undefined) {
-        this.#scheduled.delete(top.key);
+        this.#scheduled.delete(key);
       } else if (at < now) {
-        this.#scheduled.delete(top.key);
-        out.push({ key: top.key, at });
+        this.#scheduled.delete(key);
+        insertSorted(keys, ats, key, at);
       } else {
-        this.#scheduled.set(top.key, at);
-        this.#heap.push(at, top.key);
+        this.#scheduled.set(key, at);
+        heap.push(at, key);
       }
     }
-    out.sort((a, b) => a.at - b.at || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    return out;
+    return keys;
   }
 
   /** A lower bound of the earliest real deadline; undefined when nothing is scheduled. */
   next(): number | undefined {
-    for (let top = this.#heap.peek(); top !== undefined; top = this.#heap.peek()) {
-      if (this.#scheduled.get(top.key) === top.at) return top.at;
-      this.#heap.pop();
+    const heap = this.#heap;
+    for (let top = heap.topAt(); top !== undefined; top = heap.topAt()) {
+      if (this.#scheduled.get(heap.topKey()) === top) return top;
+      heap.pop();
     }
     return undefined;
   }
+}
+
+/** Keeps (at, key) ascending; the due list of one advance is short, so insertion beats a sort with a comparator. */
+function insertSorted(keys: string[], ats: number[], key: string, at: number): void {
+  let i = keys.length;
+  keys.push(key);
+  ats.push(at);
+  while (i > 0) {
+    const pa = ats[i - 1]!;
+    const pk = keys[i - 1]!;
+    if (pa < at || (pa === at && pk <= key)) break;
+    ats[i] = pa;
+    keys[i] = pk;
+    i--;
+  }
+  ats[i] = at;
+  keys[i] = key;
 }

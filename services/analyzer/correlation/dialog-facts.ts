@@ -8,7 +8,11 @@
  */
 import type { SipMessage } from '../sip/index.ts';
 import type { ObservedSip } from './observed.ts';
-import { addDistinct, addrUserDomain, minOrNull, uriUserDomain } from './common.ts';
+// When tsx loads these modules as CommonJS (it can, depending on the entry script), every use of an imported name is a getter call on the exporting
+// module's exports object; the hot ones are bound once, at load.
+import * as common from './common.ts';
+
+const { addDistinct, addrUserDomain, minOrNull, uriUserDomain } = common;
 
 /** How the call ended, as seen on the wire. */
 export type CallState =
@@ -166,14 +170,35 @@ function linkCandidate(o: ObservedSip, m: SipMessage, linkHeaders: readonly stri
   return null;
 }
 
+/** Marks `viaCount` / `hopKey` not computed yet (see `needsHops`, `completeEvent`). */
+export const LATER = -1;
+const LATER_HOP = '';
+
+/** Whether `applyEvent` reads the Via count and hop key of an event: INVITEs and responses to them. Other events
+ * only need them when they are held as orphans (which a snapshot writes out whole): `completeEvent`. */
+function needsVias(isRequest: boolean, method: string): boolean {
+  return method === 'INVITE' || !isRequest;
+}
+
+function hopKeyOf(o: ObservedSip, m: SipMessage): string {
+  const top = m.topVia;
+  return top?.branch !== undefined
+    ? `b:${top.branch}`
+    : `a:${o.srcIp}:${o.srcPort}>${o.dstIp}:${o.dstPort}>${m.requestUriRaw ?? ''}`;
+}
+
+/** Fills in what `toCallEvent` left for later, before the event is kept (orphans): it must be whole then. */
+export function completeEvent(e: CallEvent, o: ObservedSip): void {
+  if (e.viaCount === LATER) e.viaCount = o.message.via.length;
+  if (e.hopKey === LATER_HOP) e.hopKey = hopKeyOf(o, o.message);
+}
+
 export function toCallEvent(o: ObservedSip, ts: number, linkHeaders: readonly string[]): CallEvent {
   const m = o.message;
   const isRequest = m.kind === 'request';
+  const method = isRequest ? m.method : m.cseq.method;
   const toTag = m.to.tag ?? '';
-  const top = m.topVia;
-  const hopKey = top?.branch !== undefined
-    ? `b:${top.branch}`
-    : `a:${o.srcIp}:${o.srcPort}>${o.dstIp}:${o.dstPort}>${m.requestUriRaw ?? ''}`;
+  const full = needsVias(isRequest, method);
   let invite: InviteInfo | null = null;
   if (isRequest && m.method === 'INVITE' && toTag === '') {
     const from = addrUserDomain(m.from);
@@ -201,12 +226,12 @@ export function toCallEvent(o: ObservedSip, ts: number, linkHeaders: readonly st
     fromTag: m.from.tag ?? '',
     toTag,
     isRequest,
-    method: isRequest ? m.method : m.cseq.method,
+    method,
     cseq: m.cseq.seq,
     code: isRequest ? 0 : m.statusCode,
     reason: isRequest ? '' : m.reasonPhrase,
-    viaCount: m.via.length,
-    hopKey,
+    viaCount: full ? m.via.length : LATER,
+    hopKey: full && isRequest ? hopKeyOf(o, m) : LATER_HOP,
     captureId: o.captureId,
     node: o.node,
     link: linkCandidate(o, m, linkHeaders),
@@ -417,24 +442,47 @@ function outcome(c: CallFacts): Outcome {
   return { initial, answered, answerTxn, last, callerFinal };
 }
 
-/** When the call may be emitted, given what is known now; the tracker adds the reorder window on top. */
-export function closeAt(c: CallFacts, t: TrackerTimes): { at: number; reason: CallEndReason } {
-  const o = outcome(c);
-  if (o.answered !== null || (c.bye !== null && o.callerFinal === null)) {
-    if (c.bye !== null) return { at: c.bye.ts + t.settleUs, reason: 'bye' };
-    const idle = c.lastTs + t.answeredIdleUs;
-    const max = (o.answered?.ts ?? c.first.ts) + t.maxDurationUs;
-    return idle <= max ? { at: idle, reason: 'timeout' } : { at: max, reason: 'max_duration' };
+/** Why `closeAtUs` chose its time; read right after it (`lastCloseReason`), so the deadline needs no result object. */
+let closeReason: CallEndReason = 'timeout';
+
+/** When the call may be emitted, given what is known now; the tracker adds the reorder window on top. The same
+ * reading of the transactions as `outcome()`, in one pass without arrays. Sets `closeReason`. */
+export function closeAtUs(c: CallFacts, t: TrackerTimes): number {
+  let answered: Final | null = null;
+  let last: Txn | undefined;
+  for (const x of c.txns) {
+    if (!(x.initial || !x.reinvite)) continue;
+    if (x.ok !== null && (answered === null || x.ok.ts < answered.ts)) answered = x.ok;
+    last = x;
   }
-  const f = o.callerFinal;
+  let callerFinal: Final | null = null;
+  if (last?.final != null && (last.minReqVia === null || last.final.via <= last.minReqVia)) callerFinal = last.final;
+  if (answered !== null || (c.bye !== null && callerFinal === null)) {
+    if (c.bye !== null) {
+      closeReason = 'bye';
+      return c.bye.ts + t.settleUs;
+    }
+    const idle = c.lastTs + t.answeredIdleUs;
+    const max = (answered?.ts ?? c.first.ts) + t.maxDurationUs;
+    closeReason = idle <= max ? 'timeout' : 'max_duration';
+    return idle <= max ? idle : max;
+  }
+  const f = callerFinal;
   if (f !== null) {
     // A challenged caller may take as long as a person needs to type a password (17-51 s in real captures): the
     // authenticated retry (same Call-ID and From-tag, higher CSeq) stays the same call up to the setup timeout.
     const retry = f.code === 401 || f.code === 407 ? t.setupTimeoutUs : t.retryWindowUs;
-    const hold = RETRIABLE(f.code) && o.last?.cancelTs === null ? Math.max(retry, t.settleUs) : t.settleUs;
-    return { at: f.ts + hold, reason: o.last?.cancelTs != null || f.code === 487 ? 'cancel' : 'final_response' };
+    const hold = RETRIABLE(f.code) && last?.cancelTs === null ? Math.max(retry, t.settleUs) : t.settleUs;
+    closeReason = last?.cancelTs != null || f.code === 487 ? 'cancel' : 'final_response';
+    return f.ts + hold;
   }
-  return { at: c.lastTs + t.setupTimeoutUs, reason: 'timeout' };
+  closeReason = 'timeout';
+  return c.lastTs + t.setupTimeoutUs;
+}
+
+/** The reason of the last `closeAtUs`. */
+export function lastCloseReason(): CallEndReason {
+  return closeReason;
 }
 
 function stateOf(final: Final, cancelled: boolean): CallState {

@@ -21,20 +21,17 @@
  * At most `maxOrphans` held messages and 16 INVITE transactions per call; beyond that, input is dropped and counted.
  */
 import type { ObservedSip } from './observed.ts';
-import { toUs } from './observed.ts';
-import { DeadlineScheduler } from './deadlines.ts';
-import { badSnapshot, checkUs } from './common.ts';
-import {
-  ORPHAN_METHODS,
-  applyEvent,
-  buildRecord,
-  callKey,
-  closeAt,
-  isCallMethod,
-  newCall,
-  toCallEvent,
-} from './dialog-facts.ts';
+// When tsx loads these modules as CommonJS (it can, depending on the entry script), every use of an imported name is a getter call on the exporting
+// module's exports object; the hot ones are bound once, at load.
+import * as observed from './observed.ts';
+import { DeadlineScheduler, type DeadlineSource } from './deadlines.ts';
+import * as common from './common.ts';
+import * as facts from './dialog-facts.ts';
 import type { CallEndReason, CallEvent, CallFacts, CallRecord, TrackerTimes } from './dialog-facts.ts';
+
+const { toUs } = observed;
+const { badSnapshot, checkUs, NO_RECORDS } = common;
+const { ORPHAN_METHODS, applyEvent, buildRecord, callKey, closeAtUs, completeEvent, isCallMethod, lastCloseReason, newCall, toCallEvent } = facts;
 
 export interface DialogTrackerOptions {
   /** How far out of timestamp order messages may arrive. Default 2 s. */
@@ -108,7 +105,7 @@ function emptyStats(): DialogTrackerStats {
   };
 }
 
-export class DialogTracker {
+export class DialogTracker implements DeadlineSource {
   private readonly windowUs: number;
   private readonly times: TrackerTimes;
   private readonly tombstoneUs: number;
@@ -119,6 +116,10 @@ export class DialogTracker {
   private now = NEVER;
   private nextSweep = NEVER;
   private calls = new Map<string, CallFacts>();
+  /** The open calls of each Call-ID (usually one): finds a message's call without building its key string. */
+  private byCallId = new Map<string, CallFacts[]>();
+  /** Records emitted by the current call, allocated only when there is one. */
+  private out: CallRecord[] | null = null;
   private orphans = new Map<string, CallEvent[]>();
   private orphanCount = 0;
   private tombs = new Map<string, Tomb>();
@@ -140,28 +141,61 @@ export class DialogTracker {
     this.linkHeaders = [...(options.linkHeaders ?? ['X-CID'])];
   }
 
-  /** Feeds one message; returns the calls that became final before its timestamp (possibly none). */
-  observe(o: ObservedSip): CallRecord[] {
+  /** Feeds one message; returns the calls that became final before its timestamp (possibly none). The empty
+   * result is a shared frozen array: read it, do not push into it. */
+  observe(o: ObservedSip): readonly CallRecord[] {
     const ts = toUs(o.tsUs);
-    const out: CallRecord[] = [];
-    if (ts > this.now) this.advance(ts, out);
+    if (ts > this.now) this.advance(ts);
     this.counters.messages++;
     const m = o.message;
     const method = m.kind === 'request' ? m.method : m.cseq.method;
-    if (!isCallMethod(method)) {
-      this.counters.ignored++;
-      return out;
-    }
-    this.route(toCallEvent(o, ts, this.linkHeaders), out);
-    return out;
+    if (isCallMethod(method)) this.route(toCallEvent(o, ts, this.linkHeaders), o);
+    else this.counters.ignored++;
+    return this.takeOut();
   }
 
   /** Declares that capture time has reached `tsUs` (idle consumer, shutdown replay); closes due calls. */
-  advanceTo(tsUs: bigint | number): CallRecord[] {
-    const out: CallRecord[] = [];
+  advanceTo(tsUs: bigint | number): readonly CallRecord[] {
     const ts = toUs(tsUs);
-    if (ts > this.now) this.advance(ts, out);
-    return out;
+    if (ts > this.now) this.advance(ts);
+    return this.takeOut();
+  }
+
+  private takeOut(): readonly CallRecord[] {
+    const out = this.out;
+    this.out = null;
+    return out ?? NO_RECORDS;
+  }
+
+  private push(r: CallRecord): void {
+    if (this.out === null) this.out = [r];
+    else this.out.push(r);
+  }
+
+  /** DeadlineSource: a call's real deadline, undefined once emitted. */
+  realDue(key: string): number | undefined {
+    const c = this.calls.get(key);
+    return c === undefined ? undefined : closeAtUs(c, this.times) + this.windowUs;
+  }
+
+  private find(callId: string, tag: string): CallFacts | undefined {
+    const list = this.byCallId.get(callId);
+    if (list !== undefined) for (const c of list) if (c.callerTag === tag) return c;
+    return undefined;
+  }
+
+  private index(c: CallFacts): void {
+    const list = this.byCallId.get(c.callId);
+    if (list === undefined) this.byCallId.set(c.callId, [c]);
+    else list.push(c);
+  }
+
+  private unindex(c: CallFacts): void {
+    const list = this.byCallId.get(c.callId);
+    if (list === undefined) return;
+    const i = list.indexOf(c);
+    if (i !== -1) list.splice(i, 1);
+    if (list.length === 0) this.byCallId.delete(c.callId);
   }
 
   /** The tracker's capture clock (µs): the highest timestamp observed or advanced to. */
@@ -204,6 +238,8 @@ export class DialogTracker {
     this.now = copy.now;
     this.nextSweep = copy.nextSweep;
     this.calls = new Map(copy.calls.map((c) => [c.key, c]));
+    this.byCallId = new Map();
+    for (const c of this.calls.values()) this.index(c);
     this.orphans = new Map(copy.orphans);
     this.orphanCount = copy.orphans.reduce((n, [, l]) => n + l.length, 0);
     this.tombs = new Map(copy.tombs);
@@ -212,25 +248,25 @@ export class DialogTracker {
     for (const c of this.calls.values()) this.schedule(c);
   }
 
-  private route(e: CallEvent, out: CallRecord[]): void {
-    const c = this.calls.get(callKey(e.callId, e.fromTag)) ??
-      (e.toTag !== '' ? this.calls.get(callKey(e.callId, e.toTag)) : undefined);
+  private route(e: CallEvent, o: ObservedSip): void {
+    const c = this.find(e.callId, e.fromTag) ?? (e.toTag !== '' ? this.find(e.callId, e.toTag) : undefined);
     if (c !== undefined) {
       // A message captured after the call's closing time does not belong to it, whichever order it arrived
       // in: anything that arrived before the closing message is earlier than closing + settle (settle equals
       // the reorder window), so this test gives the same answer for every order within the window.
-      const close = closeAt(c, this.times);
-      if (e.ts <= close.at) {
+      const closeUs = closeAtUs(c, this.times);
+      if (e.ts <= closeUs) {
         applyEvent(c, e);
         this.schedule(c);
         return;
       }
+      const reason = lastCloseReason();
       if (e.invite === null || e.fromTag !== c.callerTag || e.cseq <= maxInitialCseq(c)) {
         this.counters.late++;
         return;
       }
       // A new attempt after the old one closed (e.g. a retry past the retry window): close the old one now.
-      out.push(this.emit(c, close.reason));
+      this.push(this.emit(c, reason));
     }
     const fromKey = callKey(e.callId, e.fromTag);
     const tomb = this.tombs.get(fromKey) ?? (e.toTag !== '' ? this.tombs.get(callKey(e.callId, e.toTag)) : undefined);
@@ -244,7 +280,7 @@ export class DialogTracker {
       }
     }
     if (e.invite !== null) {
-      this.open(e, out);
+      this.open(e);
       return;
     }
     if (!ORPHAN_METHODS.has(e.method)) {
@@ -255,6 +291,7 @@ export class DialogTracker {
       this.counters.orphans_dropped++;
       return;
     }
+    completeEvent(e, o);
     const list = this.orphans.get(e.callId);
     if (list === undefined) this.orphans.set(e.callId, [e]);
     else list.push(e);
@@ -262,16 +299,17 @@ export class DialogTracker {
     this.counters.orphans_held++;
   }
 
-  private open(e: CallEvent, out: CallRecord[]): void {
+  private open(e: CallEvent): void {
     if (this.calls.size >= this.maxDialogs) {
       const oldest = this.calls.values().next().value;
       if (oldest !== undefined) {
         this.counters.evicted++;
-        out.push(this.emit(oldest, 'evicted'));
+        this.push(this.emit(oldest, 'evicted'));
       }
     }
     const c = newCall(e);
     this.calls.set(c.key, c);
+    this.index(c);
     this.counters.calls_opened++;
     applyEvent(c, e);
     const held = this.orphans.get(e.callId);
@@ -293,24 +331,23 @@ export class DialogTracker {
   }
 
   private schedule(c: CallFacts): void {
-    this.deadlines.schedule(c.key, closeAt(c, this.times).at + this.windowUs);
+    this.deadlines.schedule(c.key, closeAtUs(c, this.times) + this.windowUs);
   }
 
-  private advance(ts: number, out: CallRecord[]): void {
+  private advance(ts: number): void {
     this.now = ts;
-    const due = this.deadlines.takeDue(ts, (key) => {
-      const c = this.calls.get(key);
-      return c === undefined ? undefined : closeAt(c, this.times).at + this.windowUs;
-    });
-    for (const { key } of due) {
-      const c = this.calls.get(key)!;
-      out.push(this.emit(c, closeAt(c, this.times).reason));
+    const due = this.deadlines.takeDue(ts, this);
+    for (let i = 0; i < due.length; i++) {
+      const c = this.calls.get(due[i]!)!;
+      closeAtUs(c, this.times);
+      this.push(this.emit(c, lastCloseReason()));
     }
     if (ts >= this.nextSweep) this.sweep(ts);
   }
 
   private emit(c: CallFacts, reason: CallEndReason): CallRecord {
     this.calls.delete(c.key);
+    this.unindex(c);
     this.deadlines.remove(c.key);
     this.tombs.delete(c.key);
     this.tombs.set(c.key, { maxCseq: maxInitialCseq(c), until: this.now + this.tombstoneUs });
@@ -323,9 +360,11 @@ export class DialogTracker {
     this.nextSweep = now + Math.max(this.windowUs, 1);
     const orphanLimit = now - 2 * this.windowUs;
     for (const [callId, list] of this.orphans) {
+      let old = 0;
+      for (const e of list) if (e.ts < orphanLimit) old++;
+      if (old === 0) continue;
       const keep = list.filter((e) => e.ts >= orphanLimit);
       const dropped = list.length - keep.length;
-      if (dropped === 0) continue;
       this.orphanCount -= dropped;
       this.counters.orphans_dropped += dropped;
       if (keep.length === 0) this.orphans.delete(callId);

@@ -15,9 +15,14 @@
  */
 import type { SipContact, SipMessage } from '../sip/index.ts';
 import type { ObservedSip } from './observed.ts';
-import { toUs } from './observed.ts';
-import { DeadlineScheduler } from './deadlines.ts';
-import { addDistinct, addrUserDomain, badSnapshot, checkUs, isIpLiteral, isPrivateAddress, minOrNull, uriKey } from './common.ts';
+// When tsx loads these modules as CommonJS (it can, depending on the entry script), every use of an imported name is a getter call on the exporting
+// module's exports object; the hot ones are bound once, at load.
+import * as observed from './observed.ts';
+import { DeadlineScheduler, type DeadlineSource } from './deadlines.ts';
+import * as common from './common.ts';
+
+const { toUs } = observed;
+const { addDistinct, addrUserDomain, badSnapshot, checkUs, isIpLiteral, isPrivateAddress, minOrNull, NO_RECORDS, uriKey } = common;
 
 export type RegistrationOutcome =
   /** 2xx to a REGISTER with bindings. */
@@ -193,12 +198,6 @@ function bindings(list: readonly SipContact[]): { contacts: Binding[]; wildcard:
   return { contacts, wildcard };
 }
 
-function addresses(o: ObservedSip, swap: boolean): Addresses {
-  return swap
-    ? { srcIp: o.dstIp, srcPort: o.dstPort, dstIp: o.srcIp, dstPort: o.srcPort, transport: o.transport, captureId: o.captureId, node: o.node }
-    : { srcIp: o.srcIp, srcPort: o.srcPort, dstIp: o.dstIp, dstPort: o.dstPort, transport: o.transport, captureId: o.captureId, node: o.node };
-}
-
 function hopKey(o: ObservedSip, m: SipMessage): string {
   const b = m.topVia?.branch;
   return b !== undefined ? `b:${b}` : `a:${o.srcIp}:${o.srcPort}>${o.dstIp}:${o.dstPort}`;
@@ -211,7 +210,7 @@ function better(via: number, ts: number, code: number, cur: { via: number; ts: n
   return code < (cur.code ?? 0);
 }
 
-export class RegistrationTracker {
+export class RegistrationTracker implements DeadlineSource {
   private readonly windowUs: number;
   private readonly retryWindowUs: number;
   private readonly timeoutUs: number;
@@ -220,6 +219,10 @@ export class RegistrationTracker {
   private now = NEVER;
   private nextSweep = NEVER;
   private txns = new Map<string, RegFacts>();
+  /** The open transactions of each Call-ID: finds a message's transaction without building its key string. */
+  private byCallId = new Map<string, RegFacts[]>();
+  /** Records emitted by the current call, allocated only when there is one. */
+  private out: RegistrationRecord[] | null = null;
   /** 401/407 seen per Call-ID: what marks the next REGISTER `challenged`. */
   private challenges = new Map<string, Challenge[]>();
   private tombs = new Map<string, number>();
@@ -233,33 +236,33 @@ export class RegistrationTracker {
     this.maxTxns = checkUs('maxTransactions', options.maxTransactions ?? 100_000, 1);
   }
 
-  observe(o: ObservedSip): RegistrationRecord[] {
+  /** Feeds one message; returns the transactions that became final (possibly none: then a shared frozen array). */
+  observe(o: ObservedSip): readonly RegistrationRecord[] {
     const ts = toUs(o.tsUs);
-    const out: RegistrationRecord[] = [];
-    if (ts > this.now) this.advance(ts, out);
+    if (ts > this.now) this.advance(ts);
     this.counters.messages++;
     const m = o.message;
     if (m.cseq.method !== 'REGISTER' || (m.kind === 'request' && m.method !== 'REGISTER')) {
       this.counters.ignored++;
-      return out;
+      return this.takeOut();
     }
-    const key = `${m.callId}\n${m.cseq.seq}`;
-    let f = this.txns.get(key);
+    let f = this.find(m.callId, m.cseq.seq);
     // As for dialogs: a copy captured after the transaction closed is a straggler in every arrival order.
     if (f !== undefined && ts > this.closeAt(f)) {
       this.counters.late++;
-      return out;
+      return this.takeOut();
     }
     if (f === undefined) {
+      const key = `${m.callId}\n${m.cseq.seq}`;
       if (this.tombs.has(key)) {
         this.counters.late++;
-        return out;
+        return this.takeOut();
       }
       if (this.txns.size >= this.maxTxns) {
         const oldest = this.txns.values().next().value;
         if (oldest !== undefined) {
           this.counters.evicted++;
-          out.push(this.emit(oldest));
+          this.push(this.emit(oldest));
         }
       }
       f = {
@@ -267,18 +270,55 @@ export class RegistrationTracker {
         copies: 0, final: null, received: null, rport: null, messages: 0,
       };
       this.txns.set(key, f);
+      this.index(f);
       this.counters.transactions_opened++;
     }
     this.apply(f, o, m, ts);
     this.schedule(f);
-    return out;
+    return this.takeOut();
   }
 
-  advanceTo(tsUs: bigint | number): RegistrationRecord[] {
-    const out: RegistrationRecord[] = [];
+  advanceTo(tsUs: bigint | number): readonly RegistrationRecord[] {
     const ts = toUs(tsUs);
-    if (ts > this.now) this.advance(ts, out);
-    return out;
+    if (ts > this.now) this.advance(ts);
+    return this.takeOut();
+  }
+
+  private takeOut(): readonly RegistrationRecord[] {
+    const out = this.out;
+    this.out = null;
+    return out ?? NO_RECORDS;
+  }
+
+  private push(r: RegistrationRecord): void {
+    if (this.out === null) this.out = [r];
+    else this.out.push(r);
+  }
+
+  /** DeadlineSource: a transaction's real deadline, undefined once emitted. */
+  realDue(key: string): number | undefined {
+    const f = this.txns.get(key);
+    return f === undefined ? undefined : this.closeAt(f) + this.windowUs;
+  }
+
+  private find(callId: string, cseq: number): RegFacts | undefined {
+    const list = this.byCallId.get(callId);
+    if (list !== undefined) for (const f of list) if (f.cseq === cseq) return f;
+    return undefined;
+  }
+
+  private index(f: RegFacts): void {
+    const list = this.byCallId.get(f.callId);
+    if (list === undefined) this.byCallId.set(f.callId, [f]);
+    else list.push(f);
+  }
+
+  private unindex(f: RegFacts): void {
+    const list = this.byCallId.get(f.callId);
+    if (list === undefined) return;
+    const i = list.indexOf(f);
+    if (i !== -1) list.splice(i, 1);
+    if (list.length === 0) this.byCallId.delete(f.callId);
   }
 
   clockUs(): number {
@@ -318,6 +358,8 @@ export class RegistrationTracker {
     this.now = copy.now;
     this.nextSweep = copy.nextSweep;
     this.txns = new Map(copy.txns.map((t) => [t.key, t]));
+    this.byCallId = new Map();
+    for (const t of this.txns.values()) this.index(t);
     this.challenges = new Map(copy.challenges);
     this.tombs = new Map(copy.tombs);
     this.counters = { ...emptyStats(), ...copy.stats };
@@ -341,11 +383,13 @@ export class RegistrationTracker {
         const to = addrUserDomain(m.to);
         const b = bindings(m.contact);
         const auth = m.authorization ?? m.proxyAuthorization;
+        // Key order as the snapshot has always written it (addresses first).
         f.req = {
           via,
           ts,
           info: {
-            ...addresses(o, false),
+            srcIp: o.srcIp, srcPort: o.srcPort, dstIp: o.dstIp, dstPort: o.dstPort, transport: o.transport,
+            captureId: o.captureId, node: o.node,
             aorUser: to.user,
             aorDomain: to.domain,
             contacts: b.contacts,
@@ -370,7 +414,8 @@ export class RegistrationTracker {
     if (better(via, ts, m.statusCode, f.final)) {
       const to = addrUserDomain(m.to);
       f.final = {
-        ...addresses(o, true),
+        srcIp: o.dstIp, srcPort: o.dstPort, dstIp: o.srcIp, dstPort: o.srcPort, transport: o.transport,
+        captureId: o.captureId, node: o.node,
         ts,
         via,
         code: m.statusCode,
@@ -393,13 +438,10 @@ export class RegistrationTracker {
     this.deadlines.schedule(f.key, this.closeAt(f) + this.windowUs);
   }
 
-  private advance(ts: number, out: RegistrationRecord[]): void {
+  private advance(ts: number): void {
     this.now = ts;
-    const due = this.deadlines.takeDue(ts, (key) => {
-      const f = this.txns.get(key);
-      return f === undefined ? undefined : this.closeAt(f) + this.windowUs;
-    });
-    for (const { key } of due) out.push(this.emit(this.txns.get(key)!));
+    const due = this.deadlines.takeDue(ts, this);
+    for (let i = 0; i < due.length; i++) this.push(this.emit(this.txns.get(due[i]!)!));
     if (ts >= this.nextSweep) this.sweep(ts);
   }
 
@@ -408,6 +450,9 @@ export class RegistrationTracker {
     // Kept until no REGISTER they could mark can still close: retry window + its settle + reorder slack.
     const limit = now - this.retryWindowUs - this.timeoutUs - 3 * this.windowUs;
     for (const [callId, list] of this.challenges) {
+      let old = 0;
+      for (const c of list) if (c.ts < limit) old++;
+      if (old === 0) continue;
       const keep = list.filter((c) => c.ts >= limit);
       if (keep.length === 0) this.challenges.delete(callId);
       else if (keep.length !== list.length) this.challenges.set(callId, keep);
@@ -420,6 +465,7 @@ export class RegistrationTracker {
 
   private emit(f: RegFacts): RegistrationRecord {
     this.txns.delete(f.key);
+    this.unindex(f);
     this.deadlines.remove(f.key);
     this.tombs.delete(f.key);
     this.tombs.set(f.key, this.now + this.timeoutUs + this.windowUs);

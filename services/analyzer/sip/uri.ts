@@ -85,6 +85,12 @@ function newParams(): Record<string, string | null> {
   return Object.create(null) as Record<string, string | null>;
 }
 
+/** Shared by every URI and header without parameters (most To headers, nearly every URI's `?headers`): a
+ * null-prototype object is a dictionary-mode object in V8, the priciest thing to allocate per message. Frozen, so
+ * a caller that tried to write into one would fail loudly instead of changing every message. */
+export const NO_PARAMS: Record<string, string | null> = Object.freeze(newParams());
+const NO_HEADERS: Record<string, string> = Object.freeze(Object.create(null) as Record<string, string>);
+
 /** Characters that never occur in a host or port; their presence means we would be guessing. */
 function badHostChar(c: number): boolean {
   return c <= 32 || c === 34 || c === 60 || c === 62 || c === 64 || c === 44 || c === 127;
@@ -166,14 +172,18 @@ function parseSipLike(scheme: 'sip' | 'sips', rest: string): SipUri | null {
     port = p;
     i = j;
   }
-  const params = newParams();
-  const headers = Object.create(null) as Record<string, string>;
+  let params = NO_PARAMS;
+  let headers = NO_HEADERS;
   if (i < hp.length) {
     const c = hp.charCodeAt(i);
     if (c !== 59 && c !== 63) return null;
     const q = hp.indexOf('?', i);
-    if (c === 59) parseUriParams(hp.slice(i + 1, q === -1 ? hp.length : q), params);
+    if (c === 59) {
+      params = newParams();
+      parseUriParams(hp.slice(i + 1, q === -1 ? hp.length : q), params);
+    }
     if (q !== -1) {
+      headers = Object.create(null) as Record<string, string>;
       for (const part of hp.slice(q + 1).split('&')) {
         if (part.length === 0) continue;
         const eq = part.indexOf('=');
@@ -209,27 +219,47 @@ function unbracketedIpv6(hp: string): boolean {
  * Parses any absolute URI. sip:/sips:/tel: are broken down; other schemes are kept opaque. Returns `null` when
  * there is no scheme or a SIP URI has no usable host or port.
  */
+/** `sip`, `sips` or `tel` when the scheme of length `sl` is one of them (any case), without slicing it. */
+function knownScheme(s: string, sl: number): 'sip' | 'sips' | 'tel' | undefined {
+  if (sl !== 3 && sl !== 4) return undefined;
+  const c0 = s.charCodeAt(0) | 0x20;
+  const c1 = s.charCodeAt(1) | 0x20;
+  const c2 = s.charCodeAt(2) | 0x20;
+  if (c0 === 115 && c1 === 105 && c2 === 112) {
+    if (sl === 3) return 'sip';
+    return (s.charCodeAt(3) | 0x20) === 115 ? 'sips' : undefined;
+  }
+  return sl === 3 && c0 === 116 && c1 === 101 && c2 === 108 ? 'tel' : undefined;
+}
+
 export function parseSipUri(s: string): Uri | null {
   const sl = schemeLength(s);
   if (sl === -1) return null;
-  const scheme = s.slice(0, sl).toLowerCase();
+  const known = knownScheme(s, sl);
   const rest = s.slice(sl + 1);
-  if (scheme === 'sip' || scheme === 'sips') return parseSipLike(scheme, rest);
-  if (scheme === 'tel') {
+  if (known === 'sip' || known === 'sips') return parseSipLike(known, rest);
+  if (known === 'tel') {
     const semi = rest.indexOf(';');
     const num = semi === -1 ? rest : rest.slice(0, semi);
     if (num.length === 0) return null;
-    const params = newParams();
-    if (semi !== -1) parseUriParams(rest.slice(semi + 1), params);
-    return { kind: 'sip', scheme: 'tel', user: decodePercent(num), host: '', port: undefined, params, headers: Object.create(null) as Record<string, string> };
+    let params = NO_PARAMS;
+    if (semi !== -1) {
+      params = newParams();
+      parseUriParams(rest.slice(semi + 1), params);
+    }
+    return { kind: 'sip', scheme: 'tel', user: decodePercent(num), host: '', port: undefined, params, headers: NO_HEADERS };
   }
+  const scheme = s.slice(0, sl).toLowerCase();
   for (let i = 0; i < rest.length; i++) if (rest.charCodeAt(i) <= 32) return null;
   return { kind: 'other', scheme, opaque: rest };
 }
 
-/** Reads a quoted-string starting at the opening quote. Returns the unescaped text and the index after the
- * closing quote, or null when it never closes. */
-export function readQuoted(s: string, i: number): { text: string; end: number } | null {
+/** Index after the closing quote of the last successful `quotedText` (a second return value without an object). */
+let quotedEnd = 0;
+
+/** Reads a quoted-string starting at the opening quote: the unescaped text (the index after the closing quote in
+ * `quotedEnd`), or null when it never closes. */
+function quotedText(s: string, i: number): string | null {
   let out = '';
   let runStart = i + 1;
   for (let k = i + 1; k < s.length; k++) {
@@ -240,11 +270,23 @@ export function readQuoted(s: string, i: number): { text: string; end: number } 
       k++;
       runStart = k + 1;
     } else if (c === 34) {
-      return { text: out + s.slice(runStart, k), end: k + 1 };
+      quotedEnd = k + 1;
+      return runStart === i + 1 ? s.slice(runStart, k) : out + s.slice(runStart, k);
     }
   }
   return null;
 }
+
+/** Reads a quoted-string starting at the opening quote. Returns the unescaped text and the index after the
+ * closing quote, or null when it never closes. */
+export function readQuoted(s: string, i: number): { text: string; end: number } | null {
+  const text = quotedText(s, i);
+  return text === null ? null : { text, end: quotedEnd };
+}
+
+/** Index where the last `readHeaderParams` stopped, and whether it met an empty parameter name (`;;`). An object,
+ * not two exported `let`s: importers read it through one binding. */
+export const paramsRead = { end: 0, empty: false };
 
 /**
  * Header parameters after a name-addr or Via sent-by: `;name = value` with LWS allowed around `=` and quoted
@@ -254,11 +296,22 @@ export function parseHeaderParams(
   s: string,
   i: number,
 ): { params: Record<string, string | null>; end: number; empty: boolean } | null {
-  const params = newParams();
+  const params = readHeaderParams(s, i);
+  return params === null ? null : { params, end: paramsRead.end, empty: paramsRead.empty };
+}
+
+/** `parseHeaderParams` without the result object: the parameters (the shared frozen `NO_PARAMS` when there are
+ * none), with where it stopped and whether it met an empty name in `paramsRead`. */
+export function readHeaderParams(s: string, i: number): Record<string, string | null> | null {
+  let params = NO_PARAMS;
   let empty = false;
   for (;;) {
     i = skipWs(s, i);
-    if (i >= s.length || s.charCodeAt(i) !== 59) return { params, end: i, empty };
+    if (i >= s.length || s.charCodeAt(i) !== 59) {
+      paramsRead.end = i;
+      paramsRead.empty = empty;
+      return params;
+    }
     i = skipWs(s, i + 1);
     const start = i;
     while (i < s.length) {
@@ -272,10 +325,10 @@ export function parseHeaderParams(
     if (s.charCodeAt(i) === 61 /* = */) {
       i = skipWs(s, i + 1);
       if (s.charCodeAt(i) === 34) {
-        const q = readQuoted(s, i);
+        const q = quotedText(s, i);
         if (q === null) return null;
-        value = q.text;
-        i = q.end;
+        value = q;
+        i = quotedEnd;
       } else {
         const vs = i;
         while (i < s.length) {
@@ -287,7 +340,10 @@ export function parseHeaderParams(
       }
     }
     if (name.length === 0) empty = true;
-    else params[name] = value;
+    else {
+      if (params === NO_PARAMS) params = newParams();
+      params[name] = value;
+    }
   }
 }
 
@@ -299,9 +355,8 @@ export function splitList(s: string): string[] {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c === 34) {
-      const q = readQuoted(s, i);
-      if (q === null) break;
-      i = q.end - 1;
+      if (quotedText(s, i) === null) break;
+      i = quotedEnd - 1;
     } else if (c === 60) depth++;
     else if (c === 62 && depth > 0) depth--;
     else if (c === 44 && depth === 0) {
@@ -332,10 +387,10 @@ export function parseNameAddr(input: string, warn: WarnSink = ignore): NameAddr 
   let uriText: string;
   let i: number;
   if (s.charCodeAt(0) === 34) {
-    const q = readQuoted(s, 0);
+    const q = quotedText(s, 0);
     if (q === null) return null;
-    displayName = q.text;
-    i = skipWs(s, q.end);
+    displayName = q;
+    i = skipWs(s, quotedEnd);
     if (s.charCodeAt(i) !== 60) return null;
   } else {
     i = s.indexOf('<');
@@ -363,9 +418,8 @@ export function parseNameAddr(input: string, warn: WarnSink = ignore): NameAddr 
   }
   const uri = parseSipUri(uriText);
   if (uri === null) return null;
-  const p = parseHeaderParams(s, i);
-  if (p === null) return null;
-  const params: SipParams = p.params;
+  const params: SipParams | null = readHeaderParams(s, i);
+  if (params === null) return null;
   const tag = params['tag'];
   return {
     displayName,

@@ -1,0 +1,379 @@
+/**
+ * URI and name-addr parsing (RFC 3261 §19.1, §25.1), written for captured traffic: lenient where a careful
+ * stack would still understand the sender, `null` where guessing would put wrong data into storage.
+ */
+import type { NameAddr, SipParams, SipParseWarning, SipUri, Uri } from './message.ts';
+
+export type WarnSink = (w: SipParseWarning) => void;
+const ignore: WarnSink = () => {};
+
+const TOKEN = new Uint8Array(256);
+for (const c of 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`\'~') TOKEN[c.charCodeAt(0)] = 1;
+
+export function isTokenChar(code: number): boolean {
+  return code < 256 && TOKEN[code] === 1;
+}
+
+export function isToken(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) if (TOKEN[s.charCodeAt(i)] !== 1) return false;
+  return true;
+}
+
+export function isWsp(code: number): boolean {
+  return code === 32 || code === 9;
+}
+
+export function skipWs(s: string, i: number): number {
+  while (i < s.length && isWsp(s.charCodeAt(i))) i++;
+  return i;
+}
+
+/** Trims SP and HTAB only: String#trim would also eat 0xA0, which is half of a UTF-8 sequence in latin1 text. */
+export function trimLws(s: string): string {
+  let a = 0;
+  let b = s.length;
+  while (a < b && isWsp(s.charCodeAt(a))) a++;
+  while (b > a && isWsp(s.charCodeAt(b - 1))) b--;
+  return a === 0 && b === s.length ? s : s.slice(a, b);
+}
+
+function hexVal(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 65 && c <= 70) return c - 55;
+  if (c >= 97 && c <= 102) return c - 87;
+  return -1;
+}
+
+/** %XX decoding into UTF-8. A `%` that does not start a valid escape stays as written (RFC 4475 esc02). */
+export function decodePercent(s: string): string {
+  if (s.indexOf('%') === -1) return s;
+  const src = Buffer.from(s, 'utf8');
+  const out = Buffer.allocUnsafe(src.length);
+  let j = 0;
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i] as number;
+    if (c === 37 && i + 2 < src.length) {
+      const h = hexVal(src[i + 1] as number);
+      const l = hexVal(src[i + 2] as number);
+      if (h >= 0 && l >= 0) {
+        out[j++] = (h << 4) | l;
+        i += 2;
+        continue;
+      }
+    }
+    out[j++] = c;
+  }
+  return out.toString('utf8', 0, j);
+}
+
+function isSchemeChar(c: number, first: boolean): boolean {
+  const alpha = (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+  if (first) return alpha;
+  return alpha || (c >= 48 && c <= 57) || c === 43 || c === 45 || c === 46;
+}
+
+/** Length of a valid `scheme:` prefix (without the colon), or -1. */
+export function schemeLength(s: string): number {
+  const colon = s.indexOf(':');
+  if (colon <= 0) return -1;
+  for (let i = 0; i < colon; i++) if (!isSchemeChar(s.charCodeAt(i), i === 0)) return -1;
+  return colon;
+}
+
+function newParams(): Record<string, string | null> {
+  return Object.create(null) as Record<string, string | null>;
+}
+
+/** Characters that never occur in a host or port; their presence means we would be guessing. */
+function badHostChar(c: number): boolean {
+  return c <= 32 || c === 34 || c === 60 || c === 62 || c === 64 || c === 44 || c === 127;
+}
+
+function parsePort(s: string): number | undefined | null {
+  if (s.length === 0 || s.length > 5) return null;
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return null;
+    n = n * 10 + (c - 48);
+  }
+  return n > 65535 ? null : n;
+}
+
+function parseUriParams(s: string, into: Record<string, string | null>): void {
+  let start = 0;
+  while (start <= s.length) {
+    let end = s.indexOf(';', start);
+    if (end === -1) end = s.length;
+    if (end > start) {
+      const eq = s.indexOf('=', start);
+      if (eq === -1 || eq > end) into[decodePercent(s.slice(start, end)).toLowerCase()] = null;
+      else into[decodePercent(s.slice(start, eq)).toLowerCase()] = decodePercent(s.slice(eq + 1, end));
+    }
+    start = end + 1;
+  }
+}
+
+function parseSipLike(scheme: 'sip' | 'sips', rest: string): SipUri | null {
+  // Userinfo may hold unescaped `;` and `?` (RFC 4475 intmeth, semiuri) while `@` is never legal after the
+  // host, so the last `@` is the one that ends the userinfo.
+  const at = rest.lastIndexOf('@');
+  let user: string | undefined;
+  let hp = rest;
+  if (at !== -1) {
+    const userinfo = rest.slice(0, at);
+    const colon = userinfo.indexOf(':');
+    const rawUser = colon === -1 ? userinfo : userinfo.slice(0, colon);
+    user = rawUser.length > 0 ? decodePercent(rawUser) : undefined;
+    hp = rest.slice(at + 1);
+  }
+  let i = 0;
+  let host: string;
+  if (hp.charCodeAt(0) === 91 /* [ */) {
+    const close = hp.indexOf(']');
+    if (close < 2) return null;
+    host = hp.slice(1, close);
+    for (let k = 0; k < host.length; k++) {
+      const c = host.charCodeAt(k);
+      if (!(hexVal(c) >= 0 || c === 58 || c === 46)) return null;
+    }
+    i = close + 1;
+  } else if (unbracketedIpv6(hp)) {
+    // `sip:9876@fe80:0:0:0:21a:a0ff:fe07:32e0` (seen from real IPv6 UAs; RFC 3261 wants brackets): eight groups
+    // are the address, a ninth is the port. Stored as the address it is rather than quarantining the message.
+    const end = hostPortEnd(hp);
+    const last = hp.lastIndexOf(':', end - 1);
+    const groups = hp.slice(0, end).split(':').length;
+    i = groups === 9 ? last : end;
+    host = hp.slice(0, i);
+  } else {
+    while (i < hp.length) {
+      const c = hp.charCodeAt(i);
+      if (c === 58 || c === 59 || c === 63) break;
+      if (badHostChar(c)) return null;
+      i++;
+    }
+    host = hp.slice(0, i);
+    if (host.length === 0) return null;
+  }
+  let port: number | undefined;
+  if (hp.charCodeAt(i) === 58 /* : */) {
+    let j = i + 1;
+    while (j < hp.length && hp.charCodeAt(j) !== 59 && hp.charCodeAt(j) !== 63) j++;
+    const p = parsePort(hp.slice(i + 1, j));
+    if (p === null) return null;
+    port = p;
+    i = j;
+  }
+  const params = newParams();
+  const headers = Object.create(null) as Record<string, string>;
+  if (i < hp.length) {
+    const c = hp.charCodeAt(i);
+    if (c !== 59 && c !== 63) return null;
+    const q = hp.indexOf('?', i);
+    if (c === 59) parseUriParams(hp.slice(i + 1, q === -1 ? hp.length : q), params);
+    if (q !== -1) {
+      for (const part of hp.slice(q + 1).split('&')) {
+        if (part.length === 0) continue;
+        const eq = part.indexOf('=');
+        if (eq === -1) headers[decodePercent(part)] = '';
+        else headers[decodePercent(part.slice(0, eq))] = decodePercent(part.slice(eq + 1));
+      }
+    }
+  }
+  return { kind: 'sip', scheme, user, host, port, params, headers };
+}
+
+function hostPortEnd(hp: string): number {
+  let e = 0;
+  while (e < hp.length && hp.charCodeAt(e) !== 59 && hp.charCodeAt(e) !== 63) e++;
+  return e;
+}
+
+/** Seven or eight colons and nothing but hex digits, colons and dots before the parameters: an IPv6 literal
+ * written without its brackets (with `::`, at most seven colons, so a port cannot be told apart and none is taken). */
+function unbracketedIpv6(hp: string): boolean {
+  const end = hostPortEnd(hp);
+  let colons = 0;
+  for (let k = 0; k < end; k++) {
+    const c = hp.charCodeAt(k);
+    if (c === 58) colons++;
+    else if (!(hexVal(c) >= 0 || c === 46)) return false;
+  }
+  const groups = colons + 1;
+  return groups === 8 || (groups === 9 && !hp.slice(0, end).includes('::'));
+}
+
+/**
+ * Parses any absolute URI. sip:/sips:/tel: are broken down; other schemes are kept opaque. Returns `null` when
+ * there is no scheme or a SIP URI has no usable host or port.
+ */
+export function parseSipUri(s: string): Uri | null {
+  const sl = schemeLength(s);
+  if (sl === -1) return null;
+  const scheme = s.slice(0, sl).toLowerCase();
+  const rest = s.slice(sl + 1);
+  if (scheme === 'sip' || scheme === 'sips') return parseSipLike(scheme, rest);
+  if (scheme === 'tel') {
+    const semi = rest.indexOf(';');
+    const num = semi === -1 ? rest : rest.slice(0, semi);
+    if (num.length === 0) return null;
+    const params = newParams();
+    if (semi !== -1) parseUriParams(rest.slice(semi + 1), params);
+    return { kind: 'sip', scheme: 'tel', user: decodePercent(num), host: '', port: undefined, params, headers: Object.create(null) as Record<string, string> };
+  }
+  for (let i = 0; i < rest.length; i++) if (rest.charCodeAt(i) <= 32) return null;
+  return { kind: 'other', scheme, opaque: rest };
+}
+
+/** Reads a quoted-string starting at the opening quote. Returns the unescaped text and the index after the
+ * closing quote, or null when it never closes. */
+export function readQuoted(s: string, i: number): { text: string; end: number } | null {
+  let out = '';
+  let runStart = i + 1;
+  for (let k = i + 1; k < s.length; k++) {
+    const c = s.charCodeAt(k);
+    if (c === 92 /* \ */) {
+      if (k + 1 >= s.length) return null;
+      out += s.slice(runStart, k) + s.charAt(k + 1);
+      k++;
+      runStart = k + 1;
+    } else if (c === 34) {
+      return { text: out + s.slice(runStart, k), end: k + 1 };
+    }
+  }
+  return null;
+}
+
+/**
+ * Header parameters after a name-addr or Via sent-by: `;name = value` with LWS allowed around `=` and quoted
+ * values. Parsing stops at the first character that cannot start a parameter and reports where.
+ */
+export function parseHeaderParams(
+  s: string,
+  i: number,
+): { params: Record<string, string | null>; end: number; empty: boolean } | null {
+  const params = newParams();
+  let empty = false;
+  for (;;) {
+    i = skipWs(s, i);
+    if (i >= s.length || s.charCodeAt(i) !== 59) return { params, end: i, empty };
+    i = skipWs(s, i + 1);
+    const start = i;
+    while (i < s.length) {
+      const c = s.charCodeAt(i);
+      if (c === 59 || c === 61 || c === 44 || c === 34 || isWsp(c)) break;
+      i++;
+    }
+    const name = s.slice(start, i).toLowerCase();
+    i = skipWs(s, i);
+    let value: string | null = null;
+    if (s.charCodeAt(i) === 61 /* = */) {
+      i = skipWs(s, i + 1);
+      if (s.charCodeAt(i) === 34) {
+        const q = readQuoted(s, i);
+        if (q === null) return null;
+        value = q.text;
+        i = q.end;
+      } else {
+        const vs = i;
+        while (i < s.length) {
+          const c = s.charCodeAt(i);
+          if (c === 59 || c === 44 || isWsp(c)) break;
+          i++;
+        }
+        value = s.slice(vs, i);
+      }
+    }
+    if (name.length === 0) empty = true;
+    else params[name] = value;
+  }
+}
+
+/** Splits a header value on commas that are outside quotes and `<...>`. Empty elements are kept. */
+export function splitList(s: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 34) {
+      const q = readQuoted(s, i);
+      if (q === null) break;
+      i = q.end - 1;
+    } else if (c === 60) depth++;
+    else if (c === 62 && depth > 0) depth--;
+    else if (c === 44 && depth === 0) {
+      out.push(s.slice(start, i));
+      start = i + 1;
+    }
+  }
+  out.push(s.slice(start));
+  return out;
+}
+
+function displayIsTokens(d: string): boolean {
+  for (let i = 0; i < d.length; i++) {
+    const c = d.charCodeAt(i);
+    if (!isWsp(c) && TOKEN[c] !== 1 && c < 128) return false;
+  }
+  return true;
+}
+
+/**
+ * `[display-name] <uri> *(;param)` or a bare `addr-spec *(;param)`. In the bare form the first `;` ends the URI,
+ * so its parameters belong to the header (RFC 3261 §20.10). Returns null for what cannot be read safely:
+ * unterminated quotes, a missing `>`, an unparseable URI.
+ */
+export function parseNameAddr(input: string, warn: WarnSink = ignore): NameAddr | null {
+  const s = trimLws(input);
+  let displayName: string | undefined;
+  let uriText: string;
+  let i: number;
+  if (s.charCodeAt(0) === 34) {
+    const q = readQuoted(s, 0);
+    if (q === null) return null;
+    displayName = q.text;
+    i = skipWs(s, q.end);
+    if (s.charCodeAt(i) !== 60) return null;
+  } else {
+    i = s.indexOf('<');
+    if (i !== -1) {
+      const d = trimLws(s.slice(0, i));
+      if (d.length > 0) {
+        if (!displayIsTokens(d)) warn('unquoted_display_name');
+        displayName = d;
+      }
+    }
+  }
+  if (i !== -1) {
+    const close = s.indexOf('>', i + 1);
+    if (close === -1) return null;
+    const inner = s.slice(i + 1, close);
+    uriText = trimLws(inner);
+    if (uriText.length !== inner.length) warn('lws_in_addr_spec');
+    i = close + 1;
+  } else {
+    let end = 0;
+    while (end < s.length && s.charCodeAt(end) !== 59 && !isWsp(s.charCodeAt(end))) end++;
+    uriText = s.slice(0, end);
+    if (uriText.indexOf('?') !== -1) warn('unbracketed_uri_with_headers');
+    i = end;
+  }
+  const uri = parseSipUri(uriText);
+  if (uri === null) return null;
+  const p = parseHeaderParams(s, i);
+  if (p === null) return null;
+  const params: SipParams = p.params;
+  const tag = params['tag'];
+  return {
+    displayName,
+    uri,
+    user: uri.kind === 'sip' ? uri.user : undefined,
+    host: uri.kind === 'sip' && uri.scheme !== 'tel' ? uri.host : undefined,
+    port: uri.kind === 'sip' ? uri.port : undefined,
+    tag: typeof tag === 'string' ? tag : undefined,
+    params,
+  };
+}
