@@ -2,7 +2,7 @@
  * Framing of a version-2 event record (`sip.events` / `sip.quarantine`): many events in one Kafka record. Each record
  * costs the producer a fixed amount of work (record object, varints, its share of the request) and a consumer as much
  * again, so the analyzer packs a batch's events per target partition into as few records as the size bound allows
- * (bench/PROFILE.md, "sip.events cost (events2)").
+ * (bench/PROFILE.md, "sip.events cost").
  *
  * The value is newline-delimited JSON: a header line `{"v":2,"n":<events>}`, then exactly `n` lines, each the JSON
  * of one version-1 event. `JSON.stringify` escapes every newline inside a string, and 0x0A never occurs inside a
