@@ -15,7 +15,12 @@
  * node_modules linked in) starts the base's analyzer alternately with this checkout's, `--runs` times each, every
  * run on a fresh database, topic prefix and group; medians over the runs and the ratio are printed at the end.
  *
- *   npx tsx bench/analyzer.bench.ts --sets 3000 --batch 20000 [--events false] [--runs 3 --base <dir>]
+ * Anchor: with heplify-server built (`bench/support/build-heplify.sh`, or `--heplify <binary>`), each run also gives
+ * heplify-server (HOMER's collector: HEP + SIP decode, no database) a 10 s window of the collector bench's SIP mix
+ * over TCP at `--heplifyRate`, its CPU per packet read from the kernel the same way; the medians sit beside the
+ * analyzer's. It decodes and counts only, so it is the floor of what decoding SIP costs, not a like-for-like store.
+ *
+ *   npx tsx bench/analyzer.bench.ts --sets 3000 --batch 20000 [--events false] [--runs 3 --base <dir>] [--heplify <binary>]
  */
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -24,12 +29,14 @@ import { DialogTracker, RegistrationTracker } from '../services/analyzer/correla
 import { TenantMap } from '../services/analyzer/tenants.ts';
 import { AnalyzerEnv, baseTimeUs, type Outgoing } from '../test/integration/analyzer-harness.ts';
 import { cpuSeconds, spawnAnalyzerFrom, stopChild, waitJoined } from './support/analyzer-process.ts';
+import { HEPLIFY, HEPLIFY_HINT, heplifyBinary, runWindow, type Window } from './support/capture-sides.ts';
 import { byTime, callScenario, optionsScenario, registerScenario, sipEnvelope, type Scenario } from '../test/support/sip-scenarios.ts';
 
 const { values: args } = parseArgs({
   options: {
     sets: { type: 'string', default: '1000' }, batch: { type: 'string', default: '20000' }, keep: { type: 'boolean', default: false },
     events: { type: 'string', default: 'true' }, runs: { type: 'string', default: '1' }, base: { type: 'string' },
+    heplify: { type: 'string' }, heplifyRate: { type: 'string', default: '40000' },
   },
 });
 const SETS = Number(args.sets);
@@ -200,12 +207,20 @@ async function storage(env: AnalyzerEnv, messages: number): Promise<void> {
 
 const sides = args.base === undefined ? [{ label: 'this', dir: HERE }] : [{ label: 'before', dir: args.base }, { label: 'after', dir: HERE }];
 const figures = new Map<string, RunFigures[]>(sides.map((s) => [s.label, []]));
+const heplify = heplifyBinary(args.heplify);
+if (heplify === undefined) process.stdout.write(`no anchor: ${HEPLIFY_HINT}\n`);
+const anchor: Window[] = [];
 const idleEnv = new AnalyzerEnv();
 await idleEnv.setup();
 try {
   for (let r = 0; r < RUNS; r++) {
     const order = r % 2 === 0 ? sides : [...sides].reverse();
     for (const s of order) figures.get(s.label)!.push(await runOnce(s.dir, s.label, r === 0 && s.label !== 'before', idleEnv));
+    if (heplify !== undefined) {
+      const w = await runWindow(HEPLIFY, Number(args.heplifyRate), r, { transport: 'tcp', seconds: 10, connections: 1, heplify, admin: undefined as never, kafkaBrokers: [] });
+      anchor.push(w);
+      process.stdout.write(`[anchor] heplify-server: ${w.counted} of ${w.sent} packets, ${w.cpuUsPerPacket.toFixed(1)} µs CPU/packet, ${w.perCore} packets/s per core\n`);
+    }
   }
 } finally {
   await idleEnv.cleanup();
@@ -227,5 +242,11 @@ if (RUNS > 1 || sides.length > 1) {
   const a = summary.get('after');
   if (a !== undefined && b !== undefined) {
     process.stdout.write(`  after/before: CPU per message ×${(a.us / b.us).toFixed(2)}, per-core rate ×${(a.perCore / b.perCore).toFixed(2)}\n`);
+  }
+  if (anchor.length > 0) {
+    const us = median(anchor.map((w) => w.cpuUsPerPacket));
+    const mine = (a ?? summary.get('this'))!;
+    process.stdout.write(`  anchor  heplify-server (decode only, no database) ${us.toFixed(1)} µs CPU/packet, ${(1e6 / us).toFixed(0)} packets/s per core; ` +
+      `analyzer per core ÷ heplify-server per core ×${(mine.perCore / (1e6 / us)).toFixed(2)}\n`);
   }
 }
