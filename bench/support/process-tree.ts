@@ -84,7 +84,7 @@ export class ProcessSampler {
   }
 
   /** Per process: RSS at the first and last sample, the peak, and the slope over the second half (least squares). */
-  memory(fromMs: number, toMs: number): Array<{ name: string; firstMb: number; lastMb: number; peakMb: number; slopeMbPerMin: number; samples: number }> {
+  memory(fromMs: number, toMs: number): Array<{ name: string; firstMb: number; lastMb: number; peakMb: number; slopeMbPerMin: number; samples: number; byMinuteMb: number[] }> {
     return [...this.series.values()].map(({ proc, samples }) => {
       const w = samples.filter((s) => s.atMs >= fromMs && s.atMs <= toMs);
       const half = w.filter((s) => s.atMs >= fromMs + (toMs - fromMs) / 2);
@@ -93,6 +93,9 @@ export class ProcessSampler {
         name: proc.name, samples: w.length,
         firstMb: mb(w[0]?.rssKb ?? 0), lastMb: mb(w.at(-1)?.rssKb ?? 0), peakMb: mb(Math.max(0, ...w.map((s) => s.rssKb))),
         slopeMbPerMin: Math.round(slope(half.map((s) => [s.atMs / 60_000, s.rssKb / 1024] as const)) * 100) / 100,
+        // RSS at each whole minute of the window (the sample nearest to it): a sawtooth and a climb look alike in
+        // a slope, not in the series.
+        byMinuteMb: Array.from({ length: Math.floor((toMs - fromMs) / 60_000) + 1 }, (_, m) => mb(nearest(w, fromMs + m * 60_000)?.rssKb ?? 0)),
       };
     });
   }
