@@ -28,9 +28,9 @@ import { decodeRecord } from '../services/analyzer/consumer/decode.ts';
 import { DialogTracker, RegistrationTracker } from '../services/analyzer/correlation/index.ts';
 import { TenantMap } from '../services/analyzer/tenants.ts';
 import { AnalyzerEnv, baseTimeUs, type Outgoing } from '../test/integration/analyzer-harness.ts';
-import { cpuSeconds, spawnAnalyzerFrom, stopChild, waitJoined } from './support/analyzer-process.ts';
+import { captureMix, cpuSeconds, spawnAnalyzerFrom, stopChild, waitJoined } from './support/analyzer-process.ts';
 import { HEPLIFY, HEPLIFY_HINT, heplifyBinary, runWindow, type Window } from './support/capture-sides.ts';
-import { byTime, callScenario, optionsScenario, registerScenario, sipEnvelope, type Scenario } from '../test/support/sip-scenarios.ts';
+import { byTime, sipEnvelope } from '../test/support/sip-scenarios.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -42,24 +42,6 @@ const { values: args } = parseArgs({
 const SETS = Number(args.sets);
 const RUNS = Number(args.runs);
 const HERE = fileURLToPath(new URL('..', import.meta.url));
-const A = { user: 'alice', domain: 'a.example' };
-const B = { user: 'bob', domain: 'b.example' };
-function scenarios(t0: number, prefix: string): Scenario[] {
-  const sc: Scenario[] = [];
-  for (let i = 0; i < SETS; i++) {
-    const t = t0 + i * 50_000;
-    sc.push(
-      callScenario('answered', `ans-${i}-${prefix}`, t, A, B),
-      callScenario('busy', `bsy-${i}-${prefix}`, t + 1, A, B),
-      callScenario('cancelled', `can-${i}-${prefix}`, t + 2, A, B),
-      callScenario('no_answer', `noa-${i}-${prefix}`, t + 3, A, B),
-      registerScenario(`reg-${i}-${prefix}`, t + 4, A),
-      registerScenario(`rgf-${i}-${prefix}`, t + 5, A, true),
-      optionsScenario(`opt-${i}-${prefix}`, t + 6, A),
-    );
-  }
-  return sc;
-}
 
 function metric(text: string, name: string, label?: string): number {
   let sum = 0;
@@ -105,7 +87,7 @@ async function runOnce(dir: string, label: string, report: boolean, idleEnv: Ana
   await env.setup();
   try {
     const t0 = baseTimeUs();
-    const records: Outgoing[] = byTime(scenarios(t0, env.prefix)).map((p) => ({ key: p.callId, value: sipEnvelope(p) }));
+    const records: Outgoing[] = byTime(captureMix(SETS, t0, env.prefix)).map((p) => ({ key: p.callId, value: sipEnvelope(p) }));
     const bytesIn = records.reduce((n, r) => n + (r.value?.length ?? 0), 0);
     await env.produce('hepSip', records, 500);
     if (report) process.stdout.write(`${records.length} capture envelopes (${(bytesIn / records.length).toFixed(0)} B average) in Kafka\n`);

@@ -10,13 +10,11 @@
  *
  *   npx tsx bench/events-analyzer.bench.ts [--sets 1500] [--rounds 3] [--batch 20000]
  */
-import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import type { ChildProcess } from 'node:child_process';
 import { ensureTopics, topicCatalogue } from '../services/shared/kafka/topics.ts';
 import { AnalyzerEnv, baseTimeUs, PARTITIONS, type Outgoing } from '../test/integration/analyzer-harness.ts';
-import { byTime, callScenario, optionsScenario, registerScenario, sipEnvelope, type Scenario } from '../test/support/sip-scenarios.ts';
+import { byTime, sipEnvelope } from '../test/support/sip-scenarios.ts';
+import { captureMix, cpuSeconds, stopChild, waitJoined } from './support/analyzer-process.ts';
 import { uniqueName } from '../test/support/stack.ts';
 
 const { values: args } = parseArgs({ options: {
@@ -24,39 +22,11 @@ const { values: args } = parseArgs({ options: {
 } });
 const SETS = Number(args.sets);
 const ROUNDS = Number(args.rounds);
-const A = { user: 'alice', domain: 'a.example' };
-const B = { user: 'bob', domain: 'b.example' };
 const SIDES = [
   { label: 'events v1', env: { ANALYZER_SIP_EVENTS: 'true', ANALYZER_SIP_EVENTS_FORMAT: 'v1' } },
   { label: 'events v2', env: { ANALYZER_SIP_EVENTS: 'true', ANALYZER_SIP_EVENTS_FORMAT: 'v2' } },
   { label: 'events off', env: { ANALYZER_SIP_EVENTS: 'false' } },
 ] as const;
-
-function scenarios(t0: number, prefix: string): Scenario[] {
-  const sc: Scenario[] = [];
-  for (let i = 0; i < SETS; i++) {
-    const t = t0 + i * 50_000;
-    sc.push(
-      callScenario('answered', `ans-${i}-${prefix}`, t, A, B), callScenario('busy', `bsy-${i}-${prefix}`, t + 1, A, B),
-      callScenario('cancelled', `can-${i}-${prefix}`, t + 2, A, B), callScenario('no_answer', `noa-${i}-${prefix}`, t + 3, A, B),
-      registerScenario(`reg-${i}-${prefix}`, t + 4, A), registerScenario(`rgf-${i}-${prefix}`, t + 5, A, true), optionsScenario(`opt-${i}-${prefix}`, t + 6, A),
-    );
-  }
-  return sc;
-}
-
-const TICK = 100; // USER_HZ on Linux
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / TICK;
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  child.kill('SIGTERM');
-  await once(child, 'exit');
-}
 
 /** CPU of an analyzer of this side from start until it has joined its group on empty topics and gone idle. */
 async function startupCpu(env: AnalyzerEnv, side: Record<string, string>): Promise<number> {
@@ -65,16 +35,11 @@ async function startupCpu(env: AnalyzerEnv, side: Record<string, string>): Promi
   await ensureTopics(env.kadmin, topicCatalogue(prefix, PARTITIONS, 3_600_000));
   const child = env.spawnAnalyzer({ ...side, KAFKA_TOPIC_PREFIX: prefix, ANALYZER_GROUP_ID: groupId, METRICS_PORT: String(23_000 + Math.floor(Math.random() * 1_000)) });
   try {
-    for (let i = 0; ; i++) {
-      const [g] = (await env.kadmin.describeGroups([groupId])).groups;
-      if (g?.state === 'Stable') break;
-      if (i > 600) throw new Error('idle analyzer did not join its group in 60 s');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitJoined(env, groupId, 60_000);
     await new Promise((r) => setTimeout(r, 2_000));
     return cpuSeconds(child.pid!);
   } finally {
-    await stop(child);
+    await stopChild(child);
     await env.kadmin.deleteTopics({ topics: topicCatalogue(prefix, PARTITIONS, 0).map((t) => t.name) }).catch(() => undefined);
     await env.kadmin.deleteGroups([groupId]).catch(() => undefined);
   }
@@ -86,7 +51,7 @@ async function run(side: Record<string, string>): Promise<Run> {
   const env = new AnalyzerEnv();
   await env.setup();
   try {
-    const records: Outgoing[] = byTime(scenarios(baseTimeUs(), env.prefix)).map((p) => ({ key: p.callId, value: sipEnvelope(p) }));
+    const records: Outgoing[] = byTime(captureMix(SETS, baseTimeUs(), env.prefix)).map((p) => ({ key: p.callId, value: sipEnvelope(p) }));
     await env.produce('hepSip', records, 500);
     const startupS = await startupCpu(env, side);
     const child = env.spawnAnalyzer({ ...side, ANALYZER_BATCH_MAX_ROWS: args.batch!, METRICS_PORT: String(23_000 + Math.floor(Math.random() * 1_000)) });
@@ -95,7 +60,7 @@ async function run(side: Record<string, string>): Promise<Run> {
       const cpuS = cpuSeconds(child.pid!);
       return { cpuS, startupS, messages: await env.count('sip_messages'), eventRecords: await env.endOffsetsSum('sipEvents') };
     } finally {
-      await stop(child);
+      await stopChild(child);
     }
   } finally {
     await env.cleanup();

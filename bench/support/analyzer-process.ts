@@ -5,18 +5,37 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import type { AnalyzerEnv } from '../../test/integration/analyzer-harness.ts';
-
-/** USER_HZ on Linux: /proc reports CPU in these ticks. */
-const TICK = 100;
+import { callScenario, optionsScenario, registerScenario, type Scenario } from '../../test/support/sip-scenarios.ts';
+import { procStat } from './collector-process.ts';
 
 /** User + system CPU seconds of a live process, from the kernel's accounting. */
 export function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields 14 and 15 (utime, stime); after the ")" that ends the command name the list starts at field 3.
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / TICK;
+  return procStat(pid).cpuSec;
+}
+
+const ALICE = { user: 'alice', domain: 'a.example' };
+const BOB = { user: 'bob', domain: 'b.example' };
+
+/**
+ * The analyzer benches' capture: per set, an answered, a busy, a cancelled and an unanswered call, a REGISTER with
+ * a challenge, a refused one and an OPTIONS ping (31 messages), sets 50 ms apart; `tag` keeps Call-IDs unique.
+ */
+export function captureMix(sets: number, t0: number, tag: string): Scenario[] {
+  const sc: Scenario[] = [];
+  for (let i = 0; i < sets; i++) {
+    const t = t0 + i * 50_000;
+    sc.push(
+      callScenario('answered', `ans-${i}-${tag}`, t, ALICE, BOB),
+      callScenario('busy', `bsy-${i}-${tag}`, t + 1, ALICE, BOB),
+      callScenario('cancelled', `can-${i}-${tag}`, t + 2, ALICE, BOB),
+      callScenario('no_answer', `noa-${i}-${tag}`, t + 3, ALICE, BOB),
+      registerScenario(`reg-${i}-${tag}`, t + 4, ALICE),
+      registerScenario(`rgf-${i}-${tag}`, t + 5, ALICE, true),
+      optionsScenario(`opt-${i}-${tag}`, t + 6, ALICE),
+    );
+  }
+  return sc;
 }
 
 /** `services/analyzer/main.ts` of the checkout in `dir`, configured for `env`; ANALYZER_CPU_PROF=<dir> profiles it. */
