@@ -31,6 +31,7 @@ import { AnalyzerEnv, baseTimeUs, type Outgoing } from '../test/integration/anal
 import { captureMix, cpuSeconds, spawnAnalyzerFrom, stopChild, waitJoined } from './support/analyzer-process.ts';
 import { HEPLIFY, HEPLIFY_HINT, heplifyBinary, runWindow, type Window } from './support/capture-sides.ts';
 import { byTime, sipEnvelope } from '../test/support/sip-scenarios.ts';
+import { freePort } from '../test/support/ports.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -71,7 +72,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 
 /** Start-up CPU of an analyzer that has nothing to consume (see the file comment). */
 async function startupCpu(dir: string, idleEnv: AnalyzerEnv, extra: Record<string, string>): Promise<number> {
-  const port = 21_000 + Math.floor(Math.random() * 1_000);
+  const port = await freePort();
   const idle = spawnAnalyzerFrom(dir, idleEnv, { ...extra, METRICS_PORT: String(port) });
   try {
     await waitJoined(idleEnv);
@@ -93,7 +94,7 @@ async function runOnce(dir: string, label: string, report: boolean, idleEnv: Ana
     if (report) process.stdout.write(`${records.length} capture envelopes (${(bytesIn / records.length).toFixed(0)} B average) in Kafka\n`);
     if (report) inProcess(records);
 
-    const port = 21_000 + Math.floor(Math.random() * 1_000);
+    const port = await freePort();
     const extra = { ANALYZER_BATCH_MAX_ROWS: String(args.batch), ANALYZER_SIP_EVENTS: String(args.events) };
     const child = spawnAnalyzerFrom(dir, env, { ...extra, METRICS_PORT: String(port) });
     const start = performance.now();

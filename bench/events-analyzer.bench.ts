@@ -33,7 +33,7 @@ async function startupCpu(env: AnalyzerEnv, side: Record<string, string>): Promi
   const prefix = `${uniqueName('idle')}.`;
   const groupId = uniqueName('idle-analyzer');
   await ensureTopics(env.kadmin, topicCatalogue(prefix, PARTITIONS, 3_600_000));
-  const child = env.spawnAnalyzer({ ...side, KAFKA_TOPIC_PREFIX: prefix, ANALYZER_GROUP_ID: groupId, METRICS_PORT: String(23_000 + Math.floor(Math.random() * 1_000)) });
+  const child = await env.spawnAnalyzer({ ...side, KAFKA_TOPIC_PREFIX: prefix, ANALYZER_GROUP_ID: groupId });
   try {
     await waitJoined(env, groupId, 60_000);
     await new Promise((r) => setTimeout(r, 2_000));
@@ -54,7 +54,7 @@ async function run(side: Record<string, string>): Promise<Run> {
     const records: Outgoing[] = byTime(captureMix(SETS, baseTimeUs(), env.prefix)).map((p) => ({ key: p.callId, value: sipEnvelope(p) }));
     await env.produce('hepSip', records, 500);
     const startupS = await startupCpu(env, side);
-    const child = env.spawnAnalyzer({ ...side, ANALYZER_BATCH_MAX_ROWS: args.batch!, METRICS_PORT: String(23_000 + Math.floor(Math.random() * 1_000)) });
+    const child = await env.spawnAnalyzer({ ...side, ANALYZER_BATCH_MAX_ROWS: args.batch! });
     try {
       await env.waitCaughtUp(1_800_000);
       const cpuS = cpuSeconds(child.pid!);

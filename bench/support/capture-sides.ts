@@ -14,7 +14,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Admin } from 'kafkajs';
 import { topicCatalogue } from '../../services/shared/kafka/topics.ts';
-import { freePort } from '../../test/support/kamailio.ts';
+import { freePort } from '../../test/support/ports.ts';
 import { procStat, procStats, runLoad, startCollector } from './collector-process.ts';
 
 export interface Side {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Admin } from 'kafkajs';
 import { topicCatalogue } from '../../services/shared/kafka/topics.ts';
-import { freePort } from '../../test/support/kamailio.ts';
+import { freePort } from '../../test/support/ports.ts';
 import { uniqueName } from '../../test/support/stack.ts';
 
 export interface CollectorProcess {

@@ -10,6 +10,7 @@ import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { byTime, callScenario, envelopeOf, optionsScenario, registerScenario, sipEnvelope, type Scenario } from '../support/sip-scenarios.ts';
+import { freePort } from '../support/ports.ts';
 import { AnalyzerEnv, baseTimeUs, type Outgoing } from './analyzer-harness.ts';
 
 const SETS = 80;
@@ -66,15 +67,15 @@ describe('analyzer crash/restart: SIGKILL mid-batch under load, exact counts aft
     })();
     const kills: Array<{ afterMs: number; rowsAtKill: number; startedNotCommitted: number; insertedNotCommitted: number }> = [];
     for (let k = 0; k < KILLS; k++) {
-      child = env.spawnAnalyzer(childEnv);
+      child = await env.spawnAnalyzer(childEnv);
       const base = await env.count('ingest_ledger');
       // Wait until this run has written something. The first kill then lands at a random point; the others right
       // after a new ledger row appears, i.e. while a batch is between its ledger row and its commit.
       const deadline = Date.now() + 90_000;
       const seen = async () => (await env.count('ingest_ledger')) > base;
       while (!(await seen())) {
-        assert.ok(Date.now() < deadline, `analyzer run ${k + 1} wrote nothing in 90 s: ${env.childStderr.slice(-2000)}`);
-        assert.equal(child.exitCode, null, `analyzer exited early: ${env.childStderr.slice(-2000)}`);
+        assert.ok(Date.now() < deadline, `analyzer run ${k + 1} wrote nothing in 90 s: ${env.childOutput.slice(-2000)}`);
+        assert.equal(child.exitCode, null, `analyzer exited early: ${env.childOutput.slice(-2000)}`);
         await new Promise((r) => setTimeout(r, 20));
       }
       let wait = Math.floor(Math.random() * 1500);
@@ -93,11 +94,11 @@ describe('analyzer crash/restart: SIGKILL mid-batch under load, exact counts aft
     // Traffic has stopped. Kill once more right after the first idle advance is recorded, before (or while) its
     // rows are written.
     // (Polled from the start: the first advance comes right after the backlog is consumed.)
-    child = env.spawnAnalyzer(childEnv);
+    child = await env.spawnAnalyzer(childEnv);
     const advDeadline = Date.now() + 300_000;
     while ((await env.count('ingest_advances')) === 0) {
-      assert.ok(Date.now() < advDeadline, `no idle advance recorded: ${env.childStderr.slice(-2000)}`);
-      assert.equal(child.exitCode, null, `analyzer exited early: ${env.childStderr.slice(-2000)}`);
+      assert.ok(Date.now() < advDeadline, `no idle advance recorded: ${env.childOutput.slice(-2000)}`);
+      assert.equal(child.exitCode, null, `analyzer exited early: ${env.childOutput.slice(-2000)}`);
       await new Promise((r) => setTimeout(r, 2));
     }
     child.kill('SIGKILL');
@@ -109,17 +110,17 @@ describe('analyzer crash/restart: SIGKILL mid-batch under load, exact counts aft
       callsAndRegistrations: (await env.count('calls')) + (await env.count('registrations')),
     };
 
-    const port = 21_000 + Math.floor(Math.random() * 1_000);
-    child = env.spawnAnalyzer({ ...childEnv, METRICS_PORT: String(port) });
+    const port = await freePort();
+    child = await env.spawnAnalyzer({ ...childEnv, METRICS_PORT: String(port) });
     await env.waitCaughtUp(300_000);
     const rowsDeadline = Date.now() + 60_000;
     while ((await env.count('calls')) < SETS * 4 || (await env.count('registrations')) < SETS * 3) {
-      assert.ok(Date.now() < rowsDeadline, `calls/registrations not all written 60 s after catching up: ${env.childStderr.slice(-2000)}`);
+      assert.ok(Date.now() < rowsDeadline, `calls/registrations not all written 60 s after catching up: ${env.childOutput.slice(-2000)}`);
       await new Promise((r) => setTimeout(r, 200));
     }
     // Let a few more idle ticks pass: nothing may be written twice.
     await new Promise((r) => setTimeout(r, 3_000));
-    assert.equal(child.exitCode, null, `the last analyzer run exited: ${env.childStderr.slice(-3000)}`);
+    assert.equal(child.exitCode, null, `the last analyzer run exited: ${env.childOutput.slice(-3000)}`);
     // The ops server starts once the analyzer joined its group, which waits out the killed member's session.
     let metrics = '';
     for (const until = Date.now() + 60_000; metrics === '' && Date.now() < until;) {

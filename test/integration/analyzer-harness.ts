@@ -16,11 +16,13 @@ import { migrate } from '../../services/shared/clickhouse/migrations.ts';
 import { parseSettings } from '../../services/shared/config/settings.ts';
 import { readEventRecord } from '../../services/guard/event-records.ts';
 import { ensureTopics, topicCatalogue, topicName, type TopicKey } from '../../services/shared/kafka/topics.ts';
+import { freePort } from '../support/ports.ts';
 import { ensureLocalStack, uniqueName } from '../support/stack.ts';
 import { captureOutput, testLogger } from '../support/test-output.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const PARTITIONS = 3;
+const OUTPUT_TAIL = 8_000;
 
 export interface Outgoing {
   readonly key: string;
@@ -93,22 +95,31 @@ export class AnalyzerEnv {
     return analyzer;
   }
 
-  spawnAnalyzer(extra: Record<string, string> = {}): ChildProcess {
+  /**
+   * The analyzer as a child process. Its metrics port comes from the OS unless `extra` names one: a random pick
+   * in the ephemeral range could land on a port a client socket holds, and the analyzer then refuses to start.
+   */
+  async spawnAnalyzer(extra: Record<string, string> = {}): Promise<ChildProcess> {
     // ANALYZER_CPU_PROF=<dir>: the analyzer writes a V8 CPU profile there when it exits (bench/README.md).
     const prof = process.env.ANALYZER_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.ANALYZER_CPU_PROF}`] : [];
+    const metricsPort = extra['METRICS_PORT'] ?? String(await freePort());
     const child = spawn(process.execPath, [...prof, '--import', 'tsx', 'services/analyzer/main.ts'], {
       cwd: ROOT,
-      env: { ...process.env, LOG_LEVEL: 'warn', LOG_FORMAT: 'json', METRICS_PORT: String(20_000 + Math.floor(Math.random() * 40_000)), ...this.env(extra) },
+      env: { ...process.env, LOG_LEVEL: 'warn', LOG_FORMAT: 'json', ...this.env(extra), METRICS_PORT: metricsPort },
       // stdout (its log lines) goes to the run's kept output for the secret scan.
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (d: string) => { this.childStderr += d; });
+    // Both streams feed the tail a failed assertion prints: a start failure is a fatal log line on stdout.
+    for (const stream of [child.stdout, child.stderr]) {
+      stream?.setEncoding('utf8');
+      stream?.on('data', (d: string) => { this.childOutput = (this.childOutput + d).slice(-OUTPUT_TAIL); });
+    }
     captureOutput(child, 'analyzer-main');
     return child;
   }
 
-  childStderr = '';
+  /** The last characters the analyzer child processes printed, stdout and stderr interleaved. */
+  childOutput = '';
 
   /** Sum over the topics' partitions of (end offset − committed offset of the analyzer group). */
   async lag(keys: readonly TopicKey[] = ['hepSip', 'hepRtcp', 'hepQos']): Promise<number> {

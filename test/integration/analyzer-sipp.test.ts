@@ -19,7 +19,8 @@ import { collectorSettings } from '../../services/collector/settings.ts';
 import { buildCollectorWithPublisher, type CollectorWiring } from '../../services/collector/wiring.ts';
 import { parseSettings } from '../../services/shared/config/settings.ts';
 import { optionsScenario, sipEnvelope } from '../support/sip-scenarios.ts';
-import { freePort, KAMAILIO, run, SIPP, writeTemp } from '../support/kamailio.ts';
+import { KAMAILIO, run, SIPP, writeTemp } from '../support/kamailio.ts';
+import { freePort } from '../support/ports.ts';
 import { AnalyzerEnv, PARTITIONS } from './analyzer-harness.ts';
 
 const CFG = fileURLToPath(new URL('../../deploy/kamailio/kamailio.cfg', import.meta.url));

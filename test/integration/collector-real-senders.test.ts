@@ -7,7 +7,8 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { decodeEnvelope } from '../../services/shared/hep/envelope.ts';
 import { decodeHep } from '../../services/shared/hep/index.ts';
-import { freePort, KAMAILIO, OPTIONS_SCENARIO, run, SIPP, SNGREP, startKamailio, writeTemp } from '../support/kamailio.ts';
+import { KAMAILIO, OPTIONS_SCENARIO, run, SIPP, SNGREP, startKamailio, writeTemp } from '../support/kamailio.ts';
+import { freePort } from '../support/ports.ts';
 import { startHarness, type Harness } from './collector-harness.ts';
 
 let h: Harness;

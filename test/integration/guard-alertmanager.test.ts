@@ -14,7 +14,7 @@ import { AlertBook } from '../../services/guard/alerts.ts';
 import { guardMetrics } from '../../services/guard/metrics.ts';
 import { Notifier, type DeliveryRecord } from '../../services/guard/notify/notifier.ts';
 import { parseReceivers } from '../../services/guard/notify/receivers.ts';
-import { freePort } from '../support/kamailio.ts';
+import { freePort } from '../support/ports.ts';
 import { WebhookReceiver } from '../support/webhook-receiver.ts';
 
 const CACHE = process.env['TOLLGATE_CACHE_DIR'] ?? join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'tollgate');

@@ -14,7 +14,7 @@ import { KamailioHtable, OpensipsCache, type EdgeProxy } from '../../services/gu
 import { EdgeSync } from '../../services/guard/edge/sync.ts';
 import { guardMetrics } from '../../services/guard/metrics.ts';
 import { haveKamailio, haveOpensips, kamailioEdge, opensipsEdge, sipStatus, type Edge } from '../support/guard-edges.ts';
-import { freePort } from '../support/kamailio.ts';
+import { freePort } from '../support/ports.ts';
 
 const log = pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
 

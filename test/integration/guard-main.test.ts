@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { createClickhouseStore } from '../../services/shared/clickhouse/client.ts';
-import { freePort } from '../support/kamailio.ts';
+import { freePort } from '../support/ports.ts';
 import { ensureLocalStack, uniqueName } from '../support/stack.ts';
 import { captureOutput } from '../support/test-output.ts';
 import { GUARD_MAIN_WEBHOOK_SECRET } from '../support/test-secrets.ts';

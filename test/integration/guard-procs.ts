@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { encodeContainer } from '../../services/shared/kafka/event-container.ts';
 import { partitionFor } from '../../services/shared/kafka/partition.ts';
 import { req, resp } from '../unit/guard/events.ts';
-import { freePort } from '../support/kamailio.ts';
+import { freePort } from '../support/ports.ts';
 import { PARTITIONS, type AnalyzerEnv } from './analyzer-harness.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

@@ -10,7 +10,8 @@ import net from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, KAMAILIO } from './kamailio.ts';
+import { KAMAILIO } from './kamailio.ts';
+import { freePort } from './ports.ts';
 
 const KAM_CFG = fileURLToPath(new URL('../../deploy/kamailio/kamailio.cfg', import.meta.url));
 const OSIPS_CFG = fileURLToPath(new URL('../../deploy/opensips/opensips.cfg', import.meta.url));

@@ -8,19 +8,12 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './ports.ts';
 
 export const KAMAILIO = '/usr/sbin/kamailio';
 export const SIPP = '/usr/bin/sipp';
 export const SNGREP = '/usr/bin/sngrep';
 const CFG = fileURLToPath(new URL('../../deploy/kamailio/kamailio.cfg', import.meta.url));
-
-export async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 export interface RunningKamailio {
   readonly sipPort: number;
