@@ -20,7 +20,10 @@
  * over TCP at `--heplifyRate`, its CPU per packet read from the kernel the same way; the medians sit beside the
  * analyzer's. It decodes and counts only, so it is the floor of what decoding SIP costs, not a like-for-like store.
  *
- *   npx tsx bench/analyzer.bench.ts --sets 3000 --batch 20000 [--events false] [--runs 3 --base <dir>] [--heplify <binary>]
+ * Node flags: `--nodeArgs "<flags>"` starts this checkout's analyzer (the "after" side) with them, e.g. a V8 heap
+ * setting against the same code without it (`--base` a checkout of the same commit).
+ *
+ *   npx tsx bench/analyzer.bench.ts --sets 3000 --batch 20000 [--events false] [--runs 3 --base <dir>] [--heplify <binary>] [--nodeArgs "<flags>"]
  */
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -37,12 +40,14 @@ const { values: args } = parseArgs({
   options: {
     sets: { type: 'string', default: '1000' }, batch: { type: 'string', default: '20000' }, keep: { type: 'boolean', default: false },
     events: { type: 'string', default: 'true' }, runs: { type: 'string', default: '1' }, base: { type: 'string' },
-    heplify: { type: 'string' }, heplifyRate: { type: 'string', default: '40000' },
+    heplify: { type: 'string' }, heplifyRate: { type: 'string', default: '40000' }, nodeArgs: { type: 'string', default: '' },
   },
 });
 const SETS = Number(args.sets);
 const RUNS = Number(args.runs);
 const HERE = fileURLToPath(new URL('..', import.meta.url));
+const NODE_ARGS = args.nodeArgs!.split(/\s+/).filter((a) => a !== '');
+const nodeArgsOf = (dir: string): string[] => (dir === HERE ? NODE_ARGS : []);
 
 function metric(text: string, name: string, label?: string): number {
   let sum = 0;
@@ -73,7 +78,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 /** Start-up CPU of an analyzer that has nothing to consume (see the file comment). */
 async function startupCpu(dir: string, idleEnv: AnalyzerEnv, extra: Record<string, string>): Promise<number> {
   const port = await freePort();
-  const idle = spawnAnalyzerFrom(dir, idleEnv, { ...extra, METRICS_PORT: String(port) });
+  const idle = spawnAnalyzerFrom(dir, idleEnv, { ...extra, METRICS_PORT: String(port) }, nodeArgsOf(dir));
   try {
     await waitJoined(idleEnv);
     await new Promise((r) => setTimeout(r, 1000));
@@ -96,7 +101,7 @@ async function runOnce(dir: string, label: string, report: boolean, idleEnv: Ana
 
     const port = await freePort();
     const extra = { ANALYZER_BATCH_MAX_ROWS: String(args.batch), ANALYZER_SIP_EVENTS: String(args.events) };
-    const child = spawnAnalyzerFrom(dir, env, { ...extra, METRICS_PORT: String(port) });
+    const child = spawnAnalyzerFrom(dir, env, { ...extra, METRICS_PORT: String(port) }, nodeArgsOf(dir));
     const start = performance.now();
     while ((await env.count('ingest_ledger')) === 0) await new Promise((r) => setTimeout(r, 20));
     const firstBatch = performance.now();

@@ -39,9 +39,9 @@ export function captureMix(sets: number, t0: number, tag: string): Scenario[] {
 }
 
 /** `services/analyzer/main.ts` of the checkout in `dir`, configured for `env`; ANALYZER_CPU_PROF=<dir> profiles it. */
-export function spawnAnalyzerFrom(dir: string, env: AnalyzerEnv, extra: Record<string, string>): ChildProcess {
+export function spawnAnalyzerFrom(dir: string, env: AnalyzerEnv, extra: Record<string, string>, nodeArgs: readonly string[] = []): ChildProcess {
   const prof = process.env.ANALYZER_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.ANALYZER_CPU_PROF}`] : [];
-  const child = spawn(process.execPath, [...prof, '--import', 'tsx', 'services/analyzer/main.ts'], {
+  const child = spawn(process.execPath, [...prof, ...nodeArgs, '--import', 'tsx', 'services/analyzer/main.ts'], {
     cwd: dir,
     env: { ...process.env, LOG_LEVEL: 'warn', LOG_FORMAT: 'json', ...env.env(extra) },
     stdio: ['ignore', 'ignore', 'pipe'],
