@@ -6,6 +6,26 @@ import { CorrelationErrors } from './errors.ts';
 /** What a tracker returns when nothing became final: shared and frozen, so it costs no allocation per message. */
 export const NO_RECORDS: readonly never[] = Object.freeze([]);
 
+/**
+ * The records a tracker makes final while it handles one message or one clock advance, handed out once. Most
+ * messages finish nothing, so no array is made until the first record.
+ */
+export class RecordOutbox<T> {
+  #records: T[] | null = null;
+
+  push(record: T): void {
+    if (this.#records === null) this.#records = [record];
+    else this.#records.push(record);
+  }
+
+  /** The records pushed since the last take (the shared empty list when none), and a fresh start. */
+  take(): readonly T[] {
+    const records = this.#records;
+    this.#records = null;
+    return records ?? NO_RECORDS;
+  }
+}
+
 export interface UserDomain {
   user: string | null;
   domain: string | null;

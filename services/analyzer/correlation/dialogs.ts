@@ -30,7 +30,7 @@ import * as facts from './dialog-facts.ts';
 import type { CallEndReason, CallEvent, CallFacts, CallRecord, TrackerTimes } from './dialog-facts.ts';
 
 const { toUs } = observed;
-const { badSnapshot, checkUs, NO_RECORDS } = common;
+const { badSnapshot, checkUs, RecordOutbox } = common;
 const { ORPHAN_METHODS, applyEvent, buildRecord, callKey, closeAtUs, completeEvent, isCallMethod, lastCloseReason, newCall, toCallEvent } = facts;
 
 export interface DialogTrackerOptions {
@@ -119,7 +119,7 @@ export class DialogTracker implements DeadlineSource {
   /** The open calls of each Call-ID (usually one): finds a message's call without building its key string. */
   private byCallId = new Map<string, CallFacts[]>();
   /** Records emitted by the current call, allocated only when there is one. */
-  private out: CallRecord[] | null = null;
+  private readonly outbox = new RecordOutbox<CallRecord>();
   private orphans = new Map<string, CallEvent[]>();
   private orphanCount = 0;
   private tombs = new Map<string, Tomb>();
@@ -151,25 +151,14 @@ export class DialogTracker implements DeadlineSource {
     const method = m.kind === 'request' ? m.method : m.cseq.method;
     if (isCallMethod(method)) this.route(toCallEvent(o, ts, this.linkHeaders), o);
     else this.counters.ignored++;
-    return this.takeOut();
+    return this.outbox.take();
   }
 
   /** Declares that capture time has reached `tsUs` (idle consumer, shutdown replay); closes due calls. */
   advanceTo(tsUs: bigint | number): readonly CallRecord[] {
     const ts = toUs(tsUs);
     if (ts > this.now) this.advance(ts);
-    return this.takeOut();
-  }
-
-  private takeOut(): readonly CallRecord[] {
-    const out = this.out;
-    this.out = null;
-    return out ?? NO_RECORDS;
-  }
-
-  private push(r: CallRecord): void {
-    if (this.out === null) this.out = [r];
-    else this.out.push(r);
+    return this.outbox.take();
   }
 
   /** DeadlineSource: a call's real deadline, undefined once emitted. */
@@ -266,7 +255,7 @@ export class DialogTracker implements DeadlineSource {
         return;
       }
       // A new attempt after the old one closed (e.g. a retry past the retry window): close the old one now.
-      this.push(this.emit(c, reason));
+      this.outbox.push(this.emit(c, reason));
     }
     const fromKey = callKey(e.callId, e.fromTag);
     const tomb = this.tombs.get(fromKey) ?? (e.toTag !== '' ? this.tombs.get(callKey(e.callId, e.toTag)) : undefined);
@@ -304,7 +293,7 @@ export class DialogTracker implements DeadlineSource {
       const oldest = this.calls.values().next().value;
       if (oldest !== undefined) {
         this.counters.evicted++;
-        this.push(this.emit(oldest, 'evicted'));
+        this.outbox.push(this.emit(oldest, 'evicted'));
       }
     }
     const c = newCall(e);
@@ -340,7 +329,7 @@ export class DialogTracker implements DeadlineSource {
     for (let i = 0; i < due.length; i++) {
       const c = this.calls.get(due[i]!)!;
       closeAtUs(c, this.times);
-      this.push(this.emit(c, lastCloseReason()));
+      this.outbox.push(this.emit(c, lastCloseReason()));
     }
     if (ts >= this.nextSweep) this.sweep(ts);
   }

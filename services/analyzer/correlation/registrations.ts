@@ -22,7 +22,7 @@ import { DeadlineScheduler, type DeadlineSource } from './deadlines.ts';
 import * as common from './common.ts';
 
 const { toUs } = observed;
-const { addDistinct, addrUserDomain, badSnapshot, checkUs, isIpLiteral, isPrivateAddress, minOrNull, NO_RECORDS, uriKey } = common;
+const { addDistinct, addrUserDomain, badSnapshot, checkUs, isIpLiteral, isPrivateAddress, minOrNull, RecordOutbox, uriKey } = common;
 
 export type RegistrationOutcome =
   /** 2xx to a REGISTER with bindings. */
@@ -222,7 +222,7 @@ export class RegistrationTracker implements DeadlineSource {
   /** The open transactions of each Call-ID: finds a message's transaction without building its key string. */
   private byCallId = new Map<string, RegFacts[]>();
   /** Records emitted by the current call, allocated only when there is one. */
-  private out: RegistrationRecord[] | null = null;
+  private readonly outbox = new RecordOutbox<RegistrationRecord>();
   /** 401/407 seen per Call-ID: what marks the next REGISTER `challenged`. */
   private challenges = new Map<string, Challenge[]>();
   private tombs = new Map<string, number>();
@@ -244,25 +244,25 @@ export class RegistrationTracker implements DeadlineSource {
     const m = o.message;
     if (m.cseq.method !== 'REGISTER' || (m.kind === 'request' && m.method !== 'REGISTER')) {
       this.counters.ignored++;
-      return this.takeOut();
+      return this.outbox.take();
     }
     let f = this.find(m.callId, m.cseq.seq);
     // As for dialogs: a copy captured after the transaction closed is a straggler in every arrival order.
     if (f !== undefined && ts > this.closeAt(f)) {
       this.counters.late++;
-      return this.takeOut();
+      return this.outbox.take();
     }
     if (f === undefined) {
       const key = `${m.callId}\n${m.cseq.seq}`;
       if (this.tombs.has(key)) {
         this.counters.late++;
-        return this.takeOut();
+        return this.outbox.take();
       }
       if (this.txns.size >= this.maxTxns) {
         const oldest = this.txns.values().next().value;
         if (oldest !== undefined) {
           this.counters.evicted++;
-          this.push(this.emit(oldest));
+          this.outbox.push(this.emit(oldest));
         }
       }
       f = {
@@ -275,24 +275,13 @@ export class RegistrationTracker implements DeadlineSource {
     }
     this.apply(f, o, m, ts);
     this.schedule(f);
-    return this.takeOut();
+    return this.outbox.take();
   }
 
   advanceTo(tsUs: bigint | number): readonly RegistrationRecord[] {
     const ts = toUs(tsUs);
     if (ts > this.now) this.advance(ts);
-    return this.takeOut();
-  }
-
-  private takeOut(): readonly RegistrationRecord[] {
-    const out = this.out;
-    this.out = null;
-    return out ?? NO_RECORDS;
-  }
-
-  private push(r: RegistrationRecord): void {
-    if (this.out === null) this.out = [r];
-    else this.out.push(r);
+    return this.outbox.take();
   }
 
   /** DeadlineSource: a transaction's real deadline, undefined once emitted. */
@@ -441,7 +430,7 @@ export class RegistrationTracker implements DeadlineSource {
   private advance(ts: number): void {
     this.now = ts;
     const due = this.deadlines.takeDue(ts, this);
-    for (let i = 0; i < due.length; i++) this.push(this.emit(this.txns.get(due[i]!)!));
+    for (let i = 0; i < due.length; i++) this.outbox.push(this.emit(this.txns.get(due[i]!)!));
     if (ts >= this.nextSweep) this.sweep(ts);
   }
 
