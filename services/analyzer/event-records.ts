@@ -46,11 +46,38 @@ export function eventLine(e: SipEvent | QuarantineEvent): string {
     && (e.cseq === undefined || typeof e.cseq === 'number') && typeof e.from_user === 'string' && typeof e.from_domain === 'string'
     && typeof e.to_user === 'string' && typeof e.ruri_user === 'string' && typeof e.user_agent === 'string' && typeof e.auth_user === 'string'
     && typeof e.tenant === 'string' && e.v === 1
-    ? `{"v":1,"id":${str(e.id)},"kind":${str(e.kind)},"ts":${str(e.ts)},"src_ip":${str(e.src_ip)},"dst_ip":${str(e.dst_ip)},`
-      + `"method":${str(e.method)},"status":${num(e.status)},"call_id":${str(e.call_id)},${e.cseq === undefined ? '' : `"cseq":${num(e.cseq)},`}`
-      + `"from_user":${str(e.from_user)},"from_domain":${str(e.from_domain)},"to_user":${str(e.to_user)},"ruri_user":${str(e.ruri_user)},`
-      + `"user_agent":${str(e.user_agent)},"auth_user":${str(e.auth_user)},"tenant":${str(e.tenant)}}`
+    ? sipEventLine(e.id, e.kind, e.ts, e.src_ip, e.dst_ip, e.method, e.status, e.call_id, e.cseq, e.from_user, e.from_domain, e.to_user,
+      e.ruri_user, e.user_agent, e.auth_user, e.tenant)
     : detectorJson(e);
+}
+
+/**
+ * The v2 line of a SIP event from its values (`DETECTOR_FIELDS`, in that order): what `eventLine` writes for the
+ * event object, and what the hot path writes without one (consumer/decode.ts).
+ */
+export function sipEventLine(
+  id: string, kind: string, ts: string, srcIp: string, dstIp: string, method: string, status: number, callId: string, cseq: number | undefined,
+  fromUser: string, fromDomain: string, toUser: string, ruriUser: string, userAgent: string, authUser: string, tenant: string,
+): string {
+  return `{"v":1,"id":${str(id)},"kind":${str(kind)},"ts":${str(ts)},"src_ip":${str(srcIp)},"dst_ip":${str(dstIp)},`
+    + `"method":${str(method)},"status":${num(status)},"call_id":${str(callId)},${cseq === undefined ? '' : `"cseq":${num(cseq)},`}`
+    + `"from_user":${str(fromUser)},"from_domain":${str(fromDomain)},"to_user":${str(toUser)},"ruri_user":${str(ruriUser)},`
+    + `"user_agent":${str(userAgent)},"auth_user":${str(authUser)},"tenant":${str(tenant)}}`;
+}
+
+/** A batch's SIP events as their v2 lines with their keys (source IPs), in batch order: no event object per message. */
+export class SipEventLines {
+  readonly keys: string[] = [];
+  readonly lines: string[] = [];
+
+  get length(): number {
+    return this.lines.length;
+  }
+
+  add(key: string, line: string): void {
+    this.keys.push(key);
+    this.lines.push(line);
+  }
 }
 
 /**
@@ -82,19 +109,25 @@ function num(n: number): string {
  * Version 2: the events grouped by the partition their source IP's key hash picks among `partitions`, each group in
  * input order, in containers of at most `maxBytes`. Records come out partition by partition, each partition's in order.
  */
-export function containerRecords(events: readonly (SipEvent | QuarantineEvent)[], partitions: number, maxBytes = CONTAINER_MAX_BYTES): EventRecord[] {
-  const groups = new Map<number, (SipEvent | QuarantineEvent)[]>();
+export function containerRecords(events: readonly (SipEvent | QuarantineEvent)[] | SipEventLines, partitions: number, maxBytes = CONTAINER_MAX_BYTES): EventRecord[] {
+  if (events instanceof SipEventLines) return grouped(events.length, (i) => events.keys[i]!, (i) => events.lines[i]!, partitions, maxBytes);
+  return grouped(events.length, (i) => events[i]!.src_ip, (i) => eventLine(events[i]!), partitions, maxBytes);
+}
+
+function grouped(n: number, keyAt: (i: number) => string, lineAt: (i: number) => string, partitions: number, maxBytes: number): EventRecord[] {
+  const groups = new Map<number, number[]>();
   const partitionOf = new Map<string, number>();
-  for (const e of events) {
-    let p = partitionOf.get(e.src_ip);
-    if (p === undefined) partitionOf.set(e.src_ip, (p = partitionFor(Buffer.from(e.src_ip), partitions)));
+  for (let i = 0; i < n; i++) {
+    const key = keyAt(i);
+    let p = partitionOf.get(key);
+    if (p === undefined) partitionOf.set(key, (p = partitionFor(Buffer.from(key), partitions)));
     let g = groups.get(p);
     if (g === undefined) groups.set(p, (g = []));
-    g.push(e);
+    g.push(i);
   }
   const w = new ContainerWriter(maxBytes);
   for (const g of groups.values()) {
-    for (const e of g) w.add(e.src_ip, eventLine(e));
+    for (const i of g) w.add(keyAt(i), lineAt(i));
     w.cut();
   }
   return w.records.map((r) => ({ key: Buffer.from(r.key), value: r.value, events: r.events }));

@@ -5,6 +5,7 @@
  */
 import type { CallRecord, RegistrationRecord } from '../correlation/index.ts';
 import type { TenantMap } from '../tenants.ts';
+import type { EncodedRows, RowBlock } from './encoded-rows.ts';
 import { ANALYZER_TABLES, type RowOf } from './column-spec.ts';
 import type { COLUMNS } from './columns.ts';
 
@@ -147,12 +148,14 @@ export class TableRows {
   readonly qos: QosRow[] = [];
   readonly calls: CallRow[] = [];
   readonly registrations: RegistrationRow[] = [];
+  /** A table's rows already encoded (the hot path's `sip_messages`: encoded-rows.ts), in place of its objects. */
+  readonly encoded: Partial<Record<TableName, EncodedRows>> = {};
 
-  entries(): Array<[TableName, readonly Record<string, unknown>[]]> {
-    return TABLES.map((t) => [t, this[t] as readonly Record<string, unknown>[]]);
+  entries(): Array<[TableName, RowBlock]> {
+    return TABLES.map((t) => [t, this.encoded[t] ?? this[t] as readonly Record<string, unknown>[]]);
   }
 
   get total(): number {
-    return TABLES.reduce((n, t) => n + this[t].length, 0);
+    return TABLES.reduce((n, t) => n + (this.encoded[t] ?? this[t]).length, 0);
   }
 }
