@@ -84,7 +84,7 @@ export class FakeSink implements BatchSink {
 
   async publish(sip: readonly SipEvent[] | SipEventLines, q: readonly QuarantineEvent[]): Promise<void> {
     this.published.push(sip);
-    if (sip instanceof SipEventLines) this.lines.push(...sip.lines);
+    if (sip instanceof SipEventLines) this.lines.push(...sip.lines());
     else this.events.push(...sip);
     this.events.push(...q);
   }
