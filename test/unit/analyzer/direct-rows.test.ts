@@ -31,12 +31,13 @@ const C = { user: 'carol', domain: 'b.example' };
 const tenants = TenantMap.parse('a.example=acme,*.b.example=beta,b.example=beta', 'default');
 const hooks = { stopped: () => false, initialMs: 1, maxMs: 2 };
 
-type Mode = 'objects' | 'direct';
+type Shapes = { sipRows?: 'objects' | 'rowbinary'; sipEvents?: 'objects' | 'lines' | 'none' };
+type Mode = 'objects' | 'direct' | Shapes;
 
 function worker(sink: FakeSink, mode: Mode, maxRows: number): PartitionWorker {
+  const shapes: Shapes = mode === 'direct' ? { sipRows: 'rowbinary', sipEvents: 'lines' } : mode === 'objects' ? {} : mode;
   return new PartitionWorker({
-    group: 'g', topic: 'p.hep.sip', partition: 3, kind: 'sip', maxRows, tenants, dialogs: {}, registrations: {},
-    ...(mode === 'direct' ? { sipRows: 'rowbinary' as const, sipEvents: 'lines' as const } : {}),
+    group: 'g', topic: 'p.hep.sip', partition: 3, kind: 'sip', maxRows, tenants, dialogs: {}, registrations: {}, ...shapes,
   }, sink);
 }
 
@@ -172,6 +173,27 @@ describe('hot path without row objects: the same bytes as the object path', () =
       all += recs.length;
     }), { numRuns: 60 });
     assert.ok(stored > all * 0.6, `${stored} of ${all} generated messages parsed and stored`);
+  });
+
+  it('the other combinations (JSON inserts with v2 lines, RowBinary with v1 event objects, events off) give the same bodies and events', async () => {
+    const recs = scenarioRecords(2);
+    const reference = new FakeSink();
+    reference.recordBodies = true;
+    await runAll(reference, 'objects', recs, 11, 7);
+    const combos: Shapes[] = [{ sipRows: 'objects', sipEvents: 'lines' }, { sipRows: 'rowbinary', sipEvents: 'objects' },
+      { sipRows: 'rowbinary', sipEvents: 'none' }, { sipRows: 'objects', sipEvents: 'none' }];
+    for (const shapes of combos) {
+      const sink = new FakeSink();
+      sink.recordBodies = true;
+      await runAll(sink, shapes, recs, 11, 7);
+      const what = JSON.stringify(shapes);
+      assert.deepEqual([...sink.bodies.keys()], [...reference.bodies.keys()], what);
+      for (const [tok, body] of reference.bodies) assert.ok(sink.bodies.get(tok)!.equals(body), `${what}: body of ${tok}`);
+      const sipEvents = reference.events.filter((e) => e.kind !== 'quarantine') as SipEvent[];
+      if (shapes.sipEvents === 'lines') assert.deepEqual(sink.lines, sipEvents.map((e) => eventLine(e)), what);
+      else if (shapes.sipEvents === 'objects') assert.deepEqual(sink.events, reference.events, what);
+      else assert.deepEqual([sink.events.length, sink.lines.length], [0, 0], `${what}: no event made`);
+    }
   });
 
   it('a crash at any insert, then a replay, gives exactly the uninterrupted rows', async () => {
