@@ -7,14 +7,14 @@ import { decodeHep, HepDecodeError, HepPayloadType, type HepPacket } from '../..
 import { isTollgateError } from '../../shared/errors.ts';
 import { AnalyzerErrors } from '../errors.ts';
 import type { ObservedSip } from '../correlation/index.ts';
-import { sipEventLine, type SipEventLines } from '../event-records.ts';
+import type { SipEventLines } from '../event-records.ts';
 import { eventKindOf, quarantineEvent, sipEvent, eventId, type QuarantineEvent, type SipEvent } from '../events.ts';
 import { parseQosJson } from '../qos/json.ts';
 import { parseRtcp } from '../qos/rtcp.ts';
 import { parseSip, type SipMessage } from '../sip/index.ts';
 import { EncodedRows, type EncodedRowsBuilder } from '../store/encoded-rows.ts';
 import { compileValuesWriter } from '../store/row-binary.ts';
-import { formatUs, type QosRow, type QuarantineRow, type SipMessageRow } from '../store/rows.ts';
+import { type QosRow, type QuarantineRow, type SipMessageRow } from '../store/rows.ts';
 import { CODECS } from '../store/table-writer.ts';
 import type { TenantMap } from '../tenants.ts';
 
@@ -272,8 +272,8 @@ function sipDirect(ctx: RecordContext, env: Envelope, hep: HepPacket, m: SipMess
   let event: SipEvent | undefined;
   if (events === undefined) event = sipEvent(row ?? sipRow(ctx, env, hep, m, warnings, tenants), eventId(ctx.topic, ctx.partition, ctx.offset));
   else if (events !== 'none') {
-    events.add(hep.srcIp, sipEventLine(eventId(ctx.topic, ctx.partition, ctx.offset), eventKindOf(m.kind, method, status, toTag), formatUs(ts),
-      hep.srcIp, hep.dstIp, method, status, m.callId, cseq.seq, fromUser, fromDomain, toUser, ruriUser, userAgent, authUser, tenant));
+    events.addSip(hep.srcIp, ctx.topic, ctx.partition, ctx.offset, eventKindOf(m.kind, method, status, toTag), ts,
+      hep.srcIp, hep.dstIp, method, status, m.callId, cseq.seq, fromUser, fromDomain, toUser, ruriUser, userAgent, authUser, tenant);
   }
   return { row, event, transport, ts, recv };
 }

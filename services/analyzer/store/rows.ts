@@ -23,7 +23,11 @@ const prefixText: string[] = new Array<string>(PREFIX_SLOTS).fill('');
 export function formatUs(us: number): string {
   const t = Math.trunc(us);
   const frac = ((t % 1_000_000) + 1_000_000) % 1_000_000;
-  const second = (t - frac) / 1_000_000;
+  return `${secondText((t - frac) / 1_000_000)}.${String(frac).padStart(6, '0')}`;
+}
+
+/** Whole seconds since the epoch → `YYYY-MM-DD hh:mm:ss` (UTC), cached: `formatUs` before the fraction. */
+export function secondText(second: number): string {
   const slot = second & (PREFIX_SLOTS - 1);
   let prefix = prefixText[slot]!;
   if (prefixSecond[slot] !== second) {
@@ -31,7 +35,7 @@ export function formatUs(us: number): string {
     prefixSecond[slot] = second;
     prefixText[slot] = prefix;
   }
-  return `${prefix}.${String(frac).padStart(6, '0')}`;
+  return prefix;
 }
 
 export interface KafkaPosition {

@@ -10,11 +10,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { PartitionWorker, type InputRecord } from '../../../services/analyzer/consumer/partition.ts';
-import { containerRecords, eventLine, SipEventLines } from '../../../services/analyzer/event-records.ts';
+import { containerRecords, eventLine, SipEventLines, sipEventLine } from '../../../services/analyzer/event-records.ts';
 import type { SipEvent } from '../../../services/analyzer/events.ts';
 import { EncodedRows } from '../../../services/analyzer/store/encoded-rows.ts';
 import { compileValuesWriter, encodeRowBinary, RowBinaryWriter } from '../../../services/analyzer/store/row-binary.ts';
-import { TABLES } from '../../../services/analyzer/store/rows.ts';
+import { formatUs, TABLES } from '../../../services/analyzer/store/rows.ts';
 import { CODECS } from '../../../services/analyzer/store/table-writer.ts';
 import { TenantMap } from '../../../services/analyzer/tenants.ts';
 import { AnalyzerErrors } from '../../../services/analyzer/errors.ts';
@@ -231,6 +231,35 @@ describe('hot path without row objects: the same bytes as the object path', () =
     const q = (s: FakeSink) => s.rows('sip_quarantine').map((r) => JSON.stringify(r));
     assert.equal(q(objects).length, recs.filter((r) => r.offset % 13 === 4).length);
     assert.deepEqual(q(direct), q(objects), 'the same quarantine rows, the refused row read back from its bytes');
+  });
+});
+
+describe('SIP event lines written field by field', () => {
+  it('addSip writes the bytes and length of sipEventLine of the same values (any text, times, numbers, topics)', () => {
+    const anyText = fc.oneof(fc.string({ unit: 'grapheme', maxLength: 20 }), fc.string({ unit: 'binary', maxLength: 12 }),
+      fc.string({ unit: fc.constantFrom('a', '"', '\\', '\n', '\u0000', '\u001f', '\u007f', 'é', '\ud800', '\udc00', '𝄞', '/'), maxLength: 12 }));
+    const number = fc.oneof(fc.nat({ max: 999 }), fc.constantFrom(Number.NaN, Infinity, -1, 1.5, 2 ** 53));
+    const values = fc.tuple(fc.oneof(fc.constant('tollgate.hep.sip'), anyText), fc.nat({ max: 1000 }), fc.nat(), anyText,
+      fc.oneof(fc.integer({ min: -62_000_000_000_000_000, max: 250_000_000_000_000_000 }), fc.constantFrom(0, -1, 999_999, 1_000_000)),
+      fc.array(anyText, { minLength: 12, maxLength: 12 }), number, fc.option(number, { nil: undefined }));
+    fc.assert(fc.property(fc.array(values, { minLength: 1, maxLength: 8 }), (events) => {
+      const direct = new SipEventLines(64);
+      const strings = new SipEventLines(64);
+      for (const [topic, partition, offset, kind, ts, t, status, cseq] of events) {
+        const [srcIp, dstIp, method, callId, fromUser, fromDomain, toUser, ruriUser, userAgent, authUser, tenant] = t as string[];
+        direct.addSip(srcIp!, topic, partition, offset, kind, ts, srcIp!, dstIp!, method!, status, callId!, cseq, fromUser!, fromDomain!, toUser!,
+          ruriUser!, userAgent!, authUser!, tenant!);
+        strings.add(srcIp!, sipEventLine(`${topic}/${partition}/${offset}`, kind, formatUs(ts), srcIp!, dstIp!, method!, status, callId!, cseq,
+          fromUser!, fromDomain!, toUser!, ruriUser!, userAgent!, authUser!, tenant!));
+      }
+      assert.deepEqual(direct.lines(), strings.lines());
+      assert.deepEqual(direct.lengths(), strings.lines().map((l) => l.length));
+      // The same containers, also where the bound cuts them (which depends on each line's length as a string).
+      for (const maxBytes of [200, 1_000, 100_000]) {
+        const a = containerRecords(strings, 2, maxBytes).map((r) => [r.key.toString(), r.value.toString('hex'), r.events]);
+        assert.deepEqual(containerRecords(direct, 2, maxBytes).map((r) => [r.key.toString(), r.value.toString('hex'), r.events]), a);
+      }
+    }), { numRuns: 300 });
   });
 });
 
