@@ -20,6 +20,7 @@ import type { TenantMap } from '../tenants.ts';
 
 export type TopicKind = 'sip' | 'rtcp' | 'qos';
 
+/** Read while a record is decoded, never kept (the partition worker moves one context along its batch). */
 export interface RecordContext {
   readonly topic: string;
   readonly topicKind: TopicKind;
@@ -236,7 +237,7 @@ function qosJsonRow(ctx: RecordContext, env: Envelope, hep: HepPacket, tenants: 
  * test/unit/analyzer/direct-rows.test.ts).
  */
 function sipDirect(ctx: RecordContext, env: Envelope, hep: HepPacket, m: SipMessage, warnings: readonly string[], tenants: TenantMap,
-  direct: DirectSip): { row: SipMessageRow | undefined; event: SipEvent | undefined; transport: string; ts: number; recv: number } {
+  direct: DirectSip): DecodedDirect {
   const isReq = m.kind === 'request';
   const ruri = isReq && m.requestUri?.kind === 'sip' ? m.requestUri : undefined;
   const from = m.from;
@@ -275,7 +276,24 @@ function sipDirect(ctx: RecordContext, env: Envelope, hep: HepPacket, m: SipMess
     events.addSip(hep.srcIp, ctx.topic, ctx.partition, ctx.offset, eventKindOf(m.kind, method, status, toTag), ts,
       hep.srcIp, hep.dstIp, method, status, m.callId, cseq.seq, fromUser, fromDomain, toUser, ruriUser, userAgent, authUser, tenant);
   }
-  return { row, event, transport, ts, recv };
+  return { kind: 'sip', row, observed: observedOf(ctx, hep, m, transport, ts), event, receivedUs: recv };
+}
+
+/** What the trackers get of a message. */
+function observedOf(ctx: RecordContext, hep: HepPacket, m: SipMessage, transport: string, ts: number): ObservedSip {
+  return {
+    message: m,
+    tsUs: ts,
+    srcIp: hep.srcIp,
+    srcPort: hep.srcPort,
+    dstIp: hep.dstIp,
+    dstPort: hep.dstPort,
+    transport,
+    captureId: hep.captureId,
+    node: hep.nodeName ?? '',
+    ...(hep.correlationId !== undefined ? { correlationId: hep.correlationId } : {}),
+    seq: ctx.offset,
+  };
 }
 
 export function decodeRecord(value: Buffer | null, ctx: RecordContext, tenants: TenantMap): Decoded;
@@ -302,33 +320,10 @@ export function decodeRecord(value: Buffer | null, ctx: RecordContext, tenants: 
     const parsed = parseSip(hep.payload);
     if (!parsed.ok) return quarantine(ctx, `sip_${parsed.reason}`, parsed.detail, hep.payload, env, hep, tenants, parsed.callId ?? '');
     const m = parsed.message;
-    let row: SipMessageRow | undefined;
-    let event: SipEvent | undefined;
-    let transport: string;
-    let ts: number;
-    let recv: number;
-    if (direct === undefined) {
-      const r = sipRow(ctx, env, hep, m, parsed.warnings, tenants);
-      row = r;
-      event = sipEvent(r, eventId(ctx.topic, ctx.partition, ctx.offset));
-      ({ transport, ts, received_at: recv } = r);
-    } else {
-      ({ row, event, transport, ts, recv } = sipDirect(ctx, env, hep, m, parsed.warnings, tenants, direct));
-    }
-    const observed: ObservedSip = {
-      message: m,
-      tsUs: ts,
-      srcIp: hep.srcIp,
-      srcPort: hep.srcPort,
-      dstIp: hep.dstIp,
-      dstPort: hep.dstPort,
-      transport,
-      captureId: hep.captureId,
-      node: hep.nodeName ?? '',
-      ...(hep.correlationId !== undefined ? { correlationId: hep.correlationId } : {}),
-      seq: ctx.offset,
-    };
-    return { kind: 'sip', row, observed, event, receivedUs: recv };
+    if (direct !== undefined) return sipDirect(ctx, env, hep, m, parsed.warnings, tenants, direct);
+    const row = sipRow(ctx, env, hep, m, parsed.warnings, tenants);
+    const event = sipEvent(row, eventId(ctx.topic, ctx.partition, ctx.offset));
+    return { kind: 'sip', row, observed: observedOf(ctx, hep, m, row.transport, row.ts), event, receivedUs: row.received_at };
   }
   try {
     if (hep.payloadType === HepPayloadType.RTCP) return { kind: 'qos', rows: rtcpRows(ctx, env, hep, tenants) };

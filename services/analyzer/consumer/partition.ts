@@ -327,8 +327,12 @@ export class PartitionWorker {
       }
       : undefined;
     const tally = this.#tally();
+    // One context for the batch, moved along: decodeRecord reads it and keeps nothing of it.
+    const ctx = { topic, topicKind: kind, partition, offset: 0, kafkaTimestampMs: 0 };
     for (const r of records) {
-      const d = decodeRecord(r.value, { topic, topicKind: kind, partition, offset: r.offset, kafkaTimestampMs: r.timestampMs }, tenants, direct);
+      ctx.offset = r.offset;
+      ctx.kafkaTimestampMs = r.timestampMs;
+      const d = decodeRecord(r.value, ctx, tenants, direct);
       if (d.kind === 'sip') {
         const ts = Number(d.observed.tsUs);
         const recv = r.timestampMs * 1000;
