@@ -279,21 +279,16 @@ function sipDirect(ctx: RecordContext, env: Envelope, hep: HepPacket, m: SipMess
   return { kind: 'sip', row, observed: observedOf(ctx, hep, m, transport, ts), event, receivedUs: recv };
 }
 
-/** What the trackers get of a message. */
+/** What the trackers get of a message (two literals rather than a spread: no temporary object per message). */
 function observedOf(ctx: RecordContext, hep: HepPacket, m: SipMessage, transport: string, ts: number): ObservedSip {
-  return {
-    message: m,
-    tsUs: ts,
-    srcIp: hep.srcIp,
-    srcPort: hep.srcPort,
-    dstIp: hep.dstIp,
-    dstPort: hep.dstPort,
-    transport,
-    captureId: hep.captureId,
-    node: hep.nodeName ?? '',
-    ...(hep.correlationId !== undefined ? { correlationId: hep.correlationId } : {}),
-    seq: ctx.offset,
-  };
+  const node = hep.nodeName ?? '';
+  const correlationId = hep.correlationId;
+  return correlationId === undefined
+    ? { message: m, tsUs: ts, srcIp: hep.srcIp, srcPort: hep.srcPort, dstIp: hep.dstIp, dstPort: hep.dstPort, transport, captureId: hep.captureId, node, seq: ctx.offset }
+    : {
+      message: m, tsUs: ts, srcIp: hep.srcIp, srcPort: hep.srcPort, dstIp: hep.dstIp, dstPort: hep.dstPort, transport, captureId: hep.captureId, node,
+      correlationId, seq: ctx.offset,
+    };
 }
 
 export function decodeRecord(value: Buffer | null, ctx: RecordContext, tenants: TenantMap): Decoded;
