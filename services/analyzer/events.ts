@@ -67,15 +67,20 @@ export function eventId(topic: string, partition: number, offset: number): strin
 }
 
 export function sipEventKind(row: Pick<SipMessageRow, 'kind' | 'method' | 'status' | 'to_tag'>): SipEventKind {
-  if (row.kind === 'request') {
-    if (row.method === 'REGISTER') return 'register';
-    if (row.method === 'INVITE' && row.to_tag === '') return 'invite';
+  return eventKindOf(row.kind, row.method, row.status, row.to_tag);
+}
+
+/** `sipEventKind` from the values themselves (the hot path has no row object: consumer/decode.ts). */
+export function eventKindOf(kind: string, method: string, status: number, toTag: string): SipEventKind {
+  if (kind === 'request') {
+    if (method === 'REGISTER') return 'register';
+    if (method === 'INVITE' && toTag === '') return 'invite';
     return 'request';
   }
-  const s = row.status;
+  const s = status;
   if (s < 200) return 'provisional';
-  if (row.method === 'REGISTER') return s < 300 ? 'register_ok' : s === 401 || s === 407 ? 'register_challenge' : 'register_failed';
-  if (row.method === 'INVITE') return s < 300 ? 'invite_answered' : 'invite_failed';
+  if (method === 'REGISTER') return s < 300 ? 'register_ok' : s === 401 || s === 407 ? 'register_challenge' : 'register_failed';
+  if (method === 'INVITE') return s < 300 ? 'invite_answered' : 'invite_failed';
   return s < 300 ? 'response_ok' : 'response_failed';
 }
 

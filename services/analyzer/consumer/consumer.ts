@@ -18,7 +18,7 @@ import type { OutgoingRecord, RecordProducer } from '../../shared/kafka/producer
 import { topicName } from '../../shared/kafka/topics.ts';
 import type { DialogTrackerOptions, RegistrationTrackerOptions } from '../correlation/index.ts';
 import { AnalyzerErrors } from '../errors.ts';
-import { containerRecords, singleEventRecords, type EventFormat } from '../event-records.ts';
+import { containerRecords, SipEventLines, singleEventRecords, type EventFormat } from '../event-records.ts';
 import type { QuarantineEvent, SipEvent } from '../events.ts';
 import type { AnalyzerMetrics } from '../metrics.ts';
 import { IngestState, type PartitionKey } from '../store/ingest-state.ts';
@@ -278,9 +278,10 @@ export class AnalyzerConsumer implements Component {
   }
 
   /** A batch's events for one topic as records: version-2 containers per target partition, or version 1 (events.ts). */
-  async #eventRecords(topic: string, events: readonly (SipEvent | QuarantineEvent)[]): Promise<OutgoingRecord[]> {
+  async #eventRecords(topic: string, events: readonly (SipEvent | QuarantineEvent)[] | SipEventLines): Promise<OutgoingRecord[]> {
     if (events.length === 0) return [];
-    const records = this.#o.eventsFormat === 'v1'
+    // Lines are only asked for with v2 (#newWorker).
+    const records = this.#o.eventsFormat === 'v1' && !(events instanceof SipEventLines)
       ? singleEventRecords(events)
       : containerRecords(events, await this.#partitionCount(topic));
     return records.map((r) => ({ topic, key: r.key, value: r.value }));
@@ -339,6 +340,9 @@ export class AnalyzerConsumer implements Component {
       group: this.#o.groupId, topic, partition, kind, maxRows: this.#o.maxRows, tenants: this.#o.tenants,
       dialogs: this.#o.dialogs, registrations: this.#o.registrations, metrics: this.#o.metrics,
       snapshotIntervalMs: this.#o.snapshotIntervalMs,
+      // The hot path without row and event objects where the formats allow it (partition.ts, PartitionOptions).
+      sipRows: (this.#o.insertFormat ?? 'rowbinary') === 'rowbinary' ? 'rowbinary' : 'objects',
+      sipEvents: this.#o.events === undefined ? 'none' : this.#o.eventsFormat === 'v1' ? 'objects' : 'lines',
       retentionDays: this.#o.retentionDays,
       onNotKept: (e) => this.#o.log.warn({ topic, partition, notKept: e },
         'rows older than their retention even counted from arrival (or than the rollups\' 400 days of capture time): the store drops them'),

@@ -7,15 +7,20 @@ import { decodeHep, HepDecodeError, HepPayloadType, type HepPacket } from '../..
 import { isTollgateError } from '../../shared/errors.ts';
 import { AnalyzerErrors } from '../errors.ts';
 import type { ObservedSip } from '../correlation/index.ts';
-import { quarantineEvent, sipEvent, eventId, type QuarantineEvent, type SipEvent } from '../events.ts';
+import type { SipEventLines } from '../event-records.ts';
+import { eventKindOf, quarantineEvent, sipEvent, eventId, type QuarantineEvent, type SipEvent } from '../events.ts';
 import { parseQosJson } from '../qos/json.ts';
 import { parseRtcp } from '../qos/rtcp.ts';
 import { parseSip, type SipMessage } from '../sip/index.ts';
+import { EncodedRows, type EncodedRowsBuilder } from '../store/encoded-rows.ts';
+import { compileValuesWriter } from '../store/row-binary.ts';
 import { type QosRow, type QuarantineRow, type SipMessageRow } from '../store/rows.ts';
+import { CODECS } from '../store/table-writer.ts';
 import type { TenantMap } from '../tenants.ts';
 
 export type TopicKind = 'sip' | 'rtcp' | 'qos';
 
+/** Read while a record is decoded, never kept (the partition worker moves one context along its batch). */
 export interface RecordContext {
   readonly topic: string;
   readonly topicKind: TopicKind;
@@ -26,10 +31,48 @@ export interface RecordContext {
   readonly kafkaTimestampMs: number;
 }
 
-export type Decoded =
-  | { readonly kind: 'sip'; readonly row: SipMessageRow; readonly observed: ObservedSip; readonly event: SipEvent; readonly receivedUs: number }
+/**
+ * Where the hot path writes a SIP message instead of making its row and event objects (bench/PROFILE.md, "Rows
+ * without row objects"): the `sip_messages` row straight into the batch's RowBinary, the event straight as its v2
+ * line, or no event at all when events are off. What is not given is made as objects, as without `DirectSip`.
+ */
+export interface DirectSip {
+  readonly rows?: EncodedRowsBuilder;
+  readonly events?: SipEventLines | 'none';
+}
+
+/**
+ * The `sip_messages` columns in the order `sipDirect` passes their values. Checked against the column spec when
+ * this module loads: a migration that changes the table stops the analyzer here until the hot path follows.
+ */
+const SIP_MESSAGE_COLUMNS = [
+  'ts', 'received_at', 'tenant', 'domain', 'kind', 'method', 'status', 'reason', 'call_id', 'cseq_num', 'cseq_method',
+  'from_user', 'from_domain', 'from_tag', 'to_user', 'to_domain', 'to_tag', 'ruri_user', 'ruri_domain', 'src_ip', 'src_port',
+  'dst_ip', 'dst_port', 'transport', 'via_branch', 'user_agent', 'auth_user', 'capture_id', 'node', 'correlation_id', 'warnings',
+  'raw', 'kafka_partition', 'kafka_offset',
+] as const;
+if (CODECS.sip_messages.columns.join() !== SIP_MESSAGE_COLUMNS.join()) {
+  throw new Error(`sip_messages columns changed (${CODECS.sip_messages.columns.join(', ')}): update SIP_MESSAGE_COLUMNS and sipDirect in services/analyzer/consumer/decode.ts`);
+}
+const SIP_MESSAGE_VALUES = compileValuesWriter(CODECS.sip_messages);
+
+/** A batch's `sip_messages` rows, written as they are decoded (`DirectSip.rows`). */
+export function sipMessageRows(expectedRows: number): EncodedRowsBuilder {
+  return EncodedRows.builder(CODECS.sip_messages, SIP_MESSAGE_VALUES, expectedRows < 64 ? 16 * 1024 : 1 << 20);
+}
+
+type NotSip =
   | { readonly kind: 'qos'; readonly rows: QosRow[] }
   | { readonly kind: 'quarantine'; readonly row: QuarantineRow; readonly event: QuarantineEvent };
+
+export type Decoded =
+  | { readonly kind: 'sip'; readonly row: SipMessageRow; readonly observed: ObservedSip; readonly event: SipEvent; readonly receivedUs: number }
+  | NotSip;
+
+/** With `DirectSip`: `row` / `event` are undefined when it took them. */
+export type DecodedDirect =
+  | { readonly kind: 'sip'; readonly row: SipMessageRow | undefined; readonly observed: ObservedSip; readonly event: SipEvent | undefined; readonly receivedUs: number }
+  | NotSip;
 
 const PROTO: Record<number, string> = { 6: 'TCP', 17: 'UDP', 132: 'SCTP' };
 
@@ -188,7 +231,69 @@ function qosJsonRow(ctx: RecordContext, env: Envelope, hep: HepPacket, tenants: 
   return { ...row, ...fields, mos: fields.mos ?? row.mos, raw_json: raw };
 }
 
-export function decodeRecord(value: Buffer | null, ctx: RecordContext, tenants: TenantMap): Decoded {
+/**
+ * `sipRow` and `sipEvent` + `eventLine` without the objects: each value computed once, the row written into the
+ * batch's RowBinary, the event line made from the same values. The same bytes as the object path (proved by
+ * test/unit/analyzer/direct-rows.test.ts).
+ */
+function sipDirect(ctx: RecordContext, env: Envelope, hep: HepPacket, m: SipMessage, warnings: readonly string[], tenants: TenantMap,
+  direct: DirectSip): DecodedDirect {
+  const isReq = m.kind === 'request';
+  const ruri = isReq && m.requestUri?.kind === 'sip' ? m.requestUri : undefined;
+  const from = m.from;
+  const to = m.to;
+  const cseq = m.cseq;
+  const fromDomain = from.host?.toLowerCase() ?? '';
+  const toDomain = to.host?.toLowerCase() ?? '';
+  const ruriDomain = ruri?.host.toLowerCase() ?? '';
+  const { tenant, domain } = tenants.pick(cseq.method === 'REGISTER' ? [toDomain, fromDomain, ruriDomain] : [fromDomain, toDomain, ruriDomain]);
+  const auth = m.authorization ?? m.proxyAuthorization;
+  const ts = hepUs(hep);
+  const recv = envUs(env);
+  const method = isReq ? m.method : cseq.method;
+  const status = isReq ? 0 : m.statusCode;
+  const via = m.topVia;
+  const transport = via?.transport ?? PROTO[hep.protocol] ?? String(hep.protocol);
+  const fromUser = from.user ?? '';
+  const toUser = to.user ?? '';
+  const toTag = to.tag ?? '';
+  const ruriUser = ruri?.user ?? '';
+  const userAgent = m.userAgent ?? m.server ?? '';
+  const authUser = auth?.username ?? '';
+  let row: SipMessageRow | undefined;
+  const b = direct.rows;
+  if (b === undefined) row = sipRow(ctx, env, hep, m, warnings, tenants);
+  else if (b.values(b.writer, ts, recv, tenant, domain, m.kind, method, status, isReq ? '' : m.reasonPhrase, m.callId, cseq.seq, cseq.method,
+    fromUser, fromDomain, from.tag ?? '', toUser, toDomain, toTag, ruriUser, ruriDomain, hep.srcIp, hep.srcPort, hep.dstIp, hep.dstPort,
+    transport, via?.branch ?? '', userAgent, authUser, hep.captureId, hep.nodeName ?? '', hep.correlationId ?? '', warnings, hep.payload,
+    ctx.partition, ctx.offset)) b.ended();
+  // A value the positional writer does not take plainly: the row object, for the table's writer to write or refuse.
+  else b.keep(sipRow(ctx, env, hep, m, warnings, tenants));
+  const events = direct.events;
+  let event: SipEvent | undefined;
+  if (events === undefined) event = sipEvent(row ?? sipRow(ctx, env, hep, m, warnings, tenants), eventId(ctx.topic, ctx.partition, ctx.offset));
+  else if (events !== 'none') {
+    events.addSip(hep.srcIp, ctx.topic, ctx.partition, ctx.offset, eventKindOf(m.kind, method, status, toTag), ts,
+      hep.srcIp, hep.dstIp, method, status, m.callId, cseq.seq, fromUser, fromDomain, toUser, ruriUser, userAgent, authUser, tenant);
+  }
+  return { kind: 'sip', row, observed: observedOf(ctx, hep, m, transport, ts), event, receivedUs: recv };
+}
+
+/** What the trackers get of a message (two literals rather than a spread: no temporary object per message). */
+function observedOf(ctx: RecordContext, hep: HepPacket, m: SipMessage, transport: string, ts: number): ObservedSip {
+  const node = hep.nodeName ?? '';
+  const correlationId = hep.correlationId;
+  return correlationId === undefined
+    ? { message: m, tsUs: ts, srcIp: hep.srcIp, srcPort: hep.srcPort, dstIp: hep.dstIp, dstPort: hep.dstPort, transport, captureId: hep.captureId, node, seq: ctx.offset }
+    : {
+      message: m, tsUs: ts, srcIp: hep.srcIp, srcPort: hep.srcPort, dstIp: hep.dstIp, dstPort: hep.dstPort, transport, captureId: hep.captureId, node,
+      correlationId, seq: ctx.offset,
+    };
+}
+
+export function decodeRecord(value: Buffer | null, ctx: RecordContext, tenants: TenantMap): Decoded;
+export function decodeRecord(value: Buffer | null, ctx: RecordContext, tenants: TenantMap, direct: DirectSip | undefined): DecodedDirect;
+export function decodeRecord(value: Buffer | null, ctx: RecordContext, tenants: TenantMap, direct?: DirectSip): DecodedDirect {
   const raw = value ?? Buffer.alloc(0);
   let env: Envelope;
   try {
@@ -210,21 +315,10 @@ export function decodeRecord(value: Buffer | null, ctx: RecordContext, tenants: 
     const parsed = parseSip(hep.payload);
     if (!parsed.ok) return quarantine(ctx, `sip_${parsed.reason}`, parsed.detail, hep.payload, env, hep, tenants, parsed.callId ?? '');
     const m = parsed.message;
+    if (direct !== undefined) return sipDirect(ctx, env, hep, m, parsed.warnings, tenants, direct);
     const row = sipRow(ctx, env, hep, m, parsed.warnings, tenants);
-    const observed: ObservedSip = {
-      message: m,
-      tsUs: row.ts,
-      srcIp: hep.srcIp,
-      srcPort: hep.srcPort,
-      dstIp: hep.dstIp,
-      dstPort: hep.dstPort,
-      transport: row.transport,
-      captureId: hep.captureId,
-      node: hep.nodeName ?? '',
-      ...(hep.correlationId !== undefined ? { correlationId: hep.correlationId } : {}),
-      seq: ctx.offset,
-    };
-    return { kind: 'sip', row, observed, event: sipEvent(row, eventId(ctx.topic, ctx.partition, ctx.offset)), receivedUs: row.received_at };
+    const event = sipEvent(row, eventId(ctx.topic, ctx.partition, ctx.offset));
+    return { kind: 'sip', row, observed: observedOf(ctx, hep, m, row.transport, row.ts), event, receivedUs: row.received_at };
   }
   try {
     if (hep.payloadType === HepPayloadType.RTCP) return { kind: 'qos', rows: rtcpRows(ctx, env, hep, tenants) };

@@ -26,13 +26,15 @@
  * Everything about Kafka and ClickHouse is behind `BatchSink`, so the protocol is tested without either.
  */
 import { DialogTracker, RegistrationTracker, type CallRecord, type DialogTrackerOptions, type RegistrationRecord, type RegistrationTrackerOptions } from '../correlation/index.ts';
+import { SipEventLines } from '../event-records.ts';
 import type { QuarantineEvent, SipEvent } from '../events.ts';
 import type { AnalyzerMetrics } from '../metrics.ts';
+import { rowObjects, type RowBlock } from '../store/encoded-rows.ts';
 import { callRow, registrationRow, TableRows, type TableName } from '../store/rows.ts';
 import type { StoredSnapshot } from '../store/ingest-state.ts';
 import { RetentionCheck, RetentionTally } from '../store/retention.ts';
 import type { TenantMap } from '../tenants.ts';
-import { decodeRecord, type TopicKind } from './decode.ts';
+import { decodeRecord, sipMessageRows, type DirectSip, type TopicKind } from './decode.ts';
 import { dedupToken, planCuts, rangeKey, type OffsetRange } from './plan.ts';
 import { isTollgateError } from '../../shared/errors.ts';
 import { AnalyzerErrors } from '../errors.ts';
@@ -59,8 +61,10 @@ export interface BatchSink {
   recordAdvance(advance: IdleAdvance, rows: number): Promise<void>;
   /** Recorded advances with `at ≥ offset`, ascending by (at, toUs). */
   advancesFrom(offset: number): Promise<IdleAdvance[]>;
-  insert(table: TableName, rows: readonly Record<string, unknown>[], token: string): Promise<void>;
-  publish(sip: readonly SipEvent[], quarantine: readonly QuarantineEvent[]): Promise<void>;
+  /** `rows`: objects, or (`sip_messages` on the hot path) their RowBinary encoding (store/encoded-rows.ts). */
+  insert(table: TableName, rows: RowBlock, token: string): Promise<void>;
+  /** `sip`: event objects, or (`sipEvents: 'lines'`) their v2 lines. */
+  publish(sip: readonly SipEvent[] | SipEventLines, quarantine: readonly QuarantineEvent[]): Promise<void>;
   /** Kafka commit of the next offset to read. Failures (a rebalance) propagate: the partition is given up. */
   commit(nextOffset: number): Promise<void>;
   saveSnapshot(offset: number, state: string): Promise<void>;
@@ -89,6 +93,14 @@ export interface PartitionOptions {
   readonly onDeadLetter?: (e: { table: TableName; rows: number; detail: string; part: string }) => void;
   /** Called once when a snapshot could not be saved: not fatal (an older snapshot + ledger replay cover it). */
   readonly onSnapshotError?: (err: unknown) => void;
+  /**
+   * The hot path's shapes (bench/PROFILE.md, "Rows without row objects"): `sip_messages` rows encoded as RowBinary
+   * while each message is decoded (`'rowbinary'`, only for a RowBinary insert) or as objects (default); SIP events
+   * as their v2 lines (`'lines'`, only for v2 containers), not made at all (`'none'`: events off) or as objects
+   * (default). Tokens, bodies and events are the same either way.
+   */
+  readonly sipRows?: 'objects' | 'rowbinary';
+  readonly sipEvents?: 'objects' | 'lines' | 'none';
 }
 
 /** What the idle watermark runs from: the highest capture time seen and the Kafka timestamp of that moment. */
@@ -241,12 +253,12 @@ export class PartitionWorker {
   /** `part` names what the rows come from: `<first>-<last>` for a batch, `idle@<at>:<toUs>` for an advance. */
   async #insertAll(rows: TableRows, part: string, hooks: RetryHooks): Promise<void> {
     const { group, topic, partition } = this.o;
-    const refused = new Map<TableName, { rows: Record<string, unknown>[]; detail: string }>();
+    const refused = new Map<TableName, { rows: Readonly<Record<string, unknown>>[]; detail: string }>();
     await Promise.all(rows.entries().filter(([, r]) => r.length > 0).map(([table, r]) =>
       this.#insertOrIsolate(table, r, dedupToken(group, topic, partition, part, table), hooks, (bad, detail) => {
         const e = refused.get(table);
-        if (e === undefined) refused.set(table, { rows: [...bad], detail });
-        else e.rows.push(...bad);
+        if (e === undefined) refused.set(table, { rows: rowObjects(bad), detail });
+        else e.rows.push(...rowObjects(bad));
       })));
     if (refused.size > 0) await this.#deadLetter(refused, part, hooks);
   }
@@ -257,8 +269,8 @@ export class PartitionWorker {
    * those to `onRefused`. Each refused row costs about two inserts per halving.
    */
   async #insertOrIsolate(
-    table: TableName, rows: readonly Record<string, unknown>[], token: string, hooks: RetryHooks,
-    onRefused: (rows: readonly Record<string, unknown>[], detail: string) => void, lo = 0,
+    table: TableName, rows: RowBlock, token: string, hooks: RetryHooks,
+    onRefused: (rows: RowBlock, detail: string) => void, lo = 0,
   ): Promise<void> {
     const m = this.o.metrics;
     try {
@@ -283,7 +295,7 @@ export class PartitionWorker {
     }
   }
 
-  async #deadLetter(refused: Map<TableName, { rows: Record<string, unknown>[]; detail: string }>, part: string, hooks: RetryHooks): Promise<void> {
+  async #deadLetter(refused: Map<TableName, { rows: Readonly<Record<string, unknown>>[]; detail: string }>, part: string, hooks: RetryHooks): Promise<void> {
     const { group, topic, partition } = this.o;
     const m = this.o.metrics;
     for (const [table, { rows, detail }] of refused) {
@@ -307,17 +319,27 @@ export class PartitionWorker {
     const rows = new TableRows();
     const sipEvents: SipEvent[] = [];
     const qEvents: QuarantineEvent[] = [];
-    const { topic, partition, kind, tenants } = this.o;
+    const { topic, partition, kind, tenants, sipRows, sipEvents: eventShape } = this.o;
+    const direct: DirectSip | undefined = kind === 'sip' && (sipRows === 'rowbinary' || (eventShape ?? 'objects') !== 'objects')
+      ? {
+        ...(sipRows === 'rowbinary' ? { rows: sipMessageRows(records.length) } : {}),
+        ...(eventShape === 'lines' ? { events: new SipEventLines() } : eventShape === 'none' ? { events: 'none' as const } : {}),
+      }
+      : undefined;
     const tally = this.#tally();
+    // One context for the batch, moved along: decodeRecord reads it and keeps nothing of it.
+    const ctx = { topic, topicKind: kind, partition, offset: 0, kafkaTimestampMs: 0 };
     for (const r of records) {
-      const d = decodeRecord(r.value, { topic, topicKind: kind, partition, offset: r.offset, kafkaTimestampMs: r.timestampMs }, tenants);
+      ctx.offset = r.offset;
+      ctx.kafkaTimestampMs = r.timestampMs;
+      const d = decodeRecord(r.value, ctx, tenants, direct);
       if (d.kind === 'sip') {
         const ts = Number(d.observed.tsUs);
         const recv = r.timestampMs * 1000;
         this.#tick(ts, r.timestampMs);
-        rows.sip_messages.push(d.row);
+        if (d.row !== undefined) rows.sip_messages.push(d.row);
         tally?.note('sip_messages', 'sip_messages_minute', ts, d.receivedUs);
-        sipEvents.push(d.event);
+        if (d.event !== undefined) sipEvents.push(d.event);
         this.#correlated(this.#dialogs!.observe(d.observed), this.#registrations!.observe(d.observed), recv, rows, tally);
       } else if (d.kind === 'qos') {
         rows.qos.push(...d.rows);
@@ -327,14 +349,16 @@ export class PartitionWorker {
         m?.quarantined.inc({ reason: d.row.reason });
       }
     }
+    if (direct?.rows !== undefined) rows.encoded.sip_messages = direct.rows.done();
+    const sip = direct?.events instanceof SipEventLines ? direct.events : sipEvents;
     m?.consumed.inc({ topic }, records.length);
     this.#report(tally);
     if (replay) m?.replayedBatches.inc();
 
     // The detectors must not wait for ClickHouse: the events go out as soon as the batch is correlated, while the
     // ledger row and the inserts run. Both must be acknowledged before the commit (see the file comment).
-    const published = sipEvents.length > 0 || qEvents.length > 0
-      ? retryForever('publishing events', () => this.sink.publish(sipEvents, qEvents), hooks)
+    const published = sip.length > 0 || qEvents.length > 0
+      ? retryForever('publishing events', () => this.sink.publish(sip, qEvents), hooks)
       : Promise.resolve();
     const stored = (async () => {
       await retryForever('recording the batch in the ingest ledger', () => this.sink.recordRange(range, records.length), hooks);

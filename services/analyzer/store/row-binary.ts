@@ -188,6 +188,13 @@ export class RowBinaryWriter {
     this.#o += this.#buf.write(s, this.#o, len, 'utf8');
   }
 
+  /** Bytes copied as they are (parts of a body already encoded: encoded-rows.ts). */
+  bytes(b: Uint8Array): void {
+    this.#room(b.length);
+    this.#buf.set(b, this.#o);
+    this.#o += b.length;
+  }
+
   u16(v: number): void {
     this.#room(2);
     const b = this.#buf;
@@ -277,7 +284,8 @@ export function encodeRowBinary(codec: TableCodec, rows: readonly Readonly<Recor
   return w.finish();
 }
 
-export type RowsWriter = (w: RowBinaryWriter, rows: readonly Readonly<Record<string, unknown>>[]) => void;
+/** `base`: the index of `rows[0]` in the insert, for the refusal's row number (0 when the rows are the insert). */
+export type RowsWriter = (w: RowBinaryWriter, rows: readonly Readonly<Record<string, unknown>>[], base?: number) => void;
 
 /**
  * The table's encoder as one function generated from its column spec: each column read by its constant name and
@@ -337,7 +345,7 @@ export function compileWriter(codec: Omit<TableCodec, 'write'>): RowsWriter {
   };
   const body = codec.columns.map((c, j) => `col = ${j}; { const v = r[${JSON.stringify(c)}]; ${gen(codec.types[j]!, 'v')} }`).join('\n      ');
   const src = `'use strict';
-  return function write(w, rows) {
+  return function write(w, rows, base = 0) {
     let i = 0, col = 0;
     try {
       for (; i < rows.length; i++) {
@@ -345,7 +353,7 @@ export function compileWriter(codec: Omit<TableCodec, 'write'>): RowsWriter {
       ${body}
       }
     } catch (err) {
-      throw refusal(err, i, col);
+      throw refusal(err, base + i, col);
     }
   };`;
   const refusal = (err: unknown, i: number, j: number): unknown => {
@@ -355,4 +363,148 @@ export function compileWriter(codec: Omit<TableCodec, 'write'>): RowsWriter {
   };
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from the column spec, see above
   return new Function('Refusal', 'show', 'write64', 'enums', 'refusal', 'Uint8Array', src)(Refusal, show, write64, enums, refusal, Uint8Array) as RowsWriter;
+}
+
+/**
+ * One row given as positional values, in column order: written and `true` when every value is plainly of its column's
+ * type (a string or bytes for a String, an integer in range, a known enum name, a safe integer for 64 bits and
+ * times, ...), else nothing is written and `false` (the caller keeps the row as an object, for `RowsWriter` to write
+ * or refuse with its reasons). Every value is checked before the first byte is written, so a `false` leaves no
+ * partial row behind.
+ */
+export type ValuesWriter = (w: RowBinaryWriter, ...values: unknown[]) => boolean;
+
+/**
+ * The table's positional writer, generated from its column spec like `compileWriter` and writing the same bytes for
+ * the values that writer takes without a refusal (a test holds them together): what lets a row be encoded where its
+ * values are made (services/analyzer/consumer/decode.ts) instead of as an object first.
+ */
+export function compileValuesWriter(codec: Omit<TableCodec, 'write'>): ValuesWriter {
+  let seq = 0;
+  const enums: Array<ReadonlyMap<string, number>> = [];
+  const check = (t: ColumnType, x: string): string => {
+    switch (t.k) {
+      case K.String: return `if (typeof ${x} !== 'string' && !(${x} instanceof Uint8Array)) return false;`;
+      case K.Bool: return `if (typeof ${x} !== 'boolean') return false;`;
+      case K.UInt8: case K.UInt16: case K.UInt32: case K.Int8: case K.Int16: case K.Int32: {
+        const [lo, hi] = RANGE[t.k]!;
+        return `if (!Number.isInteger(${x}) || ${x} < ${lo} || ${x} > ${hi}) return false;`;
+      }
+      case K.UInt64: return `if (!Number.isSafeInteger(${x}) || ${x} < 0) return false;`;
+      case K.Int64: case K.DateTime64: return `if (!Number.isSafeInteger(${x})) return false;`;
+      case K.Float32: case K.Float64: return `if (typeof ${x} !== 'number') return false;`;
+      case K.Enum8: case K.Enum16:
+        enums.push(t.names!);
+        return `if (typeof ${x} !== 'string' || !enums[${enums.length - 1}].has(${x})) return false;`;
+      case K.Nullable: return `if (${x} !== null) { ${check(t.inner!, x)} }`;
+      case K.Array: {
+        const k = `k${seq++}`;
+        const el = `x${seq++}`;
+        return `if (!Array.isArray(${x})) return false; for (let ${k} = 0; ${k} < ${x}.length; ${k}++) { const ${el} = ${x}[${k}]; ${check(t.inner!, el)} }`;
+      }
+      default: throw new Error(`no writer for ${t.text}`);
+    }
+  };
+  let enumAt = 0;
+  const write = (t: ColumnType, x: string): string => {
+    switch (t.k) {
+      case K.String: return `if (typeof ${x} === 'string') w.string(${x}); else w.utf8Bytes(${x});`;
+      case K.Bool: return `w.u8(${x} ? 1 : 0);`;
+      case K.UInt8: case K.Int8: return `w.u8(${x}${t.k === K.Int8 ? ' & 0xff' : ''});`;
+      case K.UInt16: case K.Int16: return `w.u16(${x}${t.k === K.Int16 ? ' & 0xffff' : ''});`;
+      case K.UInt32: return `w.u32(${x});`;
+      case K.Int32: return `w.i32(${x});`;
+      case K.UInt64: case K.Int64: return `w.i64(${x});`;
+      case K.Float32: return `w.f32(${x});`;
+      case K.Float64: return `w.f64(${x});`;
+      case K.Enum8: case K.Enum16:
+        return `w.${t.k === K.Enum8 ? 'u8' : 'u16'}(enums[${enumAt++}].get(${x}) & ${t.k === K.Enum8 ? '0xff' : '0xffff'});`;
+      case K.DateTime64: {
+        const p = t.precision!;
+        return `w.i64(${p === 6 ? x : p < 6 ? `Math.floor(${x} / ${10 ** (6 - p)})` : `${x} * ${10 ** (p - 6)}`});`;
+      }
+      case K.Nullable: return `if (${x} === null) w.u8(1); else { w.u8(0); ${write(t.inner!, x)} }`;
+      case K.Array: {
+        const k = `k${seq++}`;
+        return `w.varint(${x}.length); for (let ${k} = 0; ${k} < ${x}.length; ${k}++) { const ${x}_ = ${x}[${k}]; ${write(t.inner!, `${x}_`)} }`;
+      }
+      default: throw new Error(`no writer for ${t.text}`);
+    }
+  };
+  const params = codec.columns.map((_, j) => `v${j}`);
+  const checks = codec.types.map((t, j) => check(t, `v${j}`)).join('\n  ');
+  const writes = codec.types.map((t, j) => write(t, `v${j}`)).join('\n  ');
+  const src = `'use strict';
+  return function writeValues(w, ${params.join(', ')}) {
+  ${checks}
+  ${writes}
+  return true;
+  };`;
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from the column spec, see compileWriter
+  return new Function('enums', 'Uint8Array', src)(enums, Uint8Array) as ValuesWriter;
+}
+
+/**
+ * Rows back from their RowBinary bytes, as objects in column order: strings as text (bytes that were not valid
+ * UTF-8 were written with U+FFFD, so this is what the JSON form of the row would carry), 64-bit integers as numbers
+ * when safe (else decimal strings), times as µs. For the rare paths that need a row object after it was encoded
+ * (a row the server refused, going to the quarantine): what `RowsWriter` takes back to the same bytes.
+ */
+export function readRows(codec: Omit<TableCodec, 'write'>, body: Buffer, count: number): Record<string, unknown>[] {
+  let o = 0;
+  const varint = (): number => {
+    let v = 0;
+    let mul = 1;
+    for (;;) {
+      const x = body[o++]!;
+      v += (x & 0x7f) * mul;
+      if (x < 0x80) return v;
+      mul *= 128;
+    }
+  };
+  const i64 = (signed: boolean): number | string => {
+    const b = signed ? body.readBigInt64LE(o) : body.readBigUInt64LE(o);
+    o += 8;
+    return b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : String(b);
+  };
+  const value = (t: ColumnType): unknown => {
+    let v: unknown;
+    switch (t.k) {
+      case K.String: { const n = varint(); v = body.toString('utf8', o, o + n); o += n; return v; }
+      case K.Bool: return body[o++] === 1;
+      case K.UInt8: return body[o++];
+      case K.Int8: v = body.readInt8(o); o += 1; return v;
+      case K.UInt16: v = body.readUInt16LE(o); o += 2; return v;
+      case K.Int16: v = body.readInt16LE(o); o += 2; return v;
+      case K.UInt32: v = body.readUInt32LE(o); o += 4; return v;
+      case K.Int32: v = body.readInt32LE(o); o += 4; return v;
+      case K.UInt64: return i64(false);
+      case K.Int64: return i64(true);
+      case K.Float32: v = body.readFloatLE(o); o += 4; return v;
+      case K.Float64: v = body.readDoubleLE(o); o += 8; return v;
+      case K.Enum8: case K.Enum16: {
+        const n = t.k === K.Enum8 ? body.readInt8(o) : body.readInt16LE(o);
+        o += t.k === K.Enum8 ? 1 : 2;
+        for (const [name, x] of t.names!) if (x === n) return name;
+        throw new Error(`${t.text}: no name for ${n}`);
+      }
+      case K.DateTime64: {
+        const ticks = Number(body.readBigInt64LE(o));
+        o += 8;
+        const p = t.precision!;
+        return p === 6 ? ticks : p < 6 ? ticks * 10 ** (6 - p) : Math.floor(ticks / 10 ** (p - 6));
+      }
+      case K.Nullable: return body[o++] === 1 ? null : value(t.inner!);
+      case K.Array: { const n = varint(); const a: unknown[] = []; for (let i = 0; i < n; i++) a.push(value(t.inner!)); return a; }
+      default: throw new Error(`no reader for ${t.text}`);
+    }
+  };
+  const rows: Record<string, unknown>[] = [];
+  for (let i = 0; i < count; i++) {
+    const r: Record<string, unknown> = {};
+    for (let j = 0; j < codec.columns.length; j++) r[codec.columns[j]!] = value(codec.types[j]!);
+    rows.push(r);
+  }
+  if (o !== body.length) throw new Error(`RowBinary of ${codec.table}: ${body.length - o} bytes left after ${count} rows`);
+  return rows;
 }

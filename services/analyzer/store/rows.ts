@@ -5,6 +5,7 @@
  */
 import type { CallRecord, RegistrationRecord } from '../correlation/index.ts';
 import type { TenantMap } from '../tenants.ts';
+import type { EncodedRows, RowBlock } from './encoded-rows.ts';
 import { ANALYZER_TABLES, type RowOf } from './column-spec.ts';
 import type { COLUMNS } from './columns.ts';
 
@@ -22,7 +23,11 @@ const prefixText: string[] = new Array<string>(PREFIX_SLOTS).fill('');
 export function formatUs(us: number): string {
   const t = Math.trunc(us);
   const frac = ((t % 1_000_000) + 1_000_000) % 1_000_000;
-  const second = (t - frac) / 1_000_000;
+  return `${secondText((t - frac) / 1_000_000)}.${String(frac).padStart(6, '0')}`;
+}
+
+/** Whole seconds since the epoch → `YYYY-MM-DD hh:mm:ss` (UTC), cached: `formatUs` before the fraction. */
+export function secondText(second: number): string {
   const slot = second & (PREFIX_SLOTS - 1);
   let prefix = prefixText[slot]!;
   if (prefixSecond[slot] !== second) {
@@ -30,7 +35,7 @@ export function formatUs(us: number): string {
     prefixSecond[slot] = second;
     prefixText[slot] = prefix;
   }
-  return `${prefix}.${String(frac).padStart(6, '0')}`;
+  return prefix;
 }
 
 export interface KafkaPosition {
@@ -147,12 +152,14 @@ export class TableRows {
   readonly qos: QosRow[] = [];
   readonly calls: CallRow[] = [];
   readonly registrations: RegistrationRow[] = [];
+  /** A table's rows already encoded (the hot path's `sip_messages`: encoded-rows.ts), in place of its objects. */
+  readonly encoded: Partial<Record<TableName, EncodedRows>> = {};
 
-  entries(): Array<[TableName, readonly Record<string, unknown>[]]> {
-    return TABLES.map((t) => [t, this[t] as readonly Record<string, unknown>[]]);
+  entries(): Array<[TableName, RowBlock]> {
+    return TABLES.map((t) => [t, this.encoded[t] ?? this[t] as readonly Record<string, unknown>[]]);
   }
 
   get total(): number {
-    return TABLES.reduce((n, t) => n + this[t].length, 0);
+    return TABLES.reduce((n, t) => n + (this.encoded[t] ?? this[t]).length, 0);
   }
 }

@@ -11,6 +11,7 @@
  */
 import type { InsertBody, SqlStore } from '../../shared/clickhouse/client.ts';
 import { COLUMNS } from './columns.ts';
+import { isEncodedRows, type RowBlock } from './encoded-rows.ts';
 import { encodeRowBinary, tableCodec, type TableCodec } from './row-binary.ts';
 import { formatUs, TABLES, type TableName } from './rows.ts';
 
@@ -70,17 +71,18 @@ export function textRow(table: TableName, row: Readonly<Record<string, unknown>>
   return out;
 }
 
-export function insertBody(format: InsertFormat, table: TableName, rows: readonly Readonly<Record<string, unknown>>[]): InsertBody {
-  return format === 'rowbinary'
-    ? { format: 'RowBinary', chunks: encodeRowBinary(CODECS[table], rows), rows: rows.length }
-    : { format: 'JSONCompactEachRow', values: jsonValues(table, rows) };
+export function insertBody(format: InsertFormat, table: TableName, rows: RowBlock): InsertBody {
+  if (format === 'rowbinary') {
+    return { format: 'RowBinary', chunks: isEncodedRows(rows) ? rows.body() : encodeRowBinary(CODECS[table], rows), rows: rows.length };
+  }
+  return { format: 'JSONCompactEachRow', values: jsonValues(table, isEncodedRows(rows) ? rows.objects() : rows) };
 }
 
 /** `(table, rows, token) → insert`, for the consumer's batch sink. */
 export function tableWriter(store: SqlStore, format: InsertFormat) {
   const send = store.insertBody;
   if (send === undefined) throw new Error('the analyzer needs a store with insertBody (createClickhouseStore)');
-  return async (table: TableName, rows: readonly Readonly<Record<string, unknown>>[], token: string): Promise<void> => {
+  return async (table: TableName, rows: RowBlock, token: string): Promise<void> => {
     if (rows.length === 0) return;
     await send(table, CODECS[table].columns, insertBody(format, table, rows), { dedupToken: token });
   };

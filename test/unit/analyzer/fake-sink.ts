@@ -1,7 +1,12 @@
 /** An in-memory BatchSink that behaves like ClickHouse's token deduplication and Kafka's committed offset. */
 import type { BatchSink, IdleAdvance } from '../../../services/analyzer/consumer/partition.ts';
 import type { OffsetRange } from '../../../services/analyzer/consumer/plan.ts';
+import { SipEventLines } from '../../../services/analyzer/event-records.ts';
 import type { QuarantineEvent, SipEvent } from '../../../services/analyzer/events.ts';
+import { isEncodedRows, type RowBlock } from '../../../services/analyzer/store/encoded-rows.ts';
+import { encodeRowBinary } from '../../../services/analyzer/store/row-binary.ts';
+import type { TableName } from '../../../services/analyzer/store/rows.ts';
+import { CODECS } from '../../../services/analyzer/store/table-writer.ts';
 import { CLICKHOUSE_REJECTED } from '../../../services/shared/clickhouse/errors.ts';
 import { TollgateError } from '../../../services/shared/errors.ts';
 import type { StoredSnapshot } from '../../../services/analyzer/store/ingest-state.ts';
@@ -13,6 +18,14 @@ export class FakeSink implements BatchSink {
   readonly advances: Array<IdleAdvance & { rows: number }> = [];
   readonly snapshots: StoredSnapshot[] = [];
   readonly events: Array<SipEvent | QuarantineEvent> = [];
+  /** SIP events published as v2 lines (`sipEvents: 'lines'`), in publish order. */
+  readonly lines: string[] = [];
+  /** With `recordBodies`: the RowBinary body of every insert by token, before deduplication (object rows encoded as
+   * the table writer encodes them, so a value the encoder refuses throws as it does in production). */
+  readonly bodies = new Map<string, Buffer>();
+  recordBodies = false;
+  /** The SIP events of each publish, as given. */
+  readonly published: Array<readonly SipEvent[] | SipEventLines> = [];
   committed: number | undefined;
   duplicatesDropped = 0;
   /** Throw on the next N inserts (a failing ClickHouse). */
@@ -40,7 +53,12 @@ export class FakeSink implements BatchSink {
     return [...seen.values()].sort((a, b) => a.at - b.at || a.toUs - b.toUs);
   }
 
-  async insert(table: string, rows: readonly Record<string, unknown>[], token: string): Promise<void> {
+  async insert(table: string, block: RowBlock, token: string): Promise<void> {
+    // As the store does: the body is made (and a value the encoder refuses throws) before anything is sent.
+    if (this.recordBodies) {
+      this.bodies.set(token, Buffer.concat(isEncodedRows(block) ? block.body() : encodeRowBinary(CODECS[table as TableName], block)));
+    }
+    const rows = isEncodedRows(block) ? block.objects() : block;
     if (this.failInserts > 0) {
       this.failInserts--;
       throw new Error('ClickHouse unavailable (fake)');
@@ -64,8 +82,11 @@ export class FakeSink implements BatchSink {
     this.tables.set(table, list);
   }
 
-  async publish(sip: readonly SipEvent[], q: readonly QuarantineEvent[]): Promise<void> {
-    this.events.push(...sip, ...q);
+  async publish(sip: readonly SipEvent[] | SipEventLines, q: readonly QuarantineEvent[]): Promise<void> {
+    this.published.push(sip);
+    if (sip instanceof SipEventLines) this.lines.push(...sip.lines());
+    else this.events.push(...sip);
+    this.events.push(...q);
   }
 
   async commit(next: number): Promise<void> {
