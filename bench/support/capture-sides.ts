@@ -23,6 +23,8 @@ export interface Side {
   /** tollgate: collector settings of this side; processes on one port. */
   readonly env?: Record<string, string>;
   readonly processes?: number;
+  /** tollgate: the checkout to run (default this one), e.g. a base checkout for before/after in one run. */
+  readonly cwd?: string;
 }
 
 /** The collector as it was before the lazy decode and the header changes, selectable by its settings. */
@@ -98,7 +100,7 @@ function summarize(side: Side, rate: number, round: number, o: RunOptions, sent:
 }
 
 async function tollgateWindow(side: Side, rate: number, round: number, o: RunOptions): Promise<Window> {
-  const c = await startCollector(o.kafkaBrokers, 'cap', side.env ?? {}, side.processes ?? 1);
+  const c = await startCollector(o.kafkaBrokers, 'cap', side.env ?? {}, side.processes ?? 1, side.cwd);
   const count = async (): Promise<number> => {
     let n = 0;
     for (const t of topicCatalogue(c.prefix, 1, 1).filter((x) => x.name.includes('.hep.'))) {

@@ -27,7 +27,7 @@ export interface CollectorProcess {
  * `processes` > 1 runs that many collector processes on one HEP port (bench/support/collector-cluster.ts), as the
  * supervisor does under `npm start`.
  */
-export async function startCollector(kafkaBrokers: readonly string[], label: string, env: Record<string, string> = {}, processes = 1): Promise<CollectorProcess> {
+export async function startCollector(kafkaBrokers: readonly string[], label: string, env: Record<string, string> = {}, processes = 1, cwd?: string): Promise<CollectorProcess> {
   const prefix = `${uniqueName(label)}.`;
   const hepPort = await freePort();
   const metricsPorts: number[] = [];
@@ -42,11 +42,11 @@ export async function startCollector(kafkaBrokers: readonly string[], label: str
     LOG_LEVEL: 'warn', LOG_FORMAT: 'json', KAFKA_PARTITIONS: '6', ...env };
   const child = processes === 1
     ? spawn(process.execPath, [...prof, '--import', 'tsx', 'services/collector/main.ts'], {
-      env: { ...common, METRICS_PORT: String(metricsPorts[0]), PUBLISH_SPOOL_DIR: spools[0] }, stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...common, METRICS_PORT: String(metricsPorts[0]), PUBLISH_SPOOL_DIR: spools[0] }, stdio: ['ignore', 'pipe', 'inherit'], cwd,
     })
     : spawn(process.execPath, [...prof, '--import', 'tsx', 'bench/support/collector-cluster.ts'], {
       env: { ...common, COLLECTOR_PROCESSES: String(processes), COLLECTOR_METRICS_PORTS: metricsPorts.join(','), COLLECTOR_SPOOL_DIRS: spools.join(',') },
-      stdio: ['ignore', 'pipe', 'inherit'],
+      stdio: ['ignore', 'pipe', 'inherit'], cwd,
     });
   const pids = await new Promise<number[]>((resolve, reject) => {
     let out = '';

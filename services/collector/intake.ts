@@ -10,6 +10,7 @@ import type { CaptureRecord } from './publish/record.ts';
 import { topicName, type TopicKey } from '../shared/kafka/topics.ts';
 import { encodeEnvelope, FLAG_TS_FIXED, type EnvelopeSender, type Transport } from '../shared/hep/envelope.ts';
 import { findCallId } from './sip-call-id.ts';
+import { Slab } from '../shared/slab.ts';
 
 export type DropReason = `decode:${HepDecodeReason}` | 'auth' | 'capture_id' | 'source_not_allowed';
 
@@ -43,6 +44,8 @@ export interface IntakeOptions {
    */
   readonly headers?: HeaderMode;
   readonly decode?: DecodeMode;
+  /** Bytes of the slab the lazy path carves envelopes from (slab.ts); 0: one `Buffer.allocUnsafe` per envelope. */
+  readonly envelopeSlabBytes?: number;
 }
 
 export const ROUTE_KEYS = ['hepSip', 'hepRtcp', 'hepQos', 'hepLog', 'hepOther'] as const satisfies readonly TopicKey[];
@@ -80,6 +83,7 @@ const scan = scanHep;
 const envelope = encodeEnvelope;
 const callId = findCallId;
 const TS_FIXED = FLAG_TS_FIXED;
+export const DEFAULT_ENVELOPE_SLAB_BYTES = 256 * 1024;
 const DECODE_DROP = Object.fromEntries(Object.keys(HepErrors).map((r) => [r, `decode:${r}`])) as Record<HepDecodeReason, DropReason>;
 
 function hostPort(ip: string, port: number): string {
@@ -99,6 +103,7 @@ export class Intake {
   readonly #maxPacketSize: number;
   /** Reused by every lazy scan: the intake is synchronous, so one view is never read by two packets at once. */
   readonly #view = new HepView();
+  readonly #slab: Slab;
   /** Wall clock minus monotonic clock, refreshed by `syncClock()` so NTP steps reach the envelope times. */
   #wallOffsetNs = 0n;
   /** Route index of the last accepted packet, read by the listener for its per-type counter. */
@@ -115,6 +120,7 @@ export class Intake {
     this.#noHeaders = opts.headers === 'none';
     this.#lazy = (opts.decode ?? 'lazy') === 'lazy' && !this.#fullHeaders;
     this.#maxPacketSize = this.#decodeOptions.maxPacketSize;
+    this.#slab = new Slab(opts.envelopeSlabBytes ?? DEFAULT_ENVELOPE_SLAB_BYTES);
     this.syncClock();
   }
 
@@ -227,7 +233,7 @@ export class Intake {
       topic: this.#topics[route]!,
       key,
       // The auth key chunks are left out while copying (see the full path).
-      value: envelope(bytes, sender, wall, transport, flags, v.authChunks, v.authBytes),
+      value: envelope(bytes, sender, wall, transport, flags, v.authChunks, v.authBytes, this.#slab),
       headers: this.#noHeaders ? NO_HEADERS : (flags & TS_FIXED) === 0 ? MINIMAL_HEADERS[type]! : MINIMAL_HEADERS_TS_FIXED[type]!,
       receivedAtNs: hrNs,
     };
