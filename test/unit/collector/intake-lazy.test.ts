@@ -142,3 +142,31 @@ test('envelopes carved from slabs equal one-allocation envelopes, and later pack
     }
   }), { numRuns: 300 });
 });
+
+test('lazy records hold no view of the received bytes: overwriting them afterwards changes no key and no value', () => {
+  const [lazy, full] = pair({ authKey: 'k3y', headers: 'none' });
+  fc.assert(fc.property(
+    anyPacket, fc.boolean(), fc.option(idBytes, { nil: undefined }), fc.boolean(), fc.integer({ min: 0, max: 1 }),
+    (p, keyed, corr, authFirst, si) => {
+      let bytes = encodeHep({ ...p, timestampSec: nowSec, authKey: undefined, correlationId: undefined });
+      // The auth chunk before or after the correlation chunk: the key's place in the envelope shifts with it.
+      const auth = (b: Buffer): Buffer => (keyed ? withChunk(b, HepChunk.AUTH_KEY, Buffer.from('k3y')) : b);
+      if (authFirst) bytes = auth(bytes);
+      if (corr !== undefined) bytes = withChunk(bytes, HepChunk.CORRELATION_ID, corr);
+      if (!authFirst) bytes = auth(bytes);
+      const received = Buffer.from(bytes);
+      const a = lazy.process(received, SENDERS[si]!, process.hrtime.bigint(), 'udp');
+      if (typeof a === 'string') return;
+      const key = Buffer.from(a.key);
+      const value = Buffer.from(a.value);
+      received.fill(0);
+      assert.ok(a.key.equals(key), 'key changed with the received bytes');
+      assert.ok(a.value.equals(value), 'value changed with the received bytes');
+      same(lazy, full, bytes, SENDERS[si]!);
+    },
+  ), { numRuns: 2000 });
+  const sip = hepPacket(sipMessage({ method: 'INVITE', callId: 'call-abc@host', cseq: 1, v6: false }), { authKey: 'k3y' });
+  const r = lazy.process(sip, SENDERS[0]!, process.hrtime.bigint(), 'tcp') as CaptureRecord;
+  assert.equal(r.key.toString(), 'call-abc@host');
+  assert.equal(r.key.buffer, r.value.buffer, 'the Call-ID key is a view of the envelope');
+});
