@@ -126,8 +126,8 @@ async function tollgateWindow(side: Side, rate: number, round: number, o: RunOpt
     for (const port of c.metricsPorts) {
       const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       for (const m of text.matchAll(/tollgate_collector_dropped_total\{reason="([^"]+)"[^}]*\} (\d+)/g)) drops.push(`${m[1]}=${m[2]}`);
-      spooled += Number(/^tollgate_collector_spooled_total (\d+)/m.exec(text)?.[1] ?? 0);
-      requests += Number(/^tollgate_collector_kafka_send_seconds_count\{source="memory"\} (\d+)/m.exec(text)?.[1] ?? 0);
+      spooled += Number(/^tollgate_collector_spooled_total(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1] ?? 0);
+      requests += Number(/^tollgate_collector_kafka_send_seconds_count\{[^}]*source="memory"[^}]*\} (\d+)/m.exec(text)?.[1] ?? 0);
       for (const m of text.matchAll(/^tollgate_collector_records_total\{[^}]*outcome="acked"[^}]*\} (\d+)/gm)) fromMemory += Number(m[1]);
     }
     const w = summarize(side, rate, round, o, sent, counted, after.cpuSec - before.cpuSec, drops.join(',') || 'none', after.hwmKb);
