@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Admin } from 'kafkajs';
 import { topicCatalogue } from '../../services/shared/kafka/topics.ts';
 import { freePort } from '../../test/support/ports.ts';
@@ -38,6 +39,8 @@ export async function startCollector(kafkaBrokers: readonly string[], label: str
   }
   // COLLECTOR_CPU_PROF=<dir>: the collector writes a V8 CPU profile there when it exits (bench/PROFILE.md).
   const prof = process.env.COLLECTOR_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.COLLECTOR_CPU_PROF}`] : [];
+  // The Node options `npm start` gives collectors in the checkout that runs (a base for before/after may have none).
+  prof.push(...await collectorExecArgv(cwd));
   const common = { ...process.env, KAFKA_BROKERS: kafkaBrokers.join(','), KAFKA_TOPIC_PREFIX: prefix, HEP_PORT: String(hepPort),
     LOG_LEVEL: 'warn', LOG_FORMAT: 'json', KAFKA_PARTITIONS: '6', ...env };
   const child = processes === 1
@@ -67,6 +70,12 @@ export async function startCollector(kafkaBrokers: readonly string[], label: str
       await admin.deleteTopics({ topics: topicCatalogue(prefix, 1, 1).map((t) => t.name), timeout: 10_000 }).catch(() => undefined);
     },
   };
+}
+
+async function collectorExecArgv(cwd: string | undefined): Promise<readonly string[]> {
+  const file = join(cwd ?? process.cwd(), 'services/supervisor/processes.ts');
+  const mod = (await import(pathToFileURL(file).href)) as { COLLECTOR_EXEC_ARGV?: readonly string[] };
+  return mod.COLLECTOR_EXEC_ARGV ?? [];
 }
 
 const CLK = 100; // USER_HZ
