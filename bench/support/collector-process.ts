@@ -41,6 +41,9 @@ export async function startCollector(kafkaBrokers: readonly string[], label: str
   const prof = process.env.COLLECTOR_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.COLLECTOR_CPU_PROF}`] : [];
   // The Node options `npm start` gives collectors in the checkout that runs (a base for before/after may have none).
   prof.push(...await collectorExecArgv(cwd));
+  // Extra Node/V8 options to try on a side (e.g. flags NODE_OPTIONS does not accept): BENCH_COLLECTOR_NODE_ARGS.
+  const extra = env['BENCH_COLLECTOR_NODE_ARGS'] ?? '';
+  if (extra.trim() !== '') prof.push(...extra.trim().split(/\s+/));
   const common = { ...process.env, KAFKA_BROKERS: kafkaBrokers.join(','), KAFKA_TOPIC_PREFIX: prefix, HEP_PORT: String(hepPort),
     LOG_LEVEL: 'warn', LOG_FORMAT: 'json', KAFKA_PARTITIONS: '6', ...env };
   const child = processes === 1
