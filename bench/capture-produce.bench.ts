@@ -7,7 +7,8 @@
  * process (process.cpuUsage: the client's record encoding, CRC-32C, request build, socket writes, response parsing),
  * median over rounds. Wall-clock rates on a shared box are not reported.
  *
- * Run: npx tsx bench/capture-produce.bench.ts [--records 20000] [--rounds 5]
+ * Run: npx tsx bench/capture-produce.bench.ts [--records 20000] [--rounds 5] [--match 'no headers'] (only variants whose
+ * name contains it)
  */
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
@@ -20,7 +21,9 @@ import { topicCatalogue } from '../services/shared/kafka/topics.ts';
 import { sipMix } from '../test/support/hep-sender.ts';
 import { ensureLocalStack, uniqueName } from '../test/support/stack.ts';
 
-const { values } = parseArgs({ options: { records: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '5' } } });
+const { values } = parseArgs({ options: {
+  records: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '5' }, match: { type: 'string', default: '' },
+} });
 const RECORDS = Number(values.records);
 const ROUNDS = Number(values.rounds);
 
@@ -47,7 +50,10 @@ const variants: Record<string, { batch: number; shape: Shape }> = {
   'headers cached, batch 2000': { batch: 2000, shape: (r) => r },
   'no headers, batch 2000': { batch: 2000, shape: (r) => ({ topic: r.topic, key: r.key, value: r.value }) },
   'no headers, batch 100': { batch: 100, shape: (r) => ({ topic: r.topic, key: r.key, value: r.value }) },
+  'no headers, batch 200': { batch: 200, shape: (r) => ({ topic: r.topic, key: r.key, value: r.value }) },
+  'no headers, batch 400': { batch: 400, shape: (r) => ({ topic: r.topic, key: r.key, value: r.value }) },
   'no headers, batch 500': { batch: 500, shape: (r) => ({ topic: r.topic, key: r.key, value: r.value }) },
+  'no headers, batch 1000': { batch: 1000, shape: (r) => ({ topic: r.topic, key: r.key, value: r.value }) },
   'headers cached, batch 500': { batch: 500, shape: (r) => r },
   'headers cached, batch 5000': { batch: 5000, shape: (r) => r },
 };
@@ -67,7 +73,7 @@ async function round(name: string): Promise<number> {
   return (c.user + c.system) / records.length;
 }
 
-const names = Object.keys(variants);
+const names = Object.keys(variants).filter((n) => n.includes(values.match!));
 for (const n of names) await round(n); // warm-up
 const per = new Map<string, number[]>(names.map((n) => [n, []]));
 for (let r = 0; r < ROUNDS; r++) {

@@ -8,8 +8,11 @@
  *   - heplify-server, decode only, when its binary is found (bench/support/build-heplify.sh) or passed (--heplify).
  * The robust figure on a shared box is CPU µs per packet (kernel accounting); per core = packets ÷ CPU seconds.
  *
+ *   - base: the production entry point of another checkout (`--base <dir>`, e.g. main unpacked with
+ *     `git archive main | tar -x -C <dir>` and node_modules linked in), with its defaults: before/after in one run;
+ *   - `NAME=value[+NAME=value...]`: tollgate now with these collector settings (an old path kept selectable).
  * Run: npx tsx bench/collector.bench.ts --transport tcp --rates 40000,60000 --duration 10 --rounds 3 [--processes 2]
- *      [--connections 2] [--sides before,now,procs,heplify] [--heplify <binary>]
+ *      [--connections 2] [--sides before,now,procs,heplify,base,HEP_ENVELOPE_SLAB=0] [--base <dir>] [--heplify <binary>]
  * Extra collector settings come from the environment (they apply to every tollgate side but `before`'s own two).
  */
 import { parseArgs } from 'node:util';
@@ -21,6 +24,7 @@ const { values } = parseArgs({ options: {
   transport: { type: 'string', default: 'tcp' }, rates: { type: 'string', default: '20000,40000,60000' },
   duration: { type: 'string', default: '10' }, rounds: { type: 'string', default: '3' }, processes: { type: 'string', default: '2' },
   connections: { type: 'string', default: '1' }, sides: { type: 'string', default: 'before,now,heplify' }, heplify: { type: 'string' },
+  base: { type: 'string' },
 } });
 const heplify = heplifyBinary(values.heplify);
 const sides: Side[] = [];
@@ -28,10 +32,15 @@ for (const s of values.sides!.split(',')) {
   if (s === 'before') sides.push(BEFORE);
   else if (s === 'now') sides.push(AFTER);
   else if (s === 'procs') sides.push(afterProcesses(Number(values.processes)));
-  else if (s === 'heplify') {
+  else if (s === 'base') {
+    if (values.base === undefined) throw new Error('side base needs --base <dir> (a checkout with node_modules)');
+    sides.push({ name: 'base checkout (defaults)', kind: 'tollgate', env: {}, cwd: values.base });
+  } else if (s.includes('=')) {
+    sides.push({ name: `tollgate now, ${s.replaceAll('+', ' ')}`, kind: 'tollgate', env: Object.fromEntries(s.split('+').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) });
+  } else if (s === 'heplify') {
     if (heplify === undefined) console.log(`${HEPLIFY_HINT} Running without it.`);
     else sides.push(HEPLIFY);
-  } else throw new Error(`unknown side ${s}: before, now, procs or heplify`);
+  } else throw new Error(`unknown side ${s}: before, now, procs, heplify, base or NAME=value`);
 }
 const { kafkaBrokers } = await ensureLocalStack();
 const admin = new Kafka({ clientId: 'tollgate-bench', brokers: kafkaBrokers, logLevel: logLevel.NOTHING }).admin();

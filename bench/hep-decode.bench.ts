@@ -3,13 +3,13 @@
  * Method: warm up, then several timed runs of a fixed number of calls each; report the median packets/s per
  * implementation, single core, same process. A sink keeps results alive so the JIT cannot drop the work.
  * Second part: the collector's intake (decode + route + envelope, no I/O) on the load generator's SIP mix, HEP_DECODE=lazy
- * against HEP_DECODE=full, interleaved rounds, CPU µs per packet of this process (process.cpuUsage), median and ratio.
+ * against HEP_DECODE=full and the lazy path without the envelope slab (HEP_ENVELOPE_SLAB=0), interleaved rounds, CPU µs per packet of this process (process.cpuUsage), median and ratio.
  * Run: npx tsx bench/hep-decode.bench.ts
  */
 import hepJs from 'hep-js';
 import { decodeHep, encodeHep } from '../services/shared/hep/index.ts';
 import { hepJsInvite } from '../test/unit/hep/fixtures.ts';
-import { Intake, type DecodeMode } from '../services/collector/intake.ts';
+import { Intake } from '../services/collector/intake.ts';
 import { senderFromSocket } from '../services/shared/hep/index.ts';
 import { sipMix } from '../test/support/hep-sender.ts';
 
@@ -71,13 +71,15 @@ console.log(`encode ratio ours / hep-js: ${(ourEnc / hjEnc).toFixed(1)}x`);
 // The collector's intake, lazy vs full, on the load generator's mix (a quarter IPv6, 300-1500 B).
 const mix = sipMix(4000, 42).map((m) => m.bytes);
 const from = Intake.sender('127.0.0.1', 40000, senderFromSocket('127.0.0.1', 40000)!, true);
-const intakes: Record<DecodeMode, Intake> = {
-  lazy: new Intake({ topicPrefix: 'b.', headers: 'minimal', decode: 'lazy' }),
+// `lazy, no slab` is the lazy path before the envelope slab (HEP_ENVELOPE_SLAB=0).
+const intakes: Record<string, Intake> = {
   full: new Intake({ topicPrefix: 'b.', headers: 'minimal', decode: 'full' }),
+  'lazy, no slab': new Intake({ topicPrefix: 'b.', headers: 'minimal', decode: 'lazy', envelopeSlabBytes: 0 }),
+  lazy: new Intake({ topicPrefix: 'b.', headers: 'minimal', decode: 'lazy' }),
 };
 const PACKETS = 200_000;
-function intakeRound(mode: DecodeMode): number {
-  const intake = intakes[mode];
+function intakeRound(mode: string): number {
+  const intake = intakes[mode]!;
   const c0 = process.cpuUsage();
   const hr = process.hrtime.bigint();
   for (let i = 0; i < PACKETS; i++) {
@@ -87,11 +89,14 @@ function intakeRound(mode: DecodeMode): number {
   const c = process.cpuUsage(c0);
   return (c.user + c.system) / PACKETS;
 }
-const per: Record<DecodeMode, number[]> = { lazy: [], full: [] };
-for (let r = 0; r < 2; r++) { intakeRound('lazy'); intakeRound('full'); }
-for (let r = 0; r < 15; r++) for (const m of (r % 2 === 0 ? ['lazy', 'full'] : ['full', 'lazy']) as DecodeMode[]) per[m].push(intakeRound(m));
-const lazyUs = median(per.lazy);
-const fullUs = median(per.full);
+const modes = Object.keys(intakes);
+const per: Record<string, number[]> = Object.fromEntries(modes.map((m) => [m, []]));
+for (let r = 0; r < 2; r++) for (const m of modes) intakeRound(m);
+for (let r = 0; r < 15; r++) for (const m of r % 2 === 0 ? modes : [...modes].reverse()) per[m]!.push(intakeRound(m));
+const fullUs = median(per['full']!);
 console.log(`\nintake (decode + route + envelope), ${mix.length} packets of the load mix, 15 interleaved rounds x ${PACKETS}, CPU µs/packet (median):`);
-console.log(`  HEP_DECODE=full ${fullUs.toFixed(3)}   HEP_DECODE=lazy ${lazyUs.toFixed(3)}   full / lazy ${(fullUs / lazyUs).toFixed(2)}x`);
+for (const m of modes) {
+  const us = median(per[m]!);
+  console.log(`  HEP_DECODE=${m.padEnd(14)} ${us.toFixed(3)}   full / this ${(fullUs / us).toFixed(2)}x`);
+}
 if (sink === -1) console.log(sink);

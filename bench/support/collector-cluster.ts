@@ -16,7 +16,7 @@ if (!(n >= 1) || ports.length < n || spools.length < n) {
   process.exit(2);
 }
 cluster.schedulingPolicy = cluster.SCHED_NONE;
-cluster.setupPrimary({ exec: 'services/collector/main.ts', execArgv: [...process.execArgv.filter((a) => a.startsWith('--cpu-prof')), '--import', 'tsx'], silent: true });
+cluster.setupPrimary({ exec: 'services/collector/main.ts', execArgv: [...process.execArgv.filter((a) => a.startsWith('--cpu-prof') || a.startsWith('--max-semi-space-size')), '--import', 'tsx'], silent: true });
 const workers: Worker[] = [];
 let ready = 0;
 for (let i = 0; i < n; i++) {

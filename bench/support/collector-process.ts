@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Admin } from 'kafkajs';
 import { topicCatalogue } from '../../services/shared/kafka/topics.ts';
 import { freePort } from '../../test/support/ports.ts';
@@ -27,7 +28,7 @@ export interface CollectorProcess {
  * `processes` > 1 runs that many collector processes on one HEP port (bench/support/collector-cluster.ts), as the
  * supervisor does under `npm start`.
  */
-export async function startCollector(kafkaBrokers: readonly string[], label: string, env: Record<string, string> = {}, processes = 1): Promise<CollectorProcess> {
+export async function startCollector(kafkaBrokers: readonly string[], label: string, env: Record<string, string> = {}, processes = 1, cwd?: string): Promise<CollectorProcess> {
   const prefix = `${uniqueName(label)}.`;
   const hepPort = await freePort();
   const metricsPorts: number[] = [];
@@ -38,15 +39,20 @@ export async function startCollector(kafkaBrokers: readonly string[], label: str
   }
   // COLLECTOR_CPU_PROF=<dir>: the collector writes a V8 CPU profile there when it exits (bench/PROFILE.md).
   const prof = process.env.COLLECTOR_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.COLLECTOR_CPU_PROF}`] : [];
+  // The Node options `npm start` gives collectors in the checkout that runs (a base for before/after may have none).
+  prof.push(...await collectorExecArgv(cwd));
+  // Extra Node/V8 options to try on a side (e.g. flags NODE_OPTIONS does not accept): BENCH_COLLECTOR_NODE_ARGS.
+  const extra = env['BENCH_COLLECTOR_NODE_ARGS'] ?? '';
+  if (extra.trim() !== '') prof.push(...extra.trim().split(/\s+/));
   const common = { ...process.env, KAFKA_BROKERS: kafkaBrokers.join(','), KAFKA_TOPIC_PREFIX: prefix, HEP_PORT: String(hepPort),
     LOG_LEVEL: 'warn', LOG_FORMAT: 'json', KAFKA_PARTITIONS: '6', ...env };
   const child = processes === 1
     ? spawn(process.execPath, [...prof, '--import', 'tsx', 'services/collector/main.ts'], {
-      env: { ...common, METRICS_PORT: String(metricsPorts[0]), PUBLISH_SPOOL_DIR: spools[0] }, stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...common, METRICS_PORT: String(metricsPorts[0]), PUBLISH_SPOOL_DIR: spools[0] }, stdio: ['ignore', 'pipe', 'inherit'], cwd,
     })
     : spawn(process.execPath, [...prof, '--import', 'tsx', 'bench/support/collector-cluster.ts'], {
       env: { ...common, COLLECTOR_PROCESSES: String(processes), COLLECTOR_METRICS_PORTS: metricsPorts.join(','), COLLECTOR_SPOOL_DIRS: spools.join(',') },
-      stdio: ['ignore', 'pipe', 'inherit'],
+      stdio: ['ignore', 'pipe', 'inherit'], cwd,
     });
   const pids = await new Promise<number[]>((resolve, reject) => {
     let out = '';
@@ -67,6 +73,12 @@ export async function startCollector(kafkaBrokers: readonly string[], label: str
       await admin.deleteTopics({ topics: topicCatalogue(prefix, 1, 1).map((t) => t.name), timeout: 10_000 }).catch(() => undefined);
     },
   };
+}
+
+async function collectorExecArgv(cwd: string | undefined): Promise<readonly string[]> {
+  const file = join(cwd ?? process.cwd(), 'services/supervisor/processes.ts');
+  const mod = (await import(pathToFileURL(file).href)) as { COLLECTOR_EXEC_ARGV?: readonly string[] };
+  return mod.COLLECTOR_EXEC_ARGV ?? [];
 }
 
 const CLK = 100; // USER_HZ

@@ -10,6 +10,7 @@ import type { CaptureRecord } from './publish/record.ts';
 import { topicName, type TopicKey } from '../shared/kafka/topics.ts';
 import { encodeEnvelope, FLAG_TS_FIXED, type EnvelopeSender, type Transport } from '../shared/hep/envelope.ts';
 import { findCallId } from './sip-call-id.ts';
+import { Slab } from '../shared/slab.ts';
 
 export type DropReason = `decode:${HepDecodeReason}` | 'auth' | 'capture_id' | 'source_not_allowed';
 
@@ -43,6 +44,14 @@ export interface IntakeOptions {
    */
   readonly headers?: HeaderMode;
   readonly decode?: DecodeMode;
+  /** Bytes of the slab the lazy path carves envelopes from (slab.ts); 0: one `Buffer.allocUnsafe` per envelope. */
+  readonly envelopeSlabBytes?: number;
+  /**
+   * Lazy path: a key read from the packet (Call-ID, correlation id) is handed on as a view of the same bytes in the
+   * envelope rather than of the received buffer, so the socket's buffer (a whole TCP read, or the datagram) is free
+   * once the packet is processed instead of living until Kafka acknowledges the record. Default true.
+   */
+  readonly keyInEnvelope?: boolean;
 }
 
 export const ROUTE_KEYS = ['hepSip', 'hepRtcp', 'hepQos', 'hepLog', 'hepOther'] as const satisfies readonly TopicKey[];
@@ -80,7 +89,23 @@ const scan = scanHep;
 const envelope = encodeEnvelope;
 const callId = findCallId;
 const TS_FIXED = FLAG_TS_FIXED;
+export const DEFAULT_ENVELOPE_SLAB_BYTES = 256 * 1024;
 const DECODE_DROP = Object.fromEntries(Object.keys(HepErrors).map((r) => [r, `decode:${r}`])) as Record<HepDecodeReason, DropReason>;
+
+/**
+ * `key` as a view of `value` (the envelope made from `hep` with the `skip` chunks left out) when it is a view of
+ * `hep`; anything else (the sender's key, a copy made for a folded Call-ID or invalid UTF-8) is returned as it is.
+ * Keys lie in the payload or correlation chunk, never in a skipped (auth key) chunk; skipped chunks before the key
+ * shift it left by their length.
+ */
+function keyInEnvelope(key: Buffer, hep: Buffer, value: Buffer, skip: readonly number[], skipBytes: number): Buffer {
+  const at = key.byteOffset - hep.byteOffset;
+  if (key.buffer !== hep.buffer || at < 0 || at + key.length > hep.length) return key;
+  let shift = 0;
+  for (let i = 0; i < skip.length; i += 2) if (skip[i + 1]! <= at) shift += skip[i + 1]! - skip[i]!;
+  const start = value.length - (hep.length - skipBytes) + at - shift;
+  return value.subarray(start, start + key.length);
+}
 
 function hostPort(ip: string, port: number): string {
   return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
@@ -99,6 +124,8 @@ export class Intake {
   readonly #maxPacketSize: number;
   /** Reused by every lazy scan: the intake is synchronous, so one view is never read by two packets at once. */
   readonly #view = new HepView();
+  readonly #slab: Slab;
+  readonly #keyInEnvelope: boolean;
   /** Wall clock minus monotonic clock, refreshed by `syncClock()` so NTP steps reach the envelope times. */
   #wallOffsetNs = 0n;
   /** Route index of the last accepted packet, read by the listener for its per-type counter. */
@@ -115,6 +142,8 @@ export class Intake {
     this.#noHeaders = opts.headers === 'none';
     this.#lazy = (opts.decode ?? 'lazy') === 'lazy' && !this.#fullHeaders;
     this.#maxPacketSize = this.#decodeOptions.maxPacketSize;
+    this.#slab = new Slab(opts.envelopeSlabBytes ?? DEFAULT_ENVELOPE_SLAB_BYTES);
+    this.#keyInEnvelope = opts.keyInEnvelope ?? true;
     this.syncClock();
   }
 
@@ -222,12 +251,14 @@ export class Intake {
       key = callId(bytes, v.payloadStart, v.payloadEnd);
     }
     key ??= sender.keyBytes;
+    // The auth key chunks are left out while copying (see the full path).
+    const value = envelope(bytes, sender, wall, transport, flags, v.authChunks, v.authBytes, this.#slab);
+    if (this.#keyInEnvelope) key = keyInEnvelope(key, bytes, value, v.authChunks, v.authBytes);
 
     return {
       topic: this.#topics[route]!,
       key,
-      // The auth key chunks are left out while copying (see the full path).
-      value: envelope(bytes, sender, wall, transport, flags, v.authChunks, v.authBytes),
+      value,
       headers: this.#noHeaders ? NO_HEADERS : (flags & TS_FIXED) === 0 ? MINIMAL_HEADERS[type]! : MINIMAL_HEADERS_TS_FIXED[type]!,
       receivedAtNs: hrNs,
     };

@@ -37,6 +37,13 @@ export { TRANSPORTS };
  */
 export class SenderTable {
   readonly #cache = new Map<string, Sender>();
+  /**
+   * The sender of the previous call: a UDP listener sees runs of datagrams from one proxy, and comparing the address
+   * string and port is cheaper than building the map key and hashing it per datagram.
+   */
+  #lastAddress = '';
+  #lastPort = -1;
+  #last: Sender | undefined;
 
   constructor(
     private readonly allow: CidrList | undefined,
@@ -44,14 +51,19 @@ export class SenderTable {
   ) {}
 
   get(address: string, port: number): Sender | undefined {
+    if (port === this.#lastPort && address === this.#lastAddress) return this.#last;
     const k = `${address} ${port}`;
-    const hit = this.#cache.get(k);
-    if (hit !== undefined) return hit;
-    const made = this.make(address, port);
-    if (made === undefined) return undefined;
-    if (this.#cache.size >= this.capacity) this.#cache.clear();
-    this.#cache.set(k, made);
-    return made;
+    let s = this.#cache.get(k);
+    if (s === undefined) {
+      s = this.make(address, port);
+      if (s === undefined) return undefined;
+      if (this.#cache.size >= this.capacity) this.#cache.clear();
+      this.#cache.set(k, s);
+    }
+    this.#lastAddress = address;
+    this.#lastPort = port;
+    this.#last = s;
+    return s;
   }
 
   make(address: string, port: number): Sender | undefined {

@@ -83,6 +83,7 @@ export class Collector implements Component {
       timestampSkewMs: c.hepTimestampSkew,
       headers: opts.headers ?? c.publishHeaders,
       decode: c.hepDecode,
+      envelopeSlabBytes: c.hepEnvelopeSlab,
     });
     const pipeline = new Pipeline(this.intake, opts.sink, this.stats);
     const senders = new SenderTable(allow);

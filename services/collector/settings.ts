@@ -40,6 +40,10 @@ export const collectorSettings = {
     + 'type, capture id, timestamp, auth key, correlation id / Call-ID) and forwards the bytes; `full` decodes the whole '
     + 'packet first (addresses as text, node name), as before. Both accept and refuse the same packets and write the same '
     + 'records; `PUBLISH_HEADERS=full` always decodes fully. Kept for comparison in bench/collector.bench.ts.'),
+  hepEnvelopeSlab: s.int('HEP_ENVELOPE_SLAB', 256 * 1024, 0, 64 * MiB,
+    'Bytes of the slabs the collector carves capture envelopes from (one allocation per few hundred packets instead of '
+    + 'a fresh 8 KiB Buffer pool every ~7; bench/PROFILE.md, "Collector: second pass"). Packets of an eighth of it or '
+    + 'more get their own buffer. 0: one `Buffer.allocUnsafe` per envelope, as before. With `HEP_DECODE=lazy` only.'),
   publishKafkaClient: s.enumOf('PUBLISH_KAFKA_CLIENT', ['platformatic', 'kafkajs'] as const, 'platformatic',
     'Kafka client of the capture publisher. `platformatic` (@platformatic/kafka) carries about twice the records per CPU '
     + 'second of `kafkajs` (bench/README.md); both are idempotent, acks=all, same key → partition mapping.'),
@@ -50,6 +54,11 @@ export const collectorSettings = {
     + 'about a quarter of the collector\'s CPU (bench/PROFILE.md, bench/README.md). Set them for outside consumers that route on headers.'),
   publishQueueBytes: s.int('PUBLISH_QUEUE_BYTES', 64 * MiB, MiB, 16 * 1024 * MiB,
     'Bytes of accepted records held in memory waiting for Kafka before the publisher spools to disk.'),
+  publishLinger: s.duration('PUBLISH_LINGER', 20,
+    'How long the publisher lets a batch fill before sending it to Kafka when the queue is short (a full batch, 1 MiB, '
+    + 'goes at once). Each produce request costs the collector ~0.2 ms of CPU whatever its size, so a longer linger means '
+    + 'fewer, larger requests and less CPU per packet at moderate rates, for up to that much more capture latency '
+    + '(bench/PROFILE.md, "Collector: second pass"; it was 5ms).', '20ms'),
   publishSpoolDir: s.string('PUBLISH_SPOOL_DIR', 'data/spool',
     'Directory of the disk spool used while Kafka is slow or down (replayed in order when it is back).'),
   publishSpoolBytes: s.int('PUBLISH_SPOOL_BYTES', 1024 * MiB, 0, 1024 * 1024 * MiB,

@@ -38,6 +38,7 @@ export function buildCollectorWithPublisher(config: CollectorConfig, kafka: Coll
     metrics: new PublisherMetrics(registry),
     log: log.child({ component: 'publisher' }),
     maxQueueBytes: config.publishQueueBytes,
+    lingerMs: config.publishLinger,
   });
   const collector = new Collector({ config, sink: publisher, log, registry });
   return { publisher, collector, components: [publisher, collector] };

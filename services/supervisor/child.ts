@@ -71,7 +71,7 @@ export class SupervisedChild {
   }
 
   #fork(): void {
-    cluster.setupPrimary({ exec: `${SERVICES_DIR}${this.opts.slot.spec.entry}`, execArgv: ['--import', 'tsx'], silent: true });
+    cluster.setupPrimary({ exec: `${SERVICES_DIR}${this.opts.slot.spec.entry}`, execArgv: [...(this.opts.slot.spec.execArgv ?? []), '--import', 'tsx'], silent: true });
     const worker = cluster.fork({ ...this.opts.env, [SUPERVISED_ENV]: '1', [PROCESS_ENV]: this.name });
     this.#worker = worker;
     this.#state = 'starting';

@@ -14,6 +14,7 @@
  *   .. raw HEP packet, to the end
  */
 import { defineError, TollgateError } from '../errors.ts';
+import type { Slab } from '../slab.ts';
 import { formatIpv4, formatIpv6, parseIpv4, writeIpv6 } from './ip.ts';
 
 export const EnvelopeErrors = {
@@ -57,13 +58,15 @@ export function envelopeHeaderSize(family: 4 | 6): number {
  * One allocation and one copy of the HEP bytes; this runs for every accepted packet. `skip` (`[start, end, ...]`,
  * ascending, `skipBytes` in total) names HEP3 chunks to leave out while copying (the auth key): the HEP length field
  * is then rewritten, so the result equals `encodeEnvelope(withoutChunk(hep, ...))` without the intermediate copy.
+ * `slab`: where the bytes are carved from (the collector's, see slab.ts); every byte of the result is written.
  */
 export function encodeEnvelope(
   hep: Buffer, sender: EnvelopeSender, receivedAtNs: bigint, transport: Transport, flags: number,
-  skip?: readonly number[], skipBytes = 0,
+  skip?: readonly number[], skipBytes = 0, slab?: Slab,
 ): Buffer {
   const head = envelopeHeaderSize(sender.family);
-  const out = Buffer.allocUnsafe(head + hep.length - skipBytes);
+  const size = head + hep.length - skipBytes;
+  const out = slab === undefined ? Buffer.allocUnsafe(size) : slab.alloc(size);
   out[0] = ENVELOPE_MAGIC;
   out[1] = ENVELOPE_VERSION;
   out[2] = (flags & ~TRANSPORT_MASK) | (TRANSPORTS.indexOf(transport) << TRANSPORT_SHIFT);

@@ -112,3 +112,61 @@ test('lazy intake: the auth key is left out of the record, the rest byte-identic
   assert.deepEqual(Object.keys(n.headers), []);
   assert.ok(Object.isFrozen(n.headers) && Object.isFrozen(r.headers), 'shared header objects are frozen');
 });
+
+test('envelopes carved from slabs equal one-allocation envelopes, and later packets never overwrite earlier records', () => {
+  // A 4 KiB slab rolls over every few packets and gives packets of 512 B or more their own buffer, so both paths of
+  // the slab and many rollovers are exercised while every record is still held.
+  const small = new Intake({ topicPrefix: 't.', headers: 'none', envelopeSlabBytes: 4096, authKey: 'k3y' });
+  const plain = new Intake({ topicPrefix: 't.', headers: 'none', envelopeSlabBytes: 0, authKey: 'k3y' });
+  fc.assert(fc.property(fc.array(fc.tuple(anyPacket, fc.boolean(), fc.integer({ min: 0, max: 1 })), { minLength: 1, maxLength: 60 }), (ps) => {
+    const kept: Array<[CaptureRecord, CaptureRecord]> = [];
+    for (const [p, keyed, si] of ps) {
+      let bytes = encodeHep({ ...p, timestampSec: nowSec, authKey: undefined, correlationId: undefined });
+      bytes = withChunk(bytes, HepChunk.AUTH_KEY, Buffer.from(keyed ? 'k3y' : 'nope'));
+      const hr = process.hrtime.bigint();
+      const a = small.process(bytes, SENDERS[si]!, hr, 'udp');
+      const b = plain.process(bytes, SENDERS[si]!, hr, 'udp');
+      if (typeof a === 'string' || typeof b === 'string') {
+        assert.equal(a, b);
+        continue;
+      }
+      kept.push([a, b]);
+    }
+    for (const [a, b] of kept) {
+      assert.equal(a.value.length, b.value.length);
+      assert.ok(a.value.subarray(0, 4).equals(b.value.subarray(0, 4)));
+      assert.ok(a.value.subarray(12).equals(b.value.subarray(12)), 'sender and HEP bytes');
+      const d = decodeEnvelope(a.value).receivedAtNs - decodeEnvelope(b.value).receivedAtNs;
+      assert.ok(d < 50_000_000n && d > -50_000_000n, 'receive times of the same instant');
+      assert.ok(a.key.equals(b.key));
+    }
+  }), { numRuns: 300 });
+});
+
+test('lazy records hold no view of the received bytes: overwriting them afterwards changes no key and no value', () => {
+  const [lazy, full] = pair({ authKey: 'k3y', headers: 'none' });
+  fc.assert(fc.property(
+    anyPacket, fc.boolean(), fc.option(idBytes, { nil: undefined }), fc.boolean(), fc.integer({ min: 0, max: 1 }),
+    (p, keyed, corr, authFirst, si) => {
+      let bytes = encodeHep({ ...p, timestampSec: nowSec, authKey: undefined, correlationId: undefined });
+      // The auth chunk before or after the correlation chunk: the key's place in the envelope shifts with it.
+      const auth = (b: Buffer): Buffer => (keyed ? withChunk(b, HepChunk.AUTH_KEY, Buffer.from('k3y')) : b);
+      if (authFirst) bytes = auth(bytes);
+      if (corr !== undefined) bytes = withChunk(bytes, HepChunk.CORRELATION_ID, corr);
+      if (!authFirst) bytes = auth(bytes);
+      const received = Buffer.from(bytes);
+      const a = lazy.process(received, SENDERS[si]!, process.hrtime.bigint(), 'udp');
+      if (typeof a === 'string') return;
+      const key = Buffer.from(a.key);
+      const value = Buffer.from(a.value);
+      received.fill(0);
+      assert.ok(a.key.equals(key), 'key changed with the received bytes');
+      assert.ok(a.value.equals(value), 'value changed with the received bytes');
+      same(lazy, full, bytes, SENDERS[si]!);
+    },
+  ), { numRuns: 2000 });
+  const sip = hepPacket(sipMessage({ method: 'INVITE', callId: 'call-abc@host', cseq: 1, v6: false }), { authKey: 'k3y' });
+  const r = lazy.process(sip, SENDERS[0]!, process.hrtime.bigint(), 'tcp') as CaptureRecord;
+  assert.equal(r.key.toString(), 'call-abc@host');
+  assert.equal(r.key.buffer, r.value.buffer, 'the Call-ID key is a view of the envelope');
+});
