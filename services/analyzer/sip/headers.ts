@@ -1,13 +1,14 @@
 /**
  * Header names (compact and long forms) and the parsers for structured header values that are not name-addr.
  */
-import type { SipAuthSummary, SipContact, SipCSeq, SipVia } from './message.ts';
+import type { SipAuthSummary, SipContact, SipCSeq, SipParams, SipVia, Uri } from './message.ts';
 // When tsx loads these modules as CommonJS (it can, depending on the entry script), every use of an imported name is then a getter call on the exporting module's
 // exports object, which V8 does not inline here (measured ~3 µs per message across the parser in the analyzer's
 // profile). Hot imports are bound once, at load.
 import * as uri from './uri.ts';
 
-const { isTokenChar, isWsp, paramsRead, parseNameAddr, readHeaderParams, readQuoted, skipWs, splitList, trimLws } = uri;
+const { isTokenChar, isWsp, nameAddrRead, paramsRead, paramsSeen, readHeaderParams, readNameAddr, readQuoted, scanHeaderParams, skipWs, splitList, trimLws } = uri;
+const { ParsedNameAddr } = uri;
 import type { WarnSink } from './uri.ts';
 
 const CANONICAL_NAMES = [
@@ -224,31 +225,70 @@ export function parseViaElement(el: string): SipVia | null {
     if (i === start || n > 65535) return null;
     port = n;
   }
-  const params = readHeaderParams(s, i);
-  if (params === null) return null;
+  if (!scanHeaderParams(s, i)) return null;
   viaClean = !paramsRead.empty && paramsRead.end === s.length;
-  const rp = params['rport'];
+  const rp = paramsSeen.rport;
   let rport: number | true | undefined;
   if (rp === null) rport = true;
   else if (rp !== undefined && rp.length > 0 && rp.length <= 5) {
     const v = Number(rp);
     if (Number.isInteger(v) && v >= 0 && /^\d+$/.test(rp)) rport = v;
   }
-  const branch = params['branch'];
-  const received = params['received'];
+  const branch = paramsSeen.branch;
+  const received = paramsSeen.received;
   const isSip20 = p0End - p0 === 3 && p1End - p1 === 3 && (s.charCodeAt(p0) | 0x20) === 115 &&
     (s.charCodeAt(p0 + 1) | 0x20) === 105 && (s.charCodeAt(p0 + 2) | 0x20) === 112 && s.charCodeAt(p1) === 50 &&
     s.charCodeAt(p1 + 1) === 46 && s.charCodeAt(p1 + 2) === 48;
-  return {
-    protocol: isSip20 ? 'SIP/2.0' : `${s.slice(p0, p0End).toUpperCase()}/${s.slice(p1, p1End)}`,
-    transport: upperPart(s, p2, p2End),
-    host,
-    port,
-    branch: branch === null ? '' : branch,
-    received: received === null ? undefined : received,
-    rport,
-    params,
-  };
+  return new ParsedVia(
+    isSip20 ? 'SIP/2.0' : `${s.slice(p0, p0End).toUpperCase()}/${s.slice(p1, p1End)}`, upperPart(s, p2, p2End), host,
+    port, branch === null ? '' : branch, received === null ? undefined : received, rport, s, i,
+  );
+}
+
+/**
+ * One via-parm. Branch, received and rport (what transactions, rows and the registration tracker read) were picked
+ * out while the parameters were checked; the dictionary of all of them is built only when first read. `toJSON`
+ * gives what the plain object it replaced serialised to, in the same key order.
+ */
+export class ParsedVia implements SipVia {
+  readonly protocol: string;
+  readonly transport: string;
+  readonly host: string;
+  readonly port: number | undefined;
+  readonly branch: string | undefined;
+  readonly received: string | undefined;
+  readonly rport: number | true | undefined;
+  readonly #text: string;
+  readonly #paramsAt: number;
+  #params: SipParams | undefined;
+
+  constructor(
+    protocol: string, transport: string, host: string, port: number | undefined, branch: string | undefined,
+    received: string | undefined, rport: number | true | undefined, text: string, paramsAt: number,
+  ) {
+    this.protocol = protocol;
+    this.transport = transport;
+    this.host = host;
+    this.port = port;
+    this.branch = branch;
+    this.received = received;
+    this.rport = rport;
+    this.#text = text;
+    this.#paramsAt = paramsAt;
+  }
+
+  get params(): SipParams {
+    // The text was read once already (`scanHeaderParams`), so this cannot fail.
+    if (this.#params === undefined) this.#params = readHeaderParams(this.#text, this.#paramsAt) as SipParams;
+    return this.#params;
+  }
+
+  toJSON(): object {
+    return {
+      protocol: this.protocol, transport: this.transport, host: this.host, port: this.port, branch: this.branch,
+      received: this.received, rport: this.rport, params: this.params,
+    };
+  }
 }
 
 /** Every via-parm of one Via header value. Empty or broken elements are dropped and reported as malformed. */
@@ -298,19 +338,40 @@ export function parseContactValue(value: string, warn: WarnSink): SipContact[] {
 const Q_VALUE = /^\s*[01](\.\d{0,3})?\s*$/;
 
 function addContact(el: string, warn: WarnSink, out: SipContact[]): void {
-  const na = parseNameAddr(el, warn);
-  if (na === null) {
+  if (!readNameAddr(el, warn)) {
     warn('malformed_contact');
     return;
   }
-  const ex = na.params['expires'];
-  const q = na.params['q'];
-  out.push({
-    displayName: na.displayName, uri: na.uri, user: na.user, host: na.host, port: na.port, tag: na.tag, params: na.params,
-    wildcard: false,
-    expires: typeof ex === 'string' ? parseDeltaSeconds(ex) : undefined,
-    q: typeof q === 'string' && Q_VALUE.test(q) ? Number(q) : undefined,
-  });
+  const r = nameAddrRead;
+  const { tag, expires: ex, q } = paramsSeen;
+  out.push(new ParsedContact(
+    r.displayName, r.uri, typeof tag === 'string' ? tag : undefined, r.text, r.paramsAt,
+    typeof ex === 'string' ? parseDeltaSeconds(ex) : undefined,
+    typeof q === 'string' && Q_VALUE.test(q) ? Number(q) : undefined,
+  ));
+}
+
+/** A Contact binding: a name-addr (parameters built on first read) with its expires and q picked out. */
+export class ParsedContact extends ParsedNameAddr {
+  readonly wildcard = false as const;
+  readonly expires: number | undefined;
+  readonly q: number | undefined;
+
+  constructor(
+    displayName: string | undefined, uri: Uri, tag: string | undefined, text: string, paramsAt: number,
+    expires: number | undefined, q: number | undefined,
+  ) {
+    super(displayName, uri, tag, text, paramsAt);
+    this.expires = expires;
+    this.q = q;
+  }
+
+  override toJSON(): object {
+    return {
+      displayName: this.displayName, uri: this.uri, user: this.user, host: this.host, port: this.port, tag: this.tag,
+      params: this.params, wildcard: this.wildcard, expires: this.expires, q: this.q,
+    };
+  }
 }
 
 /** Scheme plus identity parameters of a credentials header; secrets are skipped while scanning. */

@@ -172,27 +172,90 @@ function parseSipLike(scheme: 'sip' | 'sips', rest: string): SipUri | null {
     port = p;
     i = j;
   }
-  let params = NO_PARAMS;
-  let headers = NO_HEADERS;
+  let paramsAt = -1;
+  let paramsEnd = -1;
+  let headersAt = -1;
   if (i < hp.length) {
     const c = hp.charCodeAt(i);
     if (c !== 59 && c !== 63) return null;
     const q = hp.indexOf('?', i);
     if (c === 59) {
-      params = newParams();
-      parseUriParams(hp.slice(i + 1, q === -1 ? hp.length : q), params);
+      paramsAt = i + 1;
+      paramsEnd = q === -1 ? hp.length : q;
     }
-    if (q !== -1) {
-      headers = Object.create(null) as Record<string, string>;
-      for (const part of hp.slice(q + 1).split('&')) {
-        if (part.length === 0) continue;
-        const eq = part.indexOf('=');
-        if (eq === -1) headers[decodePercent(part)] = '';
-        else headers[decodePercent(part.slice(0, eq))] = decodePercent(part.slice(eq + 1));
-      }
-    }
+    if (q !== -1) headersAt = q + 1;
   }
-  return { kind: 'sip', scheme, user, host, port, params, headers };
+  return new ParsedSipUri(scheme, user, host, port, hp, paramsAt, paramsEnd, headersAt);
+}
+
+/** `;params` of a URI: a dictionary, `NO_PARAMS` when `at` is -1. */
+function uriParams(s: string, at: number, end: number): Record<string, string | null> {
+  if (at === -1) return NO_PARAMS;
+  const params = newParams();
+  parseUriParams(s.slice(at, end), params);
+  return params;
+}
+
+/** `?headers` of a URI: a dictionary, `NO_HEADERS` when `at` is -1. */
+function uriHeaders(s: string, at: number): Record<string, string> {
+  if (at === -1) return NO_HEADERS;
+  const headers = Object.create(null) as Record<string, string>;
+  for (const part of s.slice(at).split('&')) {
+    if (part.length === 0) continue;
+    const eq = part.indexOf('=');
+    if (eq === -1) headers[decodePercent(part)] = '';
+    else headers[decodePercent(part.slice(0, eq))] = decodePercent(part.slice(eq + 1));
+  }
+  return headers;
+}
+
+/**
+ * A sip:, sips: or tel: URI. The parameters and `?headers` are checked for shape while parsing but built into
+ * dictionaries only when first read: rows and trackers read user, host and port of every From, To and Request-URI,
+ * and almost never a parameter, and a null-prototype dictionary is the dearest object a message can cost.
+ * `toJSON` gives what the plain object it replaced serialised to, in the same key order.
+ */
+export class ParsedSipUri implements SipUri {
+  readonly kind = 'sip' as const;
+  readonly scheme: 'sip' | 'sips' | 'tel';
+  readonly user: string | undefined;
+  readonly host: string;
+  readonly port: number | undefined;
+  /** The text the parameters and headers are in, and where: `-1` when there are none. */
+  readonly #text: string;
+  readonly #paramsAt: number;
+  readonly #paramsEnd: number;
+  readonly #headersAt: number;
+  #params: Record<string, string | null> | undefined;
+  #headers: Record<string, string> | undefined;
+
+  constructor(
+    scheme: 'sip' | 'sips' | 'tel', user: string | undefined, host: string, port: number | undefined, text: string,
+    paramsAt: number, paramsEnd: number, headersAt: number,
+  ) {
+    this.scheme = scheme;
+    this.user = user;
+    this.host = host;
+    this.port = port;
+    this.#text = text;
+    this.#paramsAt = paramsAt;
+    this.#paramsEnd = paramsEnd;
+    this.#headersAt = headersAt;
+  }
+
+  get params(): SipParams {
+    if (this.#params === undefined) this.#params = uriParams(this.#text, this.#paramsAt, this.#paramsEnd);
+    return this.#params;
+  }
+
+  get headers(): Readonly<Record<string, string>> {
+    if (this.#headers === undefined) this.#headers = uriHeaders(this.#text, this.#headersAt);
+    return this.#headers;
+  }
+
+  toJSON(): object {
+    return { kind: this.kind, scheme: this.scheme, user: this.user, host: this.host, port: this.port, params: this.params, headers: this.headers };
+  }
 }
 
 function hostPortEnd(hp: string): number {
@@ -242,12 +305,7 @@ export function parseSipUri(s: string): Uri | null {
     const semi = rest.indexOf(';');
     const num = semi === -1 ? rest : rest.slice(0, semi);
     if (num.length === 0) return null;
-    let params = NO_PARAMS;
-    if (semi !== -1) {
-      params = newParams();
-      parseUriParams(rest.slice(semi + 1), params);
-    }
-    return { kind: 'sip', scheme: 'tel', user: decodePercent(num), host: '', port: undefined, params, headers: NO_HEADERS };
+    return new ParsedSipUri('tel', decodePercent(num), '', undefined, rest, semi === -1 ? -1 : semi + 1, rest.length, -1);
   }
   const scheme = s.slice(0, sl).toLowerCase();
   for (let i = 0; i < rest.length; i++) if (rest.charCodeAt(i) <= 32) return null;
@@ -347,6 +405,124 @@ export function readHeaderParams(s: string, i: number): Record<string, string | 
   }
 }
 
+/** Index after the closing quote of a quoted-string that starts at `i`, or -1 when it never closes; what
+ * `quotedText` accepts, without building the text. */
+function skipQuoted(s: string, i: number): number {
+  for (let k = i + 1; k < s.length; k++) {
+    const c = s.charCodeAt(k);
+    if (c === 92 /* \ */) {
+      if (k + 1 >= s.length) return -1;
+      k++;
+    } else if (c === 34) return k + 1;
+  }
+  return -1;
+}
+
+/** Whether `s[start, end)` lower-cased is `name` (a lower-case ASCII constant): what `slice().toLowerCase() ===
+ * name` says, without the slice for ASCII names. */
+function nameIs(s: string, start: number, end: number, name: string): boolean {
+  if (end - start !== name.length) return false;
+  for (let k = 0; k < name.length; k++) {
+    let c = s.charCodeAt(start + k);
+    if (c >= 128) return s.slice(start, end).toLowerCase() === name;
+    if (c >= 65 && c <= 90) c += 32;
+    if (c !== name.charCodeAt(k)) return false;
+  }
+  return true;
+}
+
+/** Which of the parameters readers ask for `s[start, end)` names (any case), 0 for any other. */
+const WANT_TAG = 1;
+const WANT_BRANCH = 2;
+const WANT_RECEIVED = 3;
+const WANT_RPORT = 4;
+const WANT_EXPIRES = 5;
+const WANT_Q = 6;
+function wantedParam(s: string, start: number, end: number): number {
+  switch (end - start) {
+    case 1: return nameIs(s, start, end, 'q') ? WANT_Q : 0;
+    case 3: return nameIs(s, start, end, 'tag') ? WANT_TAG : 0;
+    case 5: return nameIs(s, start, end, 'rport') ? WANT_RPORT : 0;
+    case 6: return nameIs(s, start, end, 'branch') ? WANT_BRANCH : 0;
+    case 7: return nameIs(s, start, end, 'expires') ? WANT_EXPIRES : 0;
+    case 8: return nameIs(s, start, end, 'received') ? WANT_RECEIVED : 0;
+    default: return 0;
+  }
+}
+
+/** What the last `scanHeaderParams` found of the parameters readers ask for: `undefined` when absent, `null` for a
+ * flag without `=value`, the last one when repeated (as in the dictionary `readHeaderParams` builds). */
+export const paramsSeen: {
+  tag: string | null | undefined; branch: string | null | undefined; received: string | null | undefined;
+  rport: string | null | undefined; expires: string | null | undefined; q: string | null | undefined;
+} = { tag: undefined, branch: undefined, received: undefined, rport: undefined, expires: undefined, q: undefined };
+
+/**
+ * `readHeaderParams` without the dictionary: the same walk and the same verdict (false where it gives null), with
+ * where it stopped and whether it met an empty name in `paramsRead`, and the values of tag, branch, received, rport,
+ * expires and q in `paramsSeen`. The dictionary is built later, from the same text, only if someone reads it.
+ */
+export function scanHeaderParams(s: string, i: number): boolean {
+  const seen = paramsSeen;
+  seen.tag = undefined;
+  seen.branch = undefined;
+  seen.received = undefined;
+  seen.rport = undefined;
+  seen.expires = undefined;
+  seen.q = undefined;
+  let empty = false;
+  for (;;) {
+    i = skipWs(s, i);
+    if (i >= s.length || s.charCodeAt(i) !== 59) {
+      paramsRead.end = i;
+      paramsRead.empty = empty;
+      return true;
+    }
+    i = skipWs(s, i + 1);
+    const start = i;
+    while (i < s.length) {
+      const c = s.charCodeAt(i);
+      if (c === 59 || c === 61 || c === 44 || c === 34 || isWsp(c)) break;
+      i++;
+    }
+    const want = i === start ? 0 : wantedParam(s, start, i);
+    if (i === start) empty = true;
+    i = skipWs(s, i);
+    let value: string | null = null;
+    if (s.charCodeAt(i) === 61 /* = */) {
+      i = skipWs(s, i + 1);
+      if (s.charCodeAt(i) === 34) {
+        if (want !== 0) {
+          const q = quotedText(s, i);
+          if (q === null) return false;
+          value = q;
+          i = quotedEnd;
+        } else {
+          i = skipQuoted(s, i);
+          if (i === -1) return false;
+        }
+      } else {
+        const vs = i;
+        while (i < s.length) {
+          const c = s.charCodeAt(i);
+          if (c === 59 || c === 44 || isWsp(c)) break;
+          i++;
+        }
+        if (want !== 0) value = s.slice(vs, i);
+      }
+    }
+    switch (want) {
+      case WANT_TAG: seen.tag = value; break;
+      case WANT_BRANCH: seen.branch = value; break;
+      case WANT_RECEIVED: seen.received = value; break;
+      case WANT_RPORT: seen.rport = value; break;
+      case WANT_EXPIRES: seen.expires = value; break;
+      case WANT_Q: seen.q = value; break;
+      default: break;
+    }
+  }
+}
+
 /** Splits a header value on commas that are outside quotes and `<...>`. Empty elements are kept. */
 export function splitList(s: string): string[] {
   const out: string[] = [];
@@ -376,22 +552,37 @@ function displayIsTokens(d: string): boolean {
   return true;
 }
 
+/** Where the last successful `readNameAddr` put what it read: the display name and URI, and the text and index
+ * its header parameters start at (their tag, expires and q are in `paramsSeen`). */
+export const nameAddrRead: { displayName: string | undefined; uri: Uri; text: string; paramsAt: number } = {
+  displayName: undefined, uri: { kind: 'other', scheme: '', opaque: '' }, text: '', paramsAt: 0,
+};
+
 /**
  * `[display-name] <uri> *(;param)` or a bare `addr-spec *(;param)`. In the bare form the first `;` ends the URI,
  * so its parameters belong to the header (RFC 3261 §20.10). Returns null for what cannot be read safely:
  * unterminated quotes, a missing `>`, an unparseable URI.
  */
 export function parseNameAddr(input: string, warn: WarnSink = ignore): NameAddr | null {
+  if (!readNameAddr(input, warn)) return null;
+  const r = nameAddrRead;
+  const tag = paramsSeen.tag;
+  return new ParsedNameAddr(r.displayName, r.uri, typeof tag === 'string' ? tag : undefined, r.text, r.paramsAt);
+}
+
+/** `parseNameAddr` without the result object: false where it gives null, otherwise the parts in `nameAddrRead`
+ * and `paramsSeen` (Contact builds its own object from them). */
+export function readNameAddr(input: string, warn: WarnSink): boolean {
   const s = trimLws(input);
   let displayName: string | undefined;
   let uriText: string;
   let i: number;
   if (s.charCodeAt(0) === 34) {
     const q = quotedText(s, 0);
-    if (q === null) return null;
+    if (q === null) return false;
     displayName = q;
     i = skipWs(s, quotedEnd);
-    if (s.charCodeAt(i) !== 60) return null;
+    if (s.charCodeAt(i) !== 60) return false;
   } else {
     i = s.indexOf('<');
     if (i !== -1) {
@@ -404,7 +595,7 @@ export function parseNameAddr(input: string, warn: WarnSink = ignore): NameAddr 
   }
   if (i !== -1) {
     const close = s.indexOf('>', i + 1);
-    if (close === -1) return null;
+    if (close === -1) return false;
     const inner = s.slice(i + 1, close);
     uriText = trimLws(inner);
     if (uriText.length !== inner.length) warn('lws_in_addr_spec');
@@ -417,17 +608,51 @@ export function parseNameAddr(input: string, warn: WarnSink = ignore): NameAddr 
     i = end;
   }
   const uri = parseSipUri(uriText);
-  if (uri === null) return null;
-  const params: SipParams | null = readHeaderParams(s, i);
-  if (params === null) return null;
-  const tag = params['tag'];
-  return {
-    displayName,
-    uri,
-    user: uri.kind === 'sip' ? uri.user : undefined,
-    host: uri.kind === 'sip' && uri.scheme !== 'tel' ? uri.host : undefined,
-    port: uri.kind === 'sip' ? uri.port : undefined,
-    tag: typeof tag === 'string' ? tag : undefined,
-    params,
-  };
+  if (uri === null) return false;
+  if (!scanHeaderParams(s, i)) return false;
+  const r = nameAddrRead;
+  r.displayName = displayName;
+  r.uri = uri;
+  r.text = s;
+  r.paramsAt = i;
+  return true;
+}
+
+/**
+ * A From / To / Contact / Route value. The header parameters are built into a dictionary only when first read:
+ * the tag, the one every reader wants, was picked out while the parameters were checked. `toJSON` gives what the
+ * plain object it replaced serialised to, in the same key order.
+ */
+export class ParsedNameAddr implements NameAddr {
+  readonly displayName: string | undefined;
+  readonly uri: Uri;
+  readonly user: string | undefined;
+  readonly host: string | undefined;
+  readonly port: number | undefined;
+  readonly tag: string | undefined;
+  readonly #text: string;
+  readonly #paramsAt: number;
+  #params: SipParams | undefined;
+
+  constructor(displayName: string | undefined, uri: Uri, tag: string | undefined, text: string, paramsAt: number) {
+    this.displayName = displayName;
+    this.uri = uri;
+    const sip = uri.kind === 'sip';
+    this.user = sip ? uri.user : undefined;
+    this.host = sip && uri.scheme !== 'tel' ? uri.host : undefined;
+    this.port = sip ? uri.port : undefined;
+    this.tag = tag;
+    this.#text = text;
+    this.#paramsAt = paramsAt;
+  }
+
+  get params(): SipParams {
+    // The text was read once already (`scanHeaderParams`), so this cannot fail.
+    if (this.#params === undefined) this.#params = readHeaderParams(this.#text, this.#paramsAt) as SipParams;
+    return this.#params;
+  }
+
+  toJSON(): object {
+    return { displayName: this.displayName, uri: this.uri, user: this.user, host: this.host, port: this.port, tag: this.tag, params: this.params };
+  }
 }
