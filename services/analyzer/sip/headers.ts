@@ -125,6 +125,15 @@ export function internMethod(m: string): string {
   return m;
 }
 
+/** `s[a, b)` as a method constant when it is one (case-sensitive, as methods are), without slicing it. */
+export function methodAt(s: string, a: number, b: number): string {
+  for (let i = 0; i < METHODS.length; i++) {
+    const m = METHODS[i] as string;
+    if (m.length === b - a && s.startsWith(m, a)) return m;
+  }
+  return s.slice(a, b);
+}
+
 const MAX_CSEQ = 2 ** 31 - 1;
 
 /** `1*DIGIT LWS Method`; RFC 3261 §8.1.1.5 caps the number below 2^31. */
@@ -143,7 +152,7 @@ export function parseCSeq(value: string): SipCSeq | null {
   i = skipWs(s, i);
   if (i >= s.length) return null;
   for (let k = i; k < s.length; k++) if (!isTokenChar(s.charCodeAt(k))) return null;
-  return { seq, method: internMethod(s.slice(i)) };
+  return { seq, method: methodAt(s, i, s.length) };
 }
 
 function readToken(s: string, i: number): number {
@@ -153,11 +162,21 @@ function readToken(s: string, i: number): number {
 
 const TRANSPORTS = ['UDP', 'TCP', 'TLS', 'SCTP', 'WS', 'WSS'];
 
-/** Upper-cased `s[a, b)`, as a constant for the usual transports and for `SIP` / `2.0`. */
+/** Upper-cased `s[a, b)`, as a constant for the usual transports (any case: a token is ASCII, so ASCII case
+ * folding is what toUpperCase does), without a slice for them. */
 function upperPart(s: string, a: number, b: number): string {
-  const t = s.slice(a, b);
-  for (let i = 0; i < TRANSPORTS.length; i++) if (TRANSPORTS[i] === t) return TRANSPORTS[i] as string;
-  return t.toUpperCase();
+  for (let i = 0; i < TRANSPORTS.length; i++) {
+    const t = TRANSPORTS[i] as string;
+    if (t.length !== b - a) continue;
+    let k = 0;
+    while (k < t.length) {
+      const c = s.charCodeAt(a + k);
+      if ((c >= 97 && c <= 122 ? c - 32 : c) !== t.charCodeAt(k)) break;
+      k++;
+    }
+    if (k === t.length) return t;
+  }
+  return s.slice(a, b).toUpperCase();
 }
 
 /** Whether the last `parseViaElement` consumed its whole element without empty parameters. */

@@ -96,10 +96,11 @@ function badHostChar(c: number): boolean {
   return c <= 32 || c === 34 || c === 60 || c === 62 || c === 64 || c === 44 || c === 127;
 }
 
-function parsePort(s: string): number | undefined | null {
-  if (s.length === 0 || s.length > 5) return null;
+/** The port in `s[from, end)`: null unless 1-5 digits up to 65535. */
+function parsePort(s: string, from: number, end: number): number | undefined | null {
+  if (end === from || end - from > 5) return null;
   let n = 0;
-  for (let i = 0; i < s.length; i++) {
+  for (let i = from; i < end; i++) {
     const c = s.charCodeAt(i);
     if (c < 48 || c > 57) return null;
     n = n * 10 + (c - 48);
@@ -121,53 +122,53 @@ function parseUriParams(s: string, into: Record<string, string | null>): void {
   }
 }
 
-function parseSipLike(scheme: 'sip' | 'sips', rest: string): SipUri | null {
+/** A sip:/sips: URI whose text after the colon starts at `base` of `s`. Indices into `s` throughout: a slice only for
+ * what the result keeps (user, host). */
+function parseSipLike(scheme: 'sip' | 'sips', s: string, base: number): SipUri | null {
   // Userinfo may hold unescaped `;` and `?` (RFC 4475 intmeth, semiuri) while `@` is never legal after the
-  // host, so the last `@` is the one that ends the userinfo.
-  const at = rest.lastIndexOf('@');
+  // host, so the last `@` is the one that ends the userinfo. (The scheme before `base` holds no `@`.)
+  const at = s.lastIndexOf('@');
   let user: string | undefined;
-  let hp = rest;
+  let hp = base;
   if (at !== -1) {
-    const userinfo = rest.slice(0, at);
-    const colon = userinfo.indexOf(':');
-    const rawUser = colon === -1 ? userinfo : userinfo.slice(0, colon);
-    user = rawUser.length > 0 ? decodePercent(rawUser) : undefined;
-    hp = rest.slice(at + 1);
+    const colon = s.indexOf(':', base);
+    const userEnd = colon === -1 || colon > at ? at : colon;
+    user = userEnd > base ? decodePercent(s.slice(base, userEnd)) : undefined;
+    hp = at + 1;
   }
-  let i = 0;
+  const n = s.length;
+  let i = hp;
   let host: string;
-  if (hp.charCodeAt(0) === 91 /* [ */) {
-    const close = hp.indexOf(']');
-    if (close < 2) return null;
-    host = hp.slice(1, close);
-    for (let k = 0; k < host.length; k++) {
-      const c = host.charCodeAt(k);
+  if (s.charCodeAt(hp) === 91 /* [ */) {
+    const close = s.indexOf(']', hp);
+    if (close - hp < 2) return null;
+    for (let k = hp + 1; k < close; k++) {
+      const c = s.charCodeAt(k);
       if (!(hexVal(c) >= 0 || c === 58 || c === 46)) return null;
     }
+    host = s.slice(hp + 1, close);
     i = close + 1;
-  } else if (unbracketedIpv6(hp)) {
+  } else if (unbracketedIpv6(s, hp)) {
     // `sip:9876@fe80:0:0:0:21a:a0ff:fe07:32e0` (seen from real IPv6 UAs; RFC 3261 wants brackets): eight groups
     // are the address, a ninth is the port. Stored as the address it is rather than quarantining the message.
-    const end = hostPortEnd(hp);
-    const last = hp.lastIndexOf(':', end - 1);
-    const groups = hp.slice(0, end).split(':').length;
-    i = groups === 9 ? last : end;
-    host = hp.slice(0, i);
+    const end = hostPortEnd(s, hp);
+    i = colonsIn(s, hp, end) === 8 ? s.lastIndexOf(':', end - 1) : end;
+    host = s.slice(hp, i);
   } else {
-    while (i < hp.length) {
-      const c = hp.charCodeAt(i);
+    while (i < n) {
+      const c = s.charCodeAt(i);
       if (c === 58 || c === 59 || c === 63) break;
       if (badHostChar(c)) return null;
       i++;
     }
-    host = hp.slice(0, i);
-    if (host.length === 0) return null;
+    if (i === hp) return null;
+    host = s.slice(hp, i);
   }
   let port: number | undefined;
-  if (hp.charCodeAt(i) === 58 /* : */) {
+  if (s.charCodeAt(i) === 58 /* : */) {
     let j = i + 1;
-    while (j < hp.length && hp.charCodeAt(j) !== 59 && hp.charCodeAt(j) !== 63) j++;
-    const p = parsePort(hp.slice(i + 1, j));
+    while (j < n && s.charCodeAt(j) !== 59 && s.charCodeAt(j) !== 63) j++;
+    const p = parsePort(s, i + 1, j);
     if (p === null) return null;
     port = p;
     i = j;
@@ -175,17 +176,17 @@ function parseSipLike(scheme: 'sip' | 'sips', rest: string): SipUri | null {
   let paramsAt = -1;
   let paramsEnd = -1;
   let headersAt = -1;
-  if (i < hp.length) {
-    const c = hp.charCodeAt(i);
+  if (i < n) {
+    const c = s.charCodeAt(i);
     if (c !== 59 && c !== 63) return null;
-    const q = hp.indexOf('?', i);
+    const q = s.indexOf('?', i);
     if (c === 59) {
       paramsAt = i + 1;
-      paramsEnd = q === -1 ? hp.length : q;
+      paramsEnd = q === -1 ? n : q;
     }
     if (q !== -1) headersAt = q + 1;
   }
-  return new ParsedSipUri(scheme, user, host, port, hp, paramsAt, paramsEnd, headersAt);
+  return new ParsedSipUri(scheme, user, host, port, s, paramsAt, paramsEnd, headersAt);
 }
 
 /** `;params` of a URI: a dictionary, `NO_PARAMS` when `at` is -1. */
@@ -258,24 +259,34 @@ export class ParsedSipUri implements SipUri {
   }
 }
 
-function hostPortEnd(hp: string): number {
-  let e = 0;
-  while (e < hp.length && hp.charCodeAt(e) !== 59 && hp.charCodeAt(e) !== 63) e++;
+/** Where host and port end: the first `;` or `?` from `from`, or the end. */
+function hostPortEnd(s: string, from: number): number {
+  let e = from;
+  while (e < s.length && s.charCodeAt(e) !== 59 && s.charCodeAt(e) !== 63) e++;
   return e;
+}
+
+function colonsIn(s: string, from: number, end: number): number {
+  let colons = 0;
+  for (let k = from; k < end; k++) if (s.charCodeAt(k) === 58) colons++;
+  return colons;
 }
 
 /** Seven or eight colons and nothing but hex digits, colons and dots before the parameters: an IPv6 literal
  * written without its brackets (with `::`, at most seven colons, so a port cannot be told apart and none is taken). */
-function unbracketedIpv6(hp: string): boolean {
-  const end = hostPortEnd(hp);
+function unbracketedIpv6(s: string, from: number): boolean {
+  const end = hostPortEnd(s, from);
   let colons = 0;
-  for (let k = 0; k < end; k++) {
-    const c = hp.charCodeAt(k);
+  for (let k = from; k < end; k++) {
+    const c = s.charCodeAt(k);
     if (c === 58) colons++;
     else if (!(hexVal(c) >= 0 || c === 46)) return false;
   }
   const groups = colons + 1;
-  return groups === 8 || (groups === 9 && !hp.slice(0, end).includes('::'));
+  if (groups === 8) return true;
+  if (groups !== 9) return false;
+  const dc = s.indexOf('::', from);
+  return dc === -1 || dc + 2 > end;
 }
 
 /**
@@ -283,7 +294,7 @@ function unbracketedIpv6(hp: string): boolean {
  * there is no scheme or a SIP URI has no usable host or port.
  */
 /** `sip`, `sips` or `tel` when the scheme of length `sl` is one of them (any case), without slicing it. */
-function knownScheme(s: string, sl: number): 'sip' | 'sips' | 'tel' | undefined {
+export function knownScheme(s: string, sl: number): 'sip' | 'sips' | 'tel' | undefined {
   if (sl !== 3 && sl !== 4) return undefined;
   const c0 = s.charCodeAt(0) | 0x20;
   const c1 = s.charCodeAt(1) | 0x20;
@@ -299,14 +310,14 @@ export function parseSipUri(s: string): Uri | null {
   const sl = schemeLength(s);
   if (sl === -1) return null;
   const known = knownScheme(s, sl);
-  const rest = s.slice(sl + 1);
-  if (known === 'sip' || known === 'sips') return parseSipLike(known, rest);
+  if (known === 'sip' || known === 'sips') return parseSipLike(known, s, sl + 1);
   if (known === 'tel') {
-    const semi = rest.indexOf(';');
-    const num = semi === -1 ? rest : rest.slice(0, semi);
-    if (num.length === 0) return null;
-    return new ParsedSipUri('tel', decodePercent(num), '', undefined, rest, semi === -1 ? -1 : semi + 1, rest.length, -1);
+    const semi = s.indexOf(';', sl + 1);
+    const numEnd = semi === -1 ? s.length : semi;
+    if (numEnd === sl + 1) return null;
+    return new ParsedSipUri('tel', decodePercent(s.slice(sl + 1, numEnd)), '', undefined, s, semi === -1 ? -1 : semi + 1, s.length, -1);
   }
+  const rest = s.slice(sl + 1);
   const scheme = s.slice(0, sl).toLowerCase();
   for (let i = 0; i < rest.length; i++) if (rest.charCodeAt(i) <= 32) return null;
   return { kind: 'other', scheme, opaque: rest };
