@@ -8,7 +8,7 @@ import type { SipAuthSummary, SipContact, SipCSeq, SipParams, SipVia, Uri } from
 import * as uri from './uri.ts';
 
 const { isTokenChar, isWsp, nameAddrRead, paramsRead, paramsSeen, readHeaderParams, readNameAddr, readQuoted, scanHeaderParams, skipWs, splitList, trimLws } = uri;
-const { ParsedNameAddr } = uri;
+const { ParsedNameAddr, nameIs, skipQuoted } = uri;
 import type { WarnSink } from './uri.ts';
 
 const CANONICAL_NAMES = [
@@ -400,20 +400,47 @@ export function parseAuthValue(value: string): SipAuthSummary | undefined {
   while (i < s.length && !isWsp(s.charCodeAt(i))) i++;
   if (i === 0) return undefined;
   const scheme = s.slice(0, i);
-  let username: string | undefined;
-  let realm: string | undefined;
-  for (const part of splitList(s.slice(i))) {
-    const eq = part.indexOf('=');
-    if (eq === -1) continue;
-    const name = trimLws(part.slice(0, eq)).toLowerCase();
-    if (name !== 'username' && name !== 'realm') continue;
-    const raw = trimLws(part.slice(eq + 1));
-    const text = raw.charCodeAt(0) === 34 ? (readQuoted(raw, 0)?.text ?? undefined) : raw;
-    if (name === 'username') username = text;
-    else realm = text;
+  authRead.username = undefined;
+  authRead.realm = undefined;
+  // The parts `splitList(s.slice(i))` would give, walked by index: only username and realm are sliced.
+  let depth = 0;
+  let start = i;
+  for (let k = i; k < s.length; k++) {
+    const c = s.charCodeAt(k);
+    if (c === 34) {
+      const end = skipQuoted(s, k);
+      if (end === -1) break;
+      k = end - 1;
+    } else if (c === 60) depth++;
+    else if (c === 62 && depth > 0) depth--;
+    else if (c === 44 && depth === 0) {
+      authPart(s, start, k);
+      start = k + 1;
+    }
   }
+  authPart(s, start, s.length);
+  const username = authRead.username as string | undefined;
   const at = username === undefined ? -1 : username.indexOf('@');
-  return { scheme, username, user: at === -1 ? username : username?.slice(0, at), realm };
+  return { scheme, username, user: at === -1 ? username : username?.slice(0, at), realm: authRead.realm as string | undefined };
+}
+
+/** What `authPart` found so far in the credentials being read. */
+const authRead: { username: string | undefined; realm: string | undefined } = { username: undefined, realm: undefined };
+
+/** One `name = value` part of credentials, `s[from, to)`: kept in `authRead` when it is username or realm. */
+function authPart(s: string, from: number, to: number): void {
+  const eq = s.indexOf('=', from);
+  if (eq === -1 || eq >= to) return;
+  let a = from;
+  let b = eq;
+  while (a < b && isWsp(s.charCodeAt(a))) a++;
+  while (b > a && isWsp(s.charCodeAt(b - 1))) b--;
+  const username = nameIs(s, a, b, 'username');
+  if (!username && !nameIs(s, a, b, 'realm')) return;
+  const raw = trimLws(s.slice(eq + 1, to));
+  const text = raw.charCodeAt(0) === 34 ? (readQuoted(raw, 0)?.text ?? undefined) : raw;
+  if (username) authRead.username = text;
+  else authRead.realm = text;
 }
 
 /** RFC 3261 §25.1 SIP-date: rfc1123-date, always GMT. */

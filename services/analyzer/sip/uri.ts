@@ -148,12 +148,6 @@ function parseSipLike(scheme: 'sip' | 'sips', s: string, base: number): SipUri |
     }
     host = s.slice(hp + 1, close);
     i = close + 1;
-  } else if (unbracketedIpv6(s, hp)) {
-    // `sip:9876@fe80:0:0:0:21a:a0ff:fe07:32e0` (seen from real IPv6 UAs; RFC 3261 wants brackets): eight groups
-    // are the address, a ninth is the port. Stored as the address it is rather than quarantining the message.
-    const end = hostPortEnd(s, hp);
-    i = colonsIn(s, hp, end) === 8 ? s.lastIndexOf(':', end - 1) : end;
-    host = s.slice(hp, i);
   } else {
     while (i < n) {
       const c = s.charCodeAt(i);
@@ -161,7 +155,14 @@ function parseSipLike(scheme: 'sip' | 'sips', s: string, base: number): SipUri |
       if (badHostChar(c)) return null;
       i++;
     }
-    if (i === hp) return null;
+    // An unbracketed IPv6 literal reads as a host (hex digits) up to its first colon, and only then can it be one:
+    // so the check runs for hosts followed by a colon, not for every URI.
+    if (s.charCodeAt(i) === 58 && unbracketedIpv6(s, hp)) {
+      // `sip:9876@fe80:0:0:0:21a:a0ff:fe07:32e0` (seen from real IPv6 UAs; RFC 3261 wants brackets): eight groups
+      // are the address, a ninth is the port. Stored as the address it is rather than quarantining the message.
+      const end = hostPortEnd(s, hp);
+      i = colonsIn(s, hp, end) === 8 ? s.lastIndexOf(':', end - 1) : end;
+    } else if (i === hp) return null;
     host = s.slice(hp, i);
   }
   let port: number | undefined;
@@ -418,7 +419,7 @@ export function readHeaderParams(s: string, i: number): Record<string, string | 
 
 /** Index after the closing quote of a quoted-string that starts at `i`, or -1 when it never closes; what
  * `quotedText` accepts, without building the text. */
-function skipQuoted(s: string, i: number): number {
+export function skipQuoted(s: string, i: number): number {
   for (let k = i + 1; k < s.length; k++) {
     const c = s.charCodeAt(k);
     if (c === 92 /* \ */) {
@@ -431,7 +432,7 @@ function skipQuoted(s: string, i: number): number {
 
 /** Whether `s[start, end)` lower-cased is `name` (a lower-case ASCII constant): what `slice().toLowerCase() ===
  * name` says, without the slice for ASCII names. */
-function nameIs(s: string, start: number, end: number, name: string): boolean {
+export function nameIs(s: string, start: number, end: number, name: string): boolean {
   if (end - start !== name.length) return false;
   for (let k = 0; k < name.length; k++) {
     let c = s.charCodeAt(start + k);

@@ -141,6 +141,41 @@ describe('differential: lean parser = reference parser', () => {
     );
   });
 
+  it('From, To, Via, Contact, Request-URI and credentials built from parameter fragments', () => {
+    // A valid message whose structured values are random runs of parameter syntax: what the parameter scan picks
+    // out (tag, branch, received, rport, expires, q) and the dictionaries built later must match the reference.
+    const piece = fc.constantFrom(
+      ';', ';tag=a1', ';TAG=b2', ';Tag', ';tag="q\\"x"', ';branch=z9hG4bK1', ';BRANCH', ';branch=', ';received=10.0.0.1',
+      ';received', ';rport', ';rport=5060', ';rport=99999', ';rport=0x1', ';expires=60', ';Expires=99999999999',
+      ';expires="7"', ';q=0.5', ';q=1.000', ';q=2', ';q', ';lr', ';x=', ';=v', ';;', ' ; tag = c3 ', ';tAg=d4;tag=e5',
+      ';p="a,b;c"', ';p="unterminated', ';\u00e9=1', ';ta\u00e9=1', ';transport=TCP', ';user=phone', '?h=1', '?a=%41&b',
+      '%41', ',', ' ', '\t', '"', '<', '>', 'username="u@d"', 'realm=r', ', realm="x,y"', ', USERNAME = bob ',
+    );
+    const run = fc.array(piece, { maxLength: 8 }).map((xs) => xs.join(''));
+    fc.assert(
+      fc.property(run, run, run, run, run, run, run, (fromP, toP, viaP, via2P, contactP, ruriP, authP) => {
+        const text = [
+          `INVITE sip:bob@example.com${ruriP} SIP/2.0`,
+          `Via: SIP/2.0/UDP 10.0.0.1:5060${viaP}`,
+          `Via: SIP/2.0/tcp [2001:db8::1]${via2P}, SIP/2.0/UDP h${viaP}`,
+          `From: "A" <sip:alice@example.com${ruriP}>${fromP}`,
+          `To: sip:bob@example.com${toP}`,
+          'Call-ID: frag@x',
+          'CSeq: 1 INVITE',
+          `Contact: <sip:alice@10.0.0.1${ruriP}>${contactP}, *${contactP}, sip:c@d${contactP}`,
+          `Authorization: Digest ${authP}`,
+          `Proxy-Authorization: Digest username="p"${authP}`,
+          'Content-Length: 0',
+          '',
+          '',
+        ].join('\r\n');
+        same(text);
+        same(Buffer.from(text, 'latin1'));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('SIP-ish fragments, as text and as latin1 bytes', () => {
     const frag = fc.constantFrom(
       'INVITE ', 'REGISTER ', 'ACK ', 'SIP/2.0', 'sip/2.0', ' 200 OK', ' 180 Ringing', '\r\n', '\n', ':', ';', ',', '"',
