@@ -49,6 +49,16 @@ EXACT.set('Call-Id', 'Call-ID');
 EXACT.set('Cseq', 'CSeq');
 EXACT.set('Www-Authenticate', 'WWW-Authenticate');
 
+/** headerKey() of a known header → its canonical name. */
+const CANONICAL_BY_KEY = new Map<string, string>();
+for (const n of CANONICAL_NAMES) CANONICAL_BY_KEY.set(n.toLowerCase(), n);
+
+/** The canonical name of the known header whose key (headerKey()) is `key`, `undefined` for any other key. Header
+ * names are tokens, i.e. ASCII, so an unknown name never lower-cases to a known key. */
+export function canonicalOfKey(key: string): string | undefined {
+  return CANONICAL_BY_KEY.get(key);
+}
+
 /** Canonical long name for a known header, `undefined` for any other; `name` as written, any case. */
 export function canonicalName(name: string): string | undefined {
   return EXACT.get(name) ?? CANON.get(name.toLowerCase());

@@ -60,6 +60,11 @@ function clip(s: string, max = 80): string {
   return s.length > max ? `${s.slice(0, max)}…` : s;
 }
 
+/** Scratch for the header lines of the message being parsed (see parseUnsafe); written by index, never shrunk. */
+const KEYS: string[] = [];
+const SPANS: number[] = [];
+const VALUES: Array<string | undefined> = [];
+
 /** What the last successful `parseStartLine` read: one module-level record instead of an object per message
  * (parseSip is synchronous and never re-entered). */
 const startRead: {
@@ -207,12 +212,13 @@ function parseUnsafe(raw: Buffer | string, options: ParseOptions): ParseResult {
   pos = nl === -1 ? n : nl + 1;
 
   // Header block: one pass over the lines, unfolding continuation lines as we go.
-  const names: string[] = [];
-  const keys: string[] = [];
-  // Values are spans of `s` (start, end), sliced when first read: most headers are never asked for. `values` holds
-  // those read so far, and the unfolded text of folded headers.
-  const spans: number[] = [];
-  const values: Array<string | undefined> = [];
+  // Per header line: its key, its name's and value's spans of `s` (name start, name end, value start, value end) and
+  // its value once sliced (or unfolded). Values are sliced when first read: most headers are never asked for. Written
+  // into the module's scratch arrays (no growth per message); the message gets exact-size copies.
+  const keys = KEYS;
+  const spans = SPANS;
+  const values = VALUES;
+  let count = 0;
   let folded: string[] | undefined;
   // The last header line's value as written (untrimmed), which a continuation line is joined to.
   let rawStart = 0;
@@ -231,7 +237,7 @@ function parseUnsafe(raw: Buffer | string, options: ParseOptions): ParseResult {
     }
     const c0 = s.charCodeAt(pos);
     if (c0 === 32 || c0 === 9) {
-      const last = keys.length - 1;
+      const last = count - 1;
       if (last < 0) {
         headerError = fail('header_without_colon', 'continuation line before the first header');
         break;
@@ -266,21 +272,19 @@ function parseUnsafe(raw: Buffer | string, options: ParseOptions): ParseResult {
       break;
     }
     const known = knownHeaderAt(s, pos, ne, hash);
-    if (known !== undefined) {
-      names.push(known.canonical);
-      keys.push(known.key);
-    } else {
-      const name = s.slice(pos, ne);
-      names.push(name);
-      keys.push(name.toLowerCase());
-    }
+    keys[count] = known !== undefined ? known.key : s.slice(pos, ne).toLowerCase();
     // Trimmed by index, not sliced.
     let vs = colon + 1;
     let ve = lineEnd;
     while (vs < ve && isWsp(s.charCodeAt(vs))) vs++;
     while (ve > vs && isWsp(s.charCodeAt(ve - 1))) ve--;
-    spans.push(vs, ve);
-    values.push(undefined);
+    const at = 4 * count;
+    spans[at] = pos;
+    spans[at + 1] = ne;
+    spans[at + 2] = vs;
+    spans[at + 3] = ve;
+    values[count] = undefined;
+    count++;
     rawStart = colon + 1;
     rawEnd = lineEnd;
     pos = next;
@@ -292,7 +296,6 @@ function parseUnsafe(raw: Buffer | string, options: ParseOptions): ParseResult {
 
   // Header bytes were read as latin1; values holding non-ASCII are re-read as UTF-8 when read (`valueAt`). The
   // unfolded text of folded headers is already in `values`: re-read it now, like every later read.
-  const count = keys.length;
   if (!ascii) for (let i = 0; i < count; i++) if (values[i] !== undefined) values[i] = utf8(values[i] as string);
   let callIdIdx = -1;
   let cseqIdx = -1;
@@ -394,7 +397,7 @@ function parseUnsafe(raw: Buffer | string, options: ParseOptions): ParseResult {
 
   const msg = new ParsedSipMessage(
     kind, kind === 'request' ? startRead.method : cseq.method, startRead.requestUriRaw, startRead.statusCode,
-    startRead.reasonPhrase, names, keys, s, ascii, spans, values, buf, bodyStart, bodyEnd, knownCallId, cseq, from, to,
+    startRead.reasonPhrase, keys.slice(0, count), s, ascii, spans.slice(0, 4 * count), values.slice(0, count), buf, bodyStart, bodyEnd, knownCallId, cseq, from, to,
     firstVias, viaIdx,
   );
   if (options.deep === true) msg.deepCheck(warn);

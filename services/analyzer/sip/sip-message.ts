@@ -21,7 +21,7 @@ import * as headers from './headers.ts';
 import * as uri from './uri.ts';
 
 const { parseSdp } = sdp;
-const { headerKey, isValidSipDate, parseAuthValue, parseContactValue, parseDeltaSeconds, parseViaValue } = headers;
+const { canonicalOfKey, headerKey, isValidSipDate, parseAuthValue, parseContactValue, parseDeltaSeconds, parseViaValue } = headers;
 const { parseHeaderParams, parseSipUri, trimLws } = uri;
 import type { WarnSink } from './uri.ts';
 
@@ -34,12 +34,13 @@ export function latin1Utf8(v: string): string {
   return HIGH.test(v) ? Buffer.from(v, 'latin1').toString('utf8') : v;
 }
 
-/** Header `i`'s value: `values[i]` once read, else sliced from its span of the head `s` (latin1), re-read as UTF-8
+/** Header `i`'s value: `values[i]` once read, else sliced from its span of the head `s` (latin1: spans hold name
+ * start, name end, value start, value end per header), re-read as UTF-8
  * unless the input is all ASCII, and kept in `values`. */
 export function valueAt(s: string, ascii: boolean, spans: readonly number[], values: Array<string | undefined>, i: number): string {
   let v = values[i];
   if (v === undefined) {
-    v = s.slice(spans[2 * i] as number, spans[2 * i + 1] as number);
+    v = s.slice(spans[4 * i + 2] as number, spans[4 * i + 3] as number);
     if (!ascii) v = latin1Utf8(v);
     values[i] = v;
   }
@@ -62,9 +63,8 @@ export class ParsedSipMessage {
   readonly to: NameAddr;
   readonly topVia: SipVia | undefined;
 
-  /** Header names as `headers` shows them (canonical or as written), their headerKey(), and their values: spans
-   * (start, end) of the head `#src`, sliced on first read into `#values` (see `valueAt`). */
-  readonly #names: string[];
+  /** Header keys (headerKey()), and the names and values as spans of the head `#src` (see `valueAt`): a value is
+   * sliced on first read into `#values`, a name only if the `headers` list is asked for. */
   readonly #keys: string[];
   readonly #src: string;
   readonly #ascii: boolean;
@@ -90,7 +90,7 @@ export class ParsedSipMessage {
    * of the first Via header (index `firstViaIndex`); its first element is the top Via. */
   constructor(
     kind: 'request' | 'response', method: string, requestUriRaw: string | undefined, statusCode: number | undefined,
-    reasonPhrase: string | undefined, names: string[], keys: string[], src: string, ascii: boolean, spans: number[],
+    reasonPhrase: string | undefined, keys: string[], src: string, ascii: boolean, spans: number[],
     values: Array<string | undefined>, input: Buffer, bodyStart: number, bodyEnd: number, callId: string, cseq: SipCSeq,
     from: NameAddr, to: NameAddr, firstVias: SipVia[], firstViaIndex: number,
   ) {
@@ -104,7 +104,6 @@ export class ParsedSipMessage {
     this.from = from;
     this.to = to;
     this.topVia = firstVias[0];
-    this.#names = names;
     this.#keys = keys;
     this.#src = src;
     this.#ascii = ascii;
@@ -125,6 +124,11 @@ export class ParsedSipMessage {
     return this.#body;
   }
 
+  /** As `headers` shows it: the canonical name of a known header, an unknown one as written. */
+  #name(i: number): string {
+    return canonicalOfKey(this.#keys[i] as string) ?? this.#src.slice(this.#spans[4 * i] as number, this.#spans[4 * i + 1] as number);
+  }
+
   #value(i: number): string {
     return valueAt(this.#src, this.#ascii, this.#spans, this.#values, i);
   }
@@ -134,7 +138,7 @@ export class ParsedSipMessage {
     if (this.#headers === undefined) {
       const n = this.#keys.length;
       const list = new Array<SipHeader>(n);
-      for (let i = 0; i < n; i++) list[i] = { name: this.#names[i] as string, value: this.#value(i) };
+      for (let i = 0; i < n; i++) list[i] = { name: this.#name(i), value: this.#value(i) };
       this.#headers = list;
     }
     return this.#headers;
