@@ -1,14 +1,14 @@
 /**
  * Header names (compact and long forms) and the parsers for structured header values that are not name-addr.
  */
-import type { SipAuthSummary, SipContact, SipCSeq, SipParams, SipVia, Uri } from './message.ts';
+import type { SipAuthSummary, SipContact, SipCSeq, SipVia, Uri } from './message.ts';
 // When tsx loads these modules as CommonJS (it can, depending on the entry script), every use of an imported name is then a getter call on the exporting module's
 // exports object, which V8 does not inline here (measured ~3 µs per message across the parser in the analyzer's
 // profile). Hot imports are bound once, at load.
 import * as uri from './uri.ts';
 
 const { isTokenChar, isWsp, nameAddrRead, paramsRead, paramsSeen, readHeaderParams, readNameAddr, readQuoted, scanHeaderParams, skipWs, splitList, trimLws } = uri;
-const { ParsedNameAddr, nameIs, skipQuoted } = uri;
+const { LazyHeaderParams, ParsedNameAddr, nameIs, skipQuoted } = uri;
 import type { WarnSink } from './uri.ts';
 
 const CANONICAL_NAMES = [
@@ -279,7 +279,7 @@ export function parseViaElement(el: string): SipVia | null {
  * out while the parameters were checked; the dictionary of all of them is built only when first read. `toJSON`
  * gives what the plain object it replaced serialised to, in the same key order.
  */
-export class ParsedVia implements SipVia {
+export class ParsedVia extends LazyHeaderParams implements SipVia {
   readonly protocol: string;
   readonly transport: string;
   readonly host: string;
@@ -287,14 +287,12 @@ export class ParsedVia implements SipVia {
   readonly branch: string | undefined;
   readonly received: string | undefined;
   readonly rport: number | true | undefined;
-  readonly #text: string;
-  readonly #paramsAt: number;
-  #params: SipParams | undefined;
 
   constructor(
     protocol: string, transport: string, host: string, port: number | undefined, branch: string | undefined,
     received: string | undefined, rport: number | true | undefined, text: string, paramsAt: number,
   ) {
+    super(text, paramsAt);
     this.protocol = protocol;
     this.transport = transport;
     this.host = host;
@@ -302,14 +300,6 @@ export class ParsedVia implements SipVia {
     this.branch = branch;
     this.received = received;
     this.rport = rport;
-    this.#text = text;
-    this.#paramsAt = paramsAt;
-  }
-
-  get params(): SipParams {
-    // The text was read once already (`scanHeaderParams`), so this cannot fail.
-    if (this.#params === undefined) this.#params = readHeaderParams(this.#text, this.#paramsAt) as SipParams;
-    return this.#params;
   }
 
   toJSON(): object {

@@ -373,48 +373,8 @@ export function parseHeaderParams(
 /** `parseHeaderParams` without the result object: the parameters (the shared frozen `NO_PARAMS` when there are
  * none), with where it stopped and whether it met an empty name in `paramsRead`. */
 export function readHeaderParams(s: string, i: number): Record<string, string | null> | null {
-  let params = NO_PARAMS;
-  let empty = false;
-  for (;;) {
-    i = skipWs(s, i);
-    if (i >= s.length || s.charCodeAt(i) !== 59) {
-      paramsRead.end = i;
-      paramsRead.empty = empty;
-      return params;
-    }
-    i = skipWs(s, i + 1);
-    const start = i;
-    while (i < s.length) {
-      const c = s.charCodeAt(i);
-      if (c === 59 || c === 61 || c === 44 || c === 34 || isWsp(c)) break;
-      i++;
-    }
-    const name = s.slice(start, i).toLowerCase();
-    i = skipWs(s, i);
-    let value: string | null = null;
-    if (s.charCodeAt(i) === 61 /* = */) {
-      i = skipWs(s, i + 1);
-      if (s.charCodeAt(i) === 34) {
-        const q = quotedText(s, i);
-        if (q === null) return null;
-        value = q;
-        i = quotedEnd;
-      } else {
-        const vs = i;
-        while (i < s.length) {
-          const c = s.charCodeAt(i);
-          if (c === 59 || c === 44 || isWsp(c)) break;
-          i++;
-        }
-        value = s.slice(vs, i);
-      }
-    }
-    if (name.length === 0) empty = true;
-    else {
-      if (params === NO_PARAMS) params = newParams();
-      params[name] = value;
-    }
-  }
+  const params = walkHeaderParams(s, i, true);
+  return params === false ? null : params;
 }
 
 /** Index after the closing quote of a quoted-string that starts at `i`, or -1 when it never closes; what
@@ -475,6 +435,12 @@ export const paramsSeen: {
  * expires and q in `paramsSeen`. The dictionary is built later, from the same text, only if someone reads it.
  */
 export function scanHeaderParams(s: string, i: number): boolean {
+  return walkHeaderParams(s, i, false) !== false;
+}
+
+/** The walk behind both: false when a quoted value never closes; otherwise, with `build`, the dictionary of every
+ * parameter (`NO_PARAMS` when there are none), without it `NO_PARAMS` and no slice but the wanted values. */
+function walkHeaderParams(s: string, i: number, build: boolean): Record<string, string | null> | false {
   const seen = paramsSeen;
   seen.tag = undefined;
   seen.branch = undefined;
@@ -482,13 +448,14 @@ export function scanHeaderParams(s: string, i: number): boolean {
   seen.rport = undefined;
   seen.expires = undefined;
   seen.q = undefined;
+  let params = NO_PARAMS;
   let empty = false;
   for (;;) {
     i = skipWs(s, i);
     if (i >= s.length || s.charCodeAt(i) !== 59) {
       paramsRead.end = i;
       paramsRead.empty = empty;
-      return true;
+      return params;
     }
     i = skipWs(s, i + 1);
     const start = i;
@@ -497,14 +464,15 @@ export function scanHeaderParams(s: string, i: number): boolean {
       if (c === 59 || c === 61 || c === 44 || c === 34 || isWsp(c)) break;
       i++;
     }
+    const nameEnd = i;
     const want = i === start ? 0 : wantedParam(s, start, i);
-    if (i === start) empty = true;
+    const keep = want !== 0 || build;
     i = skipWs(s, i);
     let value: string | null = null;
     if (s.charCodeAt(i) === 61 /* = */) {
       i = skipWs(s, i + 1);
       if (s.charCodeAt(i) === 34) {
-        if (want !== 0) {
+        if (keep) {
           const q = quotedText(s, i);
           if (q === null) return false;
           value = q;
@@ -520,8 +488,13 @@ export function scanHeaderParams(s: string, i: number): boolean {
           if (c === 59 || c === 44 || isWsp(c)) break;
           i++;
         }
-        if (want !== 0) value = s.slice(vs, i);
+        if (keep) value = s.slice(vs, i);
       }
+    }
+    if (nameEnd === start) empty = true;
+    else if (build) {
+      if (params === NO_PARAMS) params = newParams();
+      params[s.slice(start, nameEnd).toLowerCase()] = value;
     }
     switch (want) {
       case WANT_TAG: seen.tag = value; break;
@@ -630,23 +603,40 @@ export function readNameAddr(input: string, warn: WarnSink): boolean {
   return true;
 }
 
+/** The header parameters of a name-addr or Via: checked while parsing (`scanHeaderParams`), built into a dictionary
+ * from the same text on the first read of `params`. */
+export class LazyHeaderParams {
+  readonly #text: string;
+  readonly #paramsAt: number;
+  #params: SipParams | undefined;
+
+  constructor(text: string, paramsAt: number) {
+    this.#text = text;
+    this.#paramsAt = paramsAt;
+  }
+
+  get params(): SipParams {
+    // The text was read once already, so this cannot fail.
+    if (this.#params === undefined) this.#params = readHeaderParams(this.#text, this.#paramsAt) as SipParams;
+    return this.#params;
+  }
+}
+
 /**
  * A From / To / Contact / Route value. The header parameters are built into a dictionary only when first read:
  * the tag, the one every reader wants, was picked out while the parameters were checked. `toJSON` gives what the
  * plain object it replaced serialised to, in the same key order.
  */
-export class ParsedNameAddr implements NameAddr {
+export class ParsedNameAddr extends LazyHeaderParams implements NameAddr {
   readonly displayName: string | undefined;
   readonly uri: Uri;
   readonly user: string | undefined;
   readonly host: string | undefined;
   readonly port: number | undefined;
   readonly tag: string | undefined;
-  readonly #text: string;
-  readonly #paramsAt: number;
-  #params: SipParams | undefined;
 
   constructor(displayName: string | undefined, uri: Uri, tag: string | undefined, text: string, paramsAt: number) {
+    super(text, paramsAt);
     this.displayName = displayName;
     this.uri = uri;
     const sip = uri.kind === 'sip';
@@ -654,14 +644,6 @@ export class ParsedNameAddr implements NameAddr {
     this.host = sip && uri.scheme !== 'tel' ? uri.host : undefined;
     this.port = sip ? uri.port : undefined;
     this.tag = tag;
-    this.#text = text;
-    this.#paramsAt = paramsAt;
-  }
-
-  get params(): SipParams {
-    // The text was read once already (`scanHeaderParams`), so this cannot fail.
-    if (this.#params === undefined) this.#params = readHeaderParams(this.#text, this.#paramsAt) as SipParams;
-    return this.#params;
   }
 
   toJSON(): object {
