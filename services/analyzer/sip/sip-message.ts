@@ -1,7 +1,7 @@
 /**
- * The parsed message. The framing pass (`parse.ts`) fills in only what every message needs — start line, header
- * list, Call-ID, CSeq, From, To, top Via, body — and everything else is parsed the first time it is read, then
- * cached.
+ * The parsed message. The framing pass (`parse.ts`) fills in only what every message needs — start line, where
+ * each header and the body are, Call-ID, CSeq, From, To, top Via — and everything else (other header values, the
+ * header list, the body view, every parameter dictionary) is made the first time it is read, then cached.
  */
 import type {
   NameAddr,
@@ -34,9 +34,9 @@ export function latin1Utf8(v: string): string {
   return HIGH.test(v) ? Buffer.from(v, 'latin1').toString('utf8') : v;
 }
 
-/** Header `i`'s value: `values[i]` once read, else sliced from its span of the head `s` (latin1: spans hold name
- * start, name end, value start, value end per header), re-read as UTF-8
- * unless the input is all ASCII, and kept in `values`. */
+/** Header `i`'s value: `values[i]` once read, else sliced from its span of the head `s` (latin1; `spans` holds name
+ * start, name end, value start and value end per header), re-read as UTF-8 unless the input is all ASCII, and kept
+ * in `values`. */
 export function valueAt(s: string, ascii: boolean, spans: readonly number[], values: Array<string | undefined>, i: number): string {
   let v = values[i];
   if (v === undefined) {
