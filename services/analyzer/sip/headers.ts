@@ -1,13 +1,14 @@
 /**
  * Header names (compact and long forms) and the parsers for structured header values that are not name-addr.
  */
-import type { SipAuthSummary, SipContact, SipCSeq, SipVia } from './message.ts';
+import type { SipAuthSummary, SipContact, SipCSeq, SipVia, Uri } from './message.ts';
 // When tsx loads these modules as CommonJS (it can, depending on the entry script), every use of an imported name is then a getter call on the exporting module's
 // exports object, which V8 does not inline here (measured ~3 µs per message across the parser in the analyzer's
 // profile). Hot imports are bound once, at load.
 import * as uri from './uri.ts';
 
-const { isTokenChar, isWsp, paramsRead, parseNameAddr, readHeaderParams, readQuoted, skipWs, splitList, trimLws } = uri;
+const { isTokenChar, isWsp, nameAddrRead, paramsRead, paramsSeen, readHeaderParams, readNameAddr, readQuoted, scanHeaderParams, skipWs, splitList, trimLws } = uri;
+const { LazyHeaderParams, ParsedNameAddr, nameIs, skipQuoted } = uri;
 import type { WarnSink } from './uri.ts';
 
 const CANONICAL_NAMES = [
@@ -47,6 +48,16 @@ for (const [k, v] of Object.entries(COMPACT)) {
 EXACT.set('Call-Id', 'Call-ID');
 EXACT.set('Cseq', 'CSeq');
 EXACT.set('Www-Authenticate', 'WWW-Authenticate');
+
+/** headerKey() of a known header → its canonical name. */
+const CANONICAL_BY_KEY = new Map<string, string>();
+for (const n of CANONICAL_NAMES) CANONICAL_BY_KEY.set(n.toLowerCase(), n);
+
+/** The canonical name of the known header whose key (headerKey()) is `key`, `undefined` for any other key. Header
+ * names are tokens, i.e. ASCII, so an unknown name never lower-cases to a known key. */
+export function canonicalOfKey(key: string): string | undefined {
+  return CANONICAL_BY_KEY.get(key);
+}
 
 /** Canonical long name for a known header, `undefined` for any other; `name` as written, any case. */
 export function canonicalName(name: string): string | undefined {
@@ -124,6 +135,15 @@ export function internMethod(m: string): string {
   return m;
 }
 
+/** `s[a, b)` as a method constant when it is one (case-sensitive, as methods are), without slicing it. */
+export function methodAt(s: string, a: number, b: number): string {
+  for (let i = 0; i < METHODS.length; i++) {
+    const m = METHODS[i] as string;
+    if (m.length === b - a && s.startsWith(m, a)) return m;
+  }
+  return s.slice(a, b);
+}
+
 const MAX_CSEQ = 2 ** 31 - 1;
 
 /** `1*DIGIT LWS Method`; RFC 3261 §8.1.1.5 caps the number below 2^31. */
@@ -142,7 +162,7 @@ export function parseCSeq(value: string): SipCSeq | null {
   i = skipWs(s, i);
   if (i >= s.length) return null;
   for (let k = i; k < s.length; k++) if (!isTokenChar(s.charCodeAt(k))) return null;
-  return { seq, method: internMethod(s.slice(i)) };
+  return { seq, method: methodAt(s, i, s.length) };
 }
 
 function readToken(s: string, i: number): number {
@@ -152,11 +172,21 @@ function readToken(s: string, i: number): number {
 
 const TRANSPORTS = ['UDP', 'TCP', 'TLS', 'SCTP', 'WS', 'WSS'];
 
-/** Upper-cased `s[a, b)`, as a constant for the usual transports and for `SIP` / `2.0`. */
+/** Upper-cased `s[a, b)`, as a constant for the usual transports (any case: a token is ASCII, so ASCII case
+ * folding is what toUpperCase does), without a slice for them. */
 function upperPart(s: string, a: number, b: number): string {
-  const t = s.slice(a, b);
-  for (let i = 0; i < TRANSPORTS.length; i++) if (TRANSPORTS[i] === t) return TRANSPORTS[i] as string;
-  return t.toUpperCase();
+  for (let i = 0; i < TRANSPORTS.length; i++) {
+    const t = TRANSPORTS[i] as string;
+    if (t.length !== b - a) continue;
+    let k = 0;
+    while (k < t.length) {
+      const c = s.charCodeAt(a + k);
+      if ((c >= 97 && c <= 122 ? c - 32 : c) !== t.charCodeAt(k)) break;
+      k++;
+    }
+    if (k === t.length) return t;
+  }
+  return s.slice(a, b).toUpperCase();
 }
 
 /** Whether the last `parseViaElement` consumed its whole element without empty parameters. */
@@ -224,31 +254,60 @@ export function parseViaElement(el: string): SipVia | null {
     if (i === start || n > 65535) return null;
     port = n;
   }
-  const params = readHeaderParams(s, i);
-  if (params === null) return null;
+  if (!scanHeaderParams(s, i)) return null;
   viaClean = !paramsRead.empty && paramsRead.end === s.length;
-  const rp = params['rport'];
+  const rp = paramsSeen.rport;
   let rport: number | true | undefined;
   if (rp === null) rport = true;
   else if (rp !== undefined && rp.length > 0 && rp.length <= 5) {
     const v = Number(rp);
     if (Number.isInteger(v) && v >= 0 && /^\d+$/.test(rp)) rport = v;
   }
-  const branch = params['branch'];
-  const received = params['received'];
+  const branch = paramsSeen.branch;
+  const received = paramsSeen.received;
   const isSip20 = p0End - p0 === 3 && p1End - p1 === 3 && (s.charCodeAt(p0) | 0x20) === 115 &&
     (s.charCodeAt(p0 + 1) | 0x20) === 105 && (s.charCodeAt(p0 + 2) | 0x20) === 112 && s.charCodeAt(p1) === 50 &&
     s.charCodeAt(p1 + 1) === 46 && s.charCodeAt(p1 + 2) === 48;
-  return {
-    protocol: isSip20 ? 'SIP/2.0' : `${s.slice(p0, p0End).toUpperCase()}/${s.slice(p1, p1End)}`,
-    transport: upperPart(s, p2, p2End),
-    host,
-    port,
-    branch: branch === null ? '' : branch,
-    received: received === null ? undefined : received,
-    rport,
-    params,
-  };
+  return new ParsedVia(
+    isSip20 ? 'SIP/2.0' : `${s.slice(p0, p0End).toUpperCase()}/${s.slice(p1, p1End)}`, upperPart(s, p2, p2End), host,
+    port, branch === null ? '' : branch, received === null ? undefined : received, rport, s, i,
+  );
+}
+
+/**
+ * One via-parm. Branch, received and rport (what transactions, rows and the registration tracker read) were picked
+ * out while the parameters were checked; the dictionary of all of them is built only when first read. `toJSON`
+ * gives what the plain object it replaced serialised to, in the same key order.
+ */
+export class ParsedVia extends LazyHeaderParams implements SipVia {
+  readonly protocol: string;
+  readonly transport: string;
+  readonly host: string;
+  readonly port: number | undefined;
+  readonly branch: string | undefined;
+  readonly received: string | undefined;
+  readonly rport: number | true | undefined;
+
+  constructor(
+    protocol: string, transport: string, host: string, port: number | undefined, branch: string | undefined,
+    received: string | undefined, rport: number | true | undefined, text: string, paramsAt: number,
+  ) {
+    super(text, paramsAt);
+    this.protocol = protocol;
+    this.transport = transport;
+    this.host = host;
+    this.port = port;
+    this.branch = branch;
+    this.received = received;
+    this.rport = rport;
+  }
+
+  toJSON(): object {
+    return {
+      protocol: this.protocol, transport: this.transport, host: this.host, port: this.port, branch: this.branch,
+      received: this.received, rport: this.rport, params: this.params,
+    };
+  }
 }
 
 /** Every via-parm of one Via header value. Empty or broken elements are dropped and reported as malformed. */
@@ -298,19 +357,40 @@ export function parseContactValue(value: string, warn: WarnSink): SipContact[] {
 const Q_VALUE = /^\s*[01](\.\d{0,3})?\s*$/;
 
 function addContact(el: string, warn: WarnSink, out: SipContact[]): void {
-  const na = parseNameAddr(el, warn);
-  if (na === null) {
+  if (!readNameAddr(el, warn)) {
     warn('malformed_contact');
     return;
   }
-  const ex = na.params['expires'];
-  const q = na.params['q'];
-  out.push({
-    displayName: na.displayName, uri: na.uri, user: na.user, host: na.host, port: na.port, tag: na.tag, params: na.params,
-    wildcard: false,
-    expires: typeof ex === 'string' ? parseDeltaSeconds(ex) : undefined,
-    q: typeof q === 'string' && Q_VALUE.test(q) ? Number(q) : undefined,
-  });
+  const r = nameAddrRead;
+  const { tag, expires: ex, q } = paramsSeen;
+  out.push(new ParsedContact(
+    r.displayName, r.uri, typeof tag === 'string' ? tag : undefined, r.text, r.paramsAt,
+    typeof ex === 'string' ? parseDeltaSeconds(ex) : undefined,
+    typeof q === 'string' && Q_VALUE.test(q) ? Number(q) : undefined,
+  ));
+}
+
+/** A Contact binding: a name-addr (parameters built on first read) with its expires and q picked out. */
+export class ParsedContact extends ParsedNameAddr {
+  readonly wildcard = false as const;
+  readonly expires: number | undefined;
+  readonly q: number | undefined;
+
+  constructor(
+    displayName: string | undefined, uri: Uri, tag: string | undefined, text: string, paramsAt: number,
+    expires: number | undefined, q: number | undefined,
+  ) {
+    super(displayName, uri, tag, text, paramsAt);
+    this.expires = expires;
+    this.q = q;
+  }
+
+  override toJSON(): object {
+    return {
+      displayName: this.displayName, uri: this.uri, user: this.user, host: this.host, port: this.port, tag: this.tag,
+      params: this.params, wildcard: this.wildcard, expires: this.expires, q: this.q,
+    };
+  }
 }
 
 /** Scheme plus identity parameters of a credentials header; secrets are skipped while scanning. */
@@ -320,20 +400,47 @@ export function parseAuthValue(value: string): SipAuthSummary | undefined {
   while (i < s.length && !isWsp(s.charCodeAt(i))) i++;
   if (i === 0) return undefined;
   const scheme = s.slice(0, i);
-  let username: string | undefined;
-  let realm: string | undefined;
-  for (const part of splitList(s.slice(i))) {
-    const eq = part.indexOf('=');
-    if (eq === -1) continue;
-    const name = trimLws(part.slice(0, eq)).toLowerCase();
-    if (name !== 'username' && name !== 'realm') continue;
-    const raw = trimLws(part.slice(eq + 1));
-    const text = raw.charCodeAt(0) === 34 ? (readQuoted(raw, 0)?.text ?? undefined) : raw;
-    if (name === 'username') username = text;
-    else realm = text;
+  authRead.username = undefined;
+  authRead.realm = undefined;
+  // The parts `splitList(s.slice(i))` would give, walked by index: only username and realm are sliced.
+  let depth = 0;
+  let start = i;
+  for (let k = i; k < s.length; k++) {
+    const c = s.charCodeAt(k);
+    if (c === 34) {
+      const end = skipQuoted(s, k);
+      if (end === -1) break;
+      k = end - 1;
+    } else if (c === 60) depth++;
+    else if (c === 62 && depth > 0) depth--;
+    else if (c === 44 && depth === 0) {
+      authPart(s, start, k);
+      start = k + 1;
+    }
   }
+  authPart(s, start, s.length);
+  const username = authRead.username as string | undefined;
   const at = username === undefined ? -1 : username.indexOf('@');
-  return { scheme, username, user: at === -1 ? username : username?.slice(0, at), realm };
+  return { scheme, username, user: at === -1 ? username : username?.slice(0, at), realm: authRead.realm as string | undefined };
+}
+
+/** What `authPart` found so far in the credentials being read. */
+const authRead: { username: string | undefined; realm: string | undefined } = { username: undefined, realm: undefined };
+
+/** One `name = value` part of credentials, `s[from, to)`: kept in `authRead` when it is username or realm. */
+function authPart(s: string, from: number, to: number): void {
+  const eq = s.indexOf('=', from);
+  if (eq === -1 || eq >= to) return;
+  let a = from;
+  let b = eq;
+  while (a < b && isWsp(s.charCodeAt(a))) a++;
+  while (b > a && isWsp(s.charCodeAt(b - 1))) b--;
+  const username = nameIs(s, a, b, 'username');
+  if (!username && !nameIs(s, a, b, 'realm')) return;
+  const raw = trimLws(s.slice(eq + 1, to));
+  const text = raw.charCodeAt(0) === 34 ? (readQuoted(raw, 0)?.text ?? undefined) : raw;
+  if (username) authRead.username = text;
+  else authRead.realm = text;
 }
 
 /** RFC 3261 §25.1 SIP-date: rfc1123-date, always GMT. */

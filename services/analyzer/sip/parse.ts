@@ -28,15 +28,13 @@ import * as sipMessage from './sip-message.ts';
 import * as uri from './uri.ts';
 import type { WarnSink } from './uri.ts';
 
-const { internMethod, knownHeaderAt, nameHashStep, parseCSeq, parseViaValue } = headers;
-const { ParsedSipMessage } = sipMessage;
-const { isToken, isTokenChar, isWsp, parseNameAddr, schemeLength, trimLws } = uri;
+const { knownHeaderAt, methodAt, nameHashStep, parseCSeq, parseViaValue } = headers;
+const { ParsedSipMessage, latin1Utf8, valueAt } = sipMessage;
+const { isToken, isTokenChar, isWsp, knownScheme, parseNameAddr, schemeLength, trimLws } = uri;
 
 const DEFAULT_MAX_BYTES = 65535;
-const HIGH = /[\x80-\xff]/;
 const SIP_2_0 = /^SIP\/2\.0$/i;
 const SIP_ANY_VERSION = /^SIP\/\d+\.\d+$/i;
-const EMPTY_BODY: Buffer = Buffer.alloc(0);
 
 type Failure = Extract<ParseResult, { ok: false }>;
 
@@ -44,21 +42,49 @@ function fail(reason: SipParseReason, detail: string, callId?: string): Failure 
   return callId === undefined ? { ok: false, reason, detail } : { ok: false, reason, detail, callId };
 }
 
-/** Header bytes were read as latin1 so indices equal byte offsets; values holding non-ASCII are re-read as UTF-8. */
-function utf8(v: string): string {
-  return HIGH.test(v) ? Buffer.from(v, 'latin1').toString('utf8') : v;
+const utf8 = latin1Utf8;
+
+/** The value of 1 to 15 decimal digits (what `/^\d{1,15}$/` accepts), -1 for anything else. */
+function digits(v: string): number {
+  if (v.length === 0 || v.length > 15) return -1;
+  let x = 0;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 48 || c > 57) return -1;
+    x = x * 10 + (c - 48);
+  }
+  return x;
 }
 
 function clip(s: string, max = 80): string {
   return s.length > max ? `${s.slice(0, max)}…` : s;
 }
 
-interface StartLine {
-  kind: 'request' | 'response';
-  method: string;
-  requestUriRaw: string | undefined;
-  statusCode: number | undefined;
+/** Scratch for the header lines of the message being parsed (see parseUnsafe); written by index, never shrunk. */
+const KEYS: string[] = [];
+const SPANS: number[] = [];
+const VALUES: Array<string | undefined> = [];
+
+/** What the last successful `parseStartLine` read: one module-level record instead of an object per message
+ * (parseSip is synchronous and never re-entered). */
+const startRead: {
+  kind: 'request' | 'response'; method: string; requestUriRaw: string | undefined; statusCode: number | undefined;
   reasonPhrase: string | undefined;
+} = { kind: 'request', method: '', requestUriRaw: undefined, statusCode: undefined, reasonPhrase: undefined };
+
+function started(kind: 'request' | 'response', method: string, requestUriRaw: string | undefined,
+  statusCode: number | undefined, reasonPhrase: string | undefined): undefined {
+  startRead.kind = kind;
+  startRead.method = method;
+  startRead.requestUriRaw = requestUriRaw;
+  startRead.statusCode = statusCode;
+  startRead.reasonPhrase = reasonPhrase;
+  return undefined;
+}
+
+/** Whether `s[from, s.length)` is `SIP/2.0` exactly: the common spelling, checked without a slice. */
+function isSip20At(s: string, from: number, end: number): boolean {
+  return end - from === 7 && s.startsWith('SIP/2.0', from);
 }
 
 /** The warnings of the message being parsed. parseSip is synchronous and never re-entered, so one module-level
@@ -77,10 +103,11 @@ function isSip20(version: string): boolean {
   return version === 'SIP/2.0' || SIP_2_0.test(version);
 }
 
-function parseStartLine(line: string, ascii: boolean): StartLine | Failure {
+/** Reads the start line into `startRead`; a Failure when it cannot be read. */
+function parseStartLine(line: string, ascii: boolean): Failure | undefined {
   if (isSipSlash(line)) {
     const sp = line.indexOf(' ');
-    const version = sp === -1 ? line : line.slice(0, sp);
+    const version = sp === 7 && line.startsWith('SIP/2.0') ? 'SIP/2.0' : sp === -1 ? line : line.slice(0, sp);
     if (!isSip20(version)) {
       return SIP_ANY_VERSION.test(version)
         ? fail('bad_version', `unsupported version ${clip(version)}`)
@@ -93,15 +120,17 @@ function parseStartLine(line: string, ascii: boolean): StartLine | Failure {
       while (isWsp(line.charCodeAt(i))) i++;
     }
     const start = i;
-    while (i < line.length && line.charCodeAt(i) >= 48 && line.charCodeAt(i) <= 57) i++;
-    const code = line.slice(start, i);
-    if (code.length !== 3 || (i < line.length && !isWsp(line.charCodeAt(i)))) {
+    let statusCode = 0;
+    while (i < line.length && line.charCodeAt(i) >= 48 && line.charCodeAt(i) <= 57) {
+      statusCode = statusCode * 10 + line.charCodeAt(i) - 48;
+      i++;
+    }
+    if (i - start !== 3 || (i < line.length && !isWsp(line.charCodeAt(i)))) {
       return fail('bad_status_code', `status code ${clip(line.slice(start).split(' ')[0] ?? '')}`);
     }
-    const statusCode = Number(code);
-    if (statusCode < 100 || statusCode > 699) return fail('bad_status_code', `status code ${code} out of range`);
+    if (statusCode < 100 || statusCode > 699) return fail('bad_status_code', `status code ${line.slice(start, i)} out of range`);
     const reason = trimLws(line.slice(i));
-    return { kind: 'response', method: '', requestUriRaw: undefined, statusCode, reasonPhrase: ascii ? reason : utf8(reason) };
+    return started('response', '', undefined, statusCode, ascii ? reason : utf8(reason));
   }
 
   let l = line;
@@ -114,13 +143,15 @@ function parseStartLine(line: string, ascii: boolean): StartLine | Failure {
   const sp1 = l.indexOf(' ');
   const spLast = l.lastIndexOf(' ');
   if (sp1 === -1 || sp1 === spLast) return fail('bad_start_line', `expected "METHOD URI SIP/2.0", got ${clip(l)}`);
-  const method = internMethod(l.slice(0, sp1));
+  const method = methodAt(l, 0, sp1);
   if (!isToken(method)) return fail('bad_method', `method ${clip(method)} is not a token`);
-  const version = l.slice(spLast + 1);
-  if (!isSip20(version)) {
-    return SIP_ANY_VERSION.test(version)
-      ? fail('bad_version', `unsupported version ${clip(version)}`)
-      : fail('bad_start_line', `no SIP version at the end of ${clip(l)}`);
+  if (!isSip20At(l, spLast + 1, l.length)) {
+    const version = l.slice(spLast + 1);
+    if (!isSip20(version)) {
+      return SIP_ANY_VERSION.test(version)
+        ? fail('bad_version', `unsupported version ${clip(version)}`)
+        : fail('bad_start_line', `no SIP version at the end of ${clip(l)}`);
+    }
   }
   const uriPart = l.slice(sp1 + 1, spLast);
   const uri = trimLws(uriPart);
@@ -132,13 +163,14 @@ function parseStartLine(line: string, ascii: boolean): StartLine | Failure {
   }
   const sl = schemeLength(uri);
   if (sl === -1) return fail('bad_request_uri', `Request-URI without a scheme: ${clip(uri)}`);
-  const scheme = uri.slice(0, sl).toLowerCase();
+  // The URI is ASCII here, so knownScheme's case folding is toLowerCase's.
+  const scheme = knownScheme(uri, sl);
   if ((scheme === 'sip' || scheme === 'sips') && uri.indexOf('?') !== -1) {
     // `?` is legal inside a user part (RFC 4475 intmeth), so only count it when it follows the host.
     const at = uri.lastIndexOf('@');
     if (uri.indexOf('?', at === -1 ? 0 : at) !== -1) warn('request_uri_headers');
   }
-  return { kind: 'request', method, requestUriRaw: uri, statusCode: undefined, reasonPhrase: undefined };
+  return started('request', method, uri, undefined, undefined);
 }
 
 export function parseSip(raw: Buffer | string, options: ParseOptions = {}): ParseResult {
@@ -180,9 +212,13 @@ function parseUnsafe(raw: Buffer | string, options: ParseOptions): ParseResult {
   pos = nl === -1 ? n : nl + 1;
 
   // Header block: one pass over the lines, unfolding continuation lines as we go.
-  const names: string[] = [];
-  const keys: string[] = [];
-  const values: string[] = [];
+  // Per header line: its key, its name's and value's spans of `s` (name start, name end, value start, value end) and
+  // its value once sliced (or unfolded). Values are sliced when first read: most headers are never asked for. Written
+  // into the module's scratch arrays (no growth per message); the message gets exact-size copies.
+  const keys = KEYS;
+  const spans = SPANS;
+  const values = VALUES;
+  let count = 0;
   let folded: string[] | undefined;
   // The last header line's value as written (untrimmed), which a continuation line is joined to.
   let rawStart = 0;
@@ -201,7 +237,7 @@ function parseUnsafe(raw: Buffer | string, options: ParseOptions): ParseResult {
     }
     const c0 = s.charCodeAt(pos);
     if (c0 === 32 || c0 === 9) {
-      const last = values.length - 1;
+      const last = count - 1;
       if (last < 0) {
         headerError = fail('header_without_colon', 'continuation line before the first header');
         break;
@@ -236,20 +272,19 @@ function parseUnsafe(raw: Buffer | string, options: ParseOptions): ParseResult {
       break;
     }
     const known = knownHeaderAt(s, pos, ne, hash);
-    if (known !== undefined) {
-      names.push(known.canonical);
-      keys.push(known.key);
-    } else {
-      const name = s.slice(pos, ne);
-      names.push(name);
-      keys.push(name.toLowerCase());
-    }
-    // Trimmed by index: one slice per value.
+    keys[count] = known !== undefined ? known.key : s.slice(pos, ne).toLowerCase();
+    // Trimmed by index, not sliced.
     let vs = colon + 1;
     let ve = lineEnd;
     while (vs < ve && isWsp(s.charCodeAt(vs))) vs++;
     while (ve > vs && isWsp(s.charCodeAt(ve - 1))) ve--;
-    values.push(s.slice(vs, ve));
+    const at = 4 * count;
+    spans[at] = pos;
+    spans[at + 1] = ne;
+    spans[at + 2] = vs;
+    spans[at + 3] = ve;
+    values[count] = undefined;
+    count++;
     rawStart = colon + 1;
     rawEnd = lineEnd;
     pos = next;
@@ -259,92 +294,90 @@ function parseUnsafe(raw: Buffer | string, options: ParseOptions): ParseResult {
     if (headerError === undefined) warn('unterminated_headers');
   }
 
-  // Header bytes were read as latin1; values holding non-ASCII are re-read as UTF-8 (a no-op for ASCII values, so
-  // checking every value when anything in the input is non-ASCII gives what checking the head alone would).
-  const count = values.length;
+  // Header bytes were read as latin1; values holding non-ASCII are re-read as UTF-8 when read (`valueAt`). The
+  // unfolded text of folded headers is already in `values`: re-read it now, like every later read.
+  if (!ascii) for (let i = 0; i < count; i++) if (values[i] !== undefined) values[i] = utf8(values[i] as string);
   let callIdIdx = -1;
   let cseqIdx = -1;
   let fromIdx = -1;
   let toIdx = -1;
   let viaIdx = -1;
-  const clIdx: number[] = [];
+  let clFirst = -1;
   for (let i = 0; i < count; i++) {
-    let v = values[i] as string;
-    if (!ascii) {
-      v = utf8(v);
-      values[i] = v;
-    }
     switch (keys[i]) {
       case 'call-id':
         if (callIdIdx === -1) callIdIdx = i;
-        else if (values[callIdIdx] !== v) warn('duplicate_header');
+        else if (valueAt(s, ascii, spans, values, callIdIdx) !== valueAt(s, ascii, spans, values, i)) warn('duplicate_header');
         break;
       case 'cseq':
         if (cseqIdx === -1) cseqIdx = i;
-        else if (values[cseqIdx] !== v) warn('duplicate_header');
+        else if (valueAt(s, ascii, spans, values, cseqIdx) !== valueAt(s, ascii, spans, values, i)) warn('duplicate_header');
         break;
       case 'from':
         if (fromIdx === -1) fromIdx = i;
-        else if (values[fromIdx] !== v) warn('duplicate_header');
+        else if (valueAt(s, ascii, spans, values, fromIdx) !== valueAt(s, ascii, spans, values, i)) warn('duplicate_header');
         break;
       case 'to':
         if (toIdx === -1) toIdx = i;
-        else if (values[toIdx] !== v) warn('duplicate_header');
+        else if (valueAt(s, ascii, spans, values, toIdx) !== valueAt(s, ascii, spans, values, i)) warn('duplicate_header');
         break;
       case 'via':
         if (viaIdx === -1) viaIdx = i;
         break;
       case 'content-length':
-        clIdx.push(i);
+        if (clFirst === -1) clFirst = i;
         break;
       default:
         break;
     }
   }
-  const callId = callIdIdx === -1 ? undefined : values[callIdIdx];
+  const callId = callIdIdx === -1 ? undefined : valueAt(s, ascii, spans, values, callIdIdx);
   const knownCallId = callId !== undefined && callId.length > 0 ? callId : undefined;
 
-  const start = parseStartLine(startLine, ascii);
-  if ('ok' in start) return knownCallId === undefined ? start : { ...start, callId: knownCallId };
+  const startFailure = parseStartLine(startLine, ascii);
+  if (startFailure !== undefined) return knownCallId === undefined ? startFailure : { ...startFailure, callId: knownCallId };
   if (headerError !== undefined) return knownCallId === undefined ? headerError : { ...headerError, callId: knownCallId };
+  const kind = startRead.kind;
 
   if (knownCallId === undefined) return fail('missing_call_id', callIdIdx === -1 ? 'no Call-ID header' : 'empty Call-ID');
   if (cseqIdx === -1) return fail('missing_cseq', 'no CSeq header', knownCallId);
-  const cseq: SipCSeq | null = parseCSeq(values[cseqIdx] as string);
-  if (cseq === null) return fail('bad_cseq', `CSeq ${clip(values[cseqIdx] as string)}`, knownCallId);
+  const cseq: SipCSeq | null = parseCSeq(valueAt(s, ascii, spans, values, cseqIdx));
+  if (cseq === null) return fail('bad_cseq', `CSeq ${clip(valueAt(s, ascii, spans, values, cseqIdx))}`, knownCallId);
   if (fromIdx === -1) return fail('missing_from', 'no From header', knownCallId);
-  const from: NameAddr | null = parseNameAddr(values[fromIdx] as string, warn);
-  if (from === null) return fail('bad_from', `From ${clip(values[fromIdx] as string)}`, knownCallId);
+  const from: NameAddr | null = parseNameAddr(valueAt(s, ascii, spans, values, fromIdx), warn);
+  if (from === null) return fail('bad_from', `From ${clip(valueAt(s, ascii, spans, values, fromIdx))}`, knownCallId);
   if (toIdx === -1) return fail('missing_to', 'no To header', knownCallId);
-  const to: NameAddr | null = parseNameAddr(values[toIdx] as string, warn);
-  if (to === null) return fail('bad_to', `To ${clip(values[toIdx] as string)}`, knownCallId);
+  const to: NameAddr | null = parseNameAddr(valueAt(s, ascii, spans, values, toIdx), warn);
+  if (to === null) return fail('bad_to', `To ${clip(valueAt(s, ascii, spans, values, toIdx))}`, knownCallId);
   let firstVias: SipVia[] = [];
   if (viaIdx === -1) warn('missing_via');
   else {
-    firstVias = parseViaValue(values[viaIdx] as string, warn);
-    if (firstVias.length === 0) return fail('bad_via', `Via ${clip(values[viaIdx] as string)}`, knownCallId);
+    firstVias = parseViaValue(valueAt(s, ascii, spans, values, viaIdx), warn);
+    if (firstVias.length === 0) return fail('bad_via', `Via ${clip(valueAt(s, ascii, spans, values, viaIdx))}`, knownCallId);
   }
-  if (start.kind === 'request' && cseq.method !== start.method) warn('cseq_method_mismatch');
+  if (kind === 'request' && cseq.method !== startRead.method) warn('cseq_method_mismatch');
 
-  let body: Buffer = EMPTY_BODY;
+  // The body is a span of the input as well; the message makes the Buffer view when it is first read.
+  let bodyEnd = bodyStart;
   const available = n - bodyStart;
-  if (clIdx.length === 0) {
+  if (clFirst === -1) {
     // Optional over UDP (RFC 3261 §18.3): the datagram ends the body.
-    if (available > 0) body = buf.subarray(bodyStart);
+    bodyEnd = n;
   } else {
     let cl = -1;
     let conflict = false;
-    for (const i of clIdx) {
-      const v = values[i] as string;
-      if (!/^\d{1,15}$/.test(v)) return fail('bad_content_length', `Content-Length ${clip(v)}`, knownCallId);
-      const x = Number(v);
+    for (let i = clFirst; i < count; i++) {
+      if (keys[i] !== 'content-length') continue;
+      const v = valueAt(s, ascii, spans, values, i);
+      const x = digits(v);
+      if (x === -1) return fail('bad_content_length', `Content-Length ${clip(v)}`, knownCallId);
       if (cl === -1) cl = x;
       else if (x !== cl) conflict = true;
     }
     if (conflict) {
       // No way to know which one is right (RFC 4475 §3.3.9): keep every byte we got.
       warn('conflicting_content_length');
-      if (available > 0) body = buf.subarray(bodyStart);
+      bodyEnd = n;
     } else if (cl > available) {
       return fail('content_length_mismatch', `Content-Length ${cl} but ${available} bytes follow the headers`, knownCallId);
     } else {
@@ -358,13 +391,14 @@ function parseUnsafe(raw: Buffer | string, options: ParseOptions): ParseResult {
           }
         }
       }
-      if (cl > 0) body = buf.subarray(bodyStart, bodyStart + cl);
+      bodyEnd = bodyStart + cl;
     }
   }
 
   const msg = new ParsedSipMessage(
-    start.kind, start.kind === 'request' ? start.method : cseq.method, start.requestUriRaw, start.statusCode,
-    start.reasonPhrase, names, keys, values, body, knownCallId, cseq, from, to, firstVias, viaIdx,
+    kind, kind === 'request' ? startRead.method : cseq.method, startRead.requestUriRaw, startRead.statusCode,
+    startRead.reasonPhrase, keys.slice(0, count), s, ascii, spans.slice(0, 4 * count), values.slice(0, count), buf, bodyStart, bodyEnd, knownCallId, cseq, from, to,
+    firstVias, viaIdx,
   );
   if (options.deep === true) msg.deepCheck(warn);
   return { ok: true, message: msg as unknown as SipMessage, warnings };

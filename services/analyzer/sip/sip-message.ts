@@ -1,7 +1,7 @@
 /**
- * The parsed message. The framing pass (`parse.ts`) fills in only what every message needs — start line, header
- * list, Call-ID, CSeq, From, To, top Via, body — and everything else is parsed the first time it is read, then
- * cached.
+ * The parsed message. The framing pass (`parse.ts`) fills in only what every message needs — start line, where
+ * each header and the body are, Call-ID, CSeq, From, To, top Via — and everything else (other header values, the
+ * header list, the body view, every parameter dictionary) is made the first time it is read, then cached.
  */
 import type {
   NameAddr,
@@ -21,11 +21,31 @@ import * as headers from './headers.ts';
 import * as uri from './uri.ts';
 
 const { parseSdp } = sdp;
-const { headerKey, isValidSipDate, parseAuthValue, parseContactValue, parseDeltaSeconds, parseViaValue } = headers;
+const { canonicalOfKey, headerKey, isValidSipDate, parseAuthValue, parseContactValue, parseDeltaSeconds, parseViaValue } = headers;
 const { parseHeaderParams, parseSipUri, trimLws } = uri;
 import type { WarnSink } from './uri.ts';
 
 const UNSET: unique symbol = Symbol('unset');
+const HIGH = /[\x80-\xff]/;
+const EMPTY_BODY: Buffer = Buffer.alloc(0);
+
+/** Header bytes are read as latin1 so indices equal byte offsets; values holding non-ASCII are re-read as UTF-8. */
+export function latin1Utf8(v: string): string {
+  return HIGH.test(v) ? Buffer.from(v, 'latin1').toString('utf8') : v;
+}
+
+/** Header `i`'s value: `values[i]` once read, else sliced from its span of the head `s` (latin1; `spans` holds name
+ * start, name end, value start and value end per header), re-read as UTF-8 unless the input is all ASCII, and kept
+ * in `values`. */
+export function valueAt(s: string, ascii: boolean, spans: readonly number[], values: Array<string | undefined>, i: number): string {
+  let v = values[i];
+  if (v === undefined) {
+    v = s.slice(spans[4 * i + 2] as number, spans[4 * i + 3] as number);
+    if (!ascii) v = latin1Utf8(v);
+    values[i] = v;
+  }
+  return v;
+}
 type Lazy<T> = T | typeof UNSET;
 
 const noWarn: WarnSink = () => {};
@@ -37,17 +57,24 @@ export class ParsedSipMessage {
   readonly statusCode: number | undefined;
   readonly reasonPhrase: string | undefined;
   readonly version = 'SIP/2.0';
-  readonly body: Buffer;
   readonly callId: string;
   readonly cseq: SipCSeq;
   readonly from: NameAddr;
   readonly to: NameAddr;
   readonly topVia: SipVia | undefined;
 
-  /** Header names as `headers` shows them (canonical or as written), their headerKey() and their values. */
-  readonly #names: string[];
+  /** Header keys (headerKey()), and the names and values as spans of the head `#src` (see `valueAt`): a value is
+   * sliced on first read into `#values`, a name only if the `headers` list is asked for. */
   readonly #keys: string[];
-  readonly #values: string[];
+  readonly #src: string;
+  readonly #ascii: boolean;
+  readonly #spans: number[];
+  readonly #values: Array<string | undefined>;
+  /** The input and where the body is in it: the Buffer view is made on first read. */
+  readonly #input: Buffer;
+  readonly #bodyStart: number;
+  readonly #bodyEnd: number;
+  #body: Buffer | undefined;
   readonly #firstVias: SipVia[];
   readonly #firstViaIndex: number;
   #headers: SipHeader[] | undefined;
@@ -63,33 +90,55 @@ export class ParsedSipMessage {
    * of the first Via header (index `firstViaIndex`); its first element is the top Via. */
   constructor(
     kind: 'request' | 'response', method: string, requestUriRaw: string | undefined, statusCode: number | undefined,
-    reasonPhrase: string | undefined, names: string[], keys: string[], values: string[], body: Buffer, callId: string,
-    cseq: SipCSeq, from: NameAddr, to: NameAddr, firstVias: SipVia[], firstViaIndex: number,
+    reasonPhrase: string | undefined, keys: string[], src: string, ascii: boolean, spans: number[],
+    values: Array<string | undefined>, input: Buffer, bodyStart: number, bodyEnd: number, callId: string, cseq: SipCSeq,
+    from: NameAddr, to: NameAddr, firstVias: SipVia[], firstViaIndex: number,
   ) {
     this.kind = kind;
     this.method = method;
     this.requestUriRaw = requestUriRaw;
     this.statusCode = statusCode;
     this.reasonPhrase = reasonPhrase;
-    this.body = body;
     this.callId = callId;
     this.cseq = cseq;
     this.from = from;
     this.to = to;
     this.topVia = firstVias[0];
-    this.#names = names;
     this.#keys = keys;
+    this.#src = src;
+    this.#ascii = ascii;
+    this.#spans = spans;
     this.#values = values;
+    this.#input = input;
+    this.#bodyStart = bodyStart;
+    this.#bodyEnd = bodyEnd;
     this.#firstVias = firstVias;
     this.#firstViaIndex = firstViaIndex;
+  }
+
+  /** A view on the input, made on first read: the analyzer stores the whole payload, not the body. */
+  get body(): Buffer {
+    if (this.#body === undefined) {
+      this.#body = this.#bodyEnd > this.#bodyStart ? this.#input.subarray(this.#bodyStart, this.#bodyEnd) : EMPTY_BODY;
+    }
+    return this.#body;
+  }
+
+  /** As `headers` shows it: the canonical name of a known header, an unknown one as written. */
+  #name(i: number): string {
+    return canonicalOfKey(this.#keys[i] as string) ?? this.#src.slice(this.#spans[4 * i] as number, this.#spans[4 * i + 1] as number);
+  }
+
+  #value(i: number): string {
+    return valueAt(this.#src, this.#ascii, this.#spans, this.#values, i);
   }
 
   /** Built on first use: the analyzer's hot path reads headers by name, never the list. */
   get headers(): readonly SipHeader[] {
     if (this.#headers === undefined) {
-      const n = this.#values.length;
+      const n = this.#keys.length;
       const list = new Array<SipHeader>(n);
-      for (let i = 0; i < n; i++) list[i] = { name: this.#names[i] as string, value: this.#values[i] as string };
+      for (let i = 0; i < n; i++) list[i] = { name: this.#name(i), value: this.#value(i) };
       this.#headers = list;
     }
     return this.#headers;
@@ -97,13 +146,13 @@ export class ParsedSipMessage {
 
   header(name: string): string | undefined {
     const i = this.#keys.indexOf(headerKey(name));
-    return i === -1 ? undefined : this.#values[i];
+    return i === -1 ? undefined : this.#value(i);
   }
 
   headerValues(name: string): string[] {
     const key = headerKey(name);
     const out: string[] = [];
-    for (let i = 0; i < this.#keys.length; i++) if (this.#keys[i] === key) out.push(this.#values[i] as string);
+    for (let i = 0; i < this.#keys.length; i++) if (this.#keys[i] === key) out.push(this.#value(i));
     return out;
   }
 
@@ -120,7 +169,7 @@ export class ParsedSipMessage {
     for (let i = 0; i < this.#keys.length; i++) {
       if (this.#keys[i] !== 'via') continue;
       if (i === this.#firstViaIndex) for (const v of this.#firstVias) out.push(v);
-      else parseViaValue(this.#values[i] as string, warn, out);
+      else parseViaValue(this.#value(i), warn, out);
     }
     return out;
   }
@@ -133,7 +182,7 @@ export class ParsedSipMessage {
   collectContacts(warn: WarnSink): SipContact[] {
     const out: SipContact[] = [];
     for (let i = 0; i < this.#keys.length; i++) {
-      if (this.#keys[i] === 'contact') for (const c of parseContactValue(this.#values[i] as string, warn)) out.push(c);
+      if (this.#keys[i] === 'contact') for (const c of parseContactValue(this.#value(i), warn)) out.push(c);
     }
     return out;
   }
@@ -218,7 +267,7 @@ export class ParsedSipMessage {
 
   get sdp(): SdpSummary | undefined {
     if (this.#sdp === UNSET) {
-      this.#sdp = this.mediaType === 'application/sdp' && this.body.length > 0 ? parseSdp(this.body) : undefined;
+      this.#sdp = this.mediaType === 'application/sdp' && this.#bodyEnd > this.#bodyStart ? parseSdp(this.body) : undefined;
     }
     return this.#sdp;
   }

@@ -96,10 +96,11 @@ function badHostChar(c: number): boolean {
   return c <= 32 || c === 34 || c === 60 || c === 62 || c === 64 || c === 44 || c === 127;
 }
 
-function parsePort(s: string): number | undefined | null {
-  if (s.length === 0 || s.length > 5) return null;
+/** The port in `s[from, end)`: null unless 1-5 digits up to 65535. */
+function parsePort(s: string, from: number, end: number): number | undefined | null {
+  if (end === from || end - from > 5) return null;
   let n = 0;
-  for (let i = 0; i < s.length; i++) {
+  for (let i = from; i < end; i++) {
     const c = s.charCodeAt(i);
     if (c < 48 || c > 57) return null;
     n = n * 10 + (c - 48);
@@ -121,98 +122,172 @@ function parseUriParams(s: string, into: Record<string, string | null>): void {
   }
 }
 
-function parseSipLike(scheme: 'sip' | 'sips', rest: string): SipUri | null {
+/** A sip:/sips: URI whose text after the colon starts at `base` of `s`. Indices into `s` throughout: a slice only for
+ * what the result keeps (user, host). */
+function parseSipLike(scheme: 'sip' | 'sips', s: string, base: number): SipUri | null {
   // Userinfo may hold unescaped `;` and `?` (RFC 4475 intmeth, semiuri) while `@` is never legal after the
-  // host, so the last `@` is the one that ends the userinfo.
-  const at = rest.lastIndexOf('@');
+  // host, so the last `@` is the one that ends the userinfo. (The scheme before `base` holds no `@`.)
+  const at = s.lastIndexOf('@');
   let user: string | undefined;
-  let hp = rest;
+  let hp = base;
   if (at !== -1) {
-    const userinfo = rest.slice(0, at);
-    const colon = userinfo.indexOf(':');
-    const rawUser = colon === -1 ? userinfo : userinfo.slice(0, colon);
-    user = rawUser.length > 0 ? decodePercent(rawUser) : undefined;
-    hp = rest.slice(at + 1);
+    const colon = s.indexOf(':', base);
+    const userEnd = colon === -1 || colon > at ? at : colon;
+    user = userEnd > base ? decodePercent(s.slice(base, userEnd)) : undefined;
+    hp = at + 1;
   }
-  let i = 0;
+  const n = s.length;
+  let i = hp;
   let host: string;
-  if (hp.charCodeAt(0) === 91 /* [ */) {
-    const close = hp.indexOf(']');
-    if (close < 2) return null;
-    host = hp.slice(1, close);
-    for (let k = 0; k < host.length; k++) {
-      const c = host.charCodeAt(k);
+  if (s.charCodeAt(hp) === 91 /* [ */) {
+    const close = s.indexOf(']', hp);
+    if (close - hp < 2) return null;
+    for (let k = hp + 1; k < close; k++) {
+      const c = s.charCodeAt(k);
       if (!(hexVal(c) >= 0 || c === 58 || c === 46)) return null;
     }
+    host = s.slice(hp + 1, close);
     i = close + 1;
-  } else if (unbracketedIpv6(hp)) {
-    // `sip:9876@fe80:0:0:0:21a:a0ff:fe07:32e0` (seen from real IPv6 UAs; RFC 3261 wants brackets): eight groups
-    // are the address, a ninth is the port. Stored as the address it is rather than quarantining the message.
-    const end = hostPortEnd(hp);
-    const last = hp.lastIndexOf(':', end - 1);
-    const groups = hp.slice(0, end).split(':').length;
-    i = groups === 9 ? last : end;
-    host = hp.slice(0, i);
   } else {
-    while (i < hp.length) {
-      const c = hp.charCodeAt(i);
+    while (i < n) {
+      const c = s.charCodeAt(i);
       if (c === 58 || c === 59 || c === 63) break;
       if (badHostChar(c)) return null;
       i++;
     }
-    host = hp.slice(0, i);
-    if (host.length === 0) return null;
+    // An unbracketed IPv6 literal reads as a host (hex digits) up to its first colon, and only then can it be one:
+    // so the check runs for hosts followed by a colon, not for every URI.
+    if (s.charCodeAt(i) === 58 && unbracketedIpv6(s, hp)) {
+      // `sip:9876@fe80:0:0:0:21a:a0ff:fe07:32e0` (seen from real IPv6 UAs; RFC 3261 wants brackets): eight groups
+      // are the address, a ninth is the port. Stored as the address it is rather than quarantining the message.
+      const end = hostPortEnd(s, hp);
+      i = colonsIn(s, hp, end) === 8 ? s.lastIndexOf(':', end - 1) : end;
+    } else if (i === hp) return null;
+    host = s.slice(hp, i);
   }
   let port: number | undefined;
-  if (hp.charCodeAt(i) === 58 /* : */) {
+  if (s.charCodeAt(i) === 58 /* : */) {
     let j = i + 1;
-    while (j < hp.length && hp.charCodeAt(j) !== 59 && hp.charCodeAt(j) !== 63) j++;
-    const p = parsePort(hp.slice(i + 1, j));
+    while (j < n && s.charCodeAt(j) !== 59 && s.charCodeAt(j) !== 63) j++;
+    const p = parsePort(s, i + 1, j);
     if (p === null) return null;
     port = p;
     i = j;
   }
-  let params = NO_PARAMS;
-  let headers = NO_HEADERS;
-  if (i < hp.length) {
-    const c = hp.charCodeAt(i);
+  let paramsAt = -1;
+  let paramsEnd = -1;
+  let headersAt = -1;
+  if (i < n) {
+    const c = s.charCodeAt(i);
     if (c !== 59 && c !== 63) return null;
-    const q = hp.indexOf('?', i);
+    const q = s.indexOf('?', i);
     if (c === 59) {
-      params = newParams();
-      parseUriParams(hp.slice(i + 1, q === -1 ? hp.length : q), params);
+      paramsAt = i + 1;
+      paramsEnd = q === -1 ? n : q;
     }
-    if (q !== -1) {
-      headers = Object.create(null) as Record<string, string>;
-      for (const part of hp.slice(q + 1).split('&')) {
-        if (part.length === 0) continue;
-        const eq = part.indexOf('=');
-        if (eq === -1) headers[decodePercent(part)] = '';
-        else headers[decodePercent(part.slice(0, eq))] = decodePercent(part.slice(eq + 1));
-      }
-    }
+    if (q !== -1) headersAt = q + 1;
   }
-  return { kind: 'sip', scheme, user, host, port, params, headers };
+  return new ParsedSipUri(scheme, user, host, port, s, paramsAt, paramsEnd, headersAt);
 }
 
-function hostPortEnd(hp: string): number {
-  let e = 0;
-  while (e < hp.length && hp.charCodeAt(e) !== 59 && hp.charCodeAt(e) !== 63) e++;
+/** `;params` of a URI: a dictionary, `NO_PARAMS` when `at` is -1. */
+function uriParams(s: string, at: number, end: number): Record<string, string | null> {
+  if (at === -1) return NO_PARAMS;
+  const params = newParams();
+  parseUriParams(s.slice(at, end), params);
+  return params;
+}
+
+/** `?headers` of a URI: a dictionary, `NO_HEADERS` when `at` is -1. */
+function uriHeaders(s: string, at: number): Record<string, string> {
+  if (at === -1) return NO_HEADERS;
+  const headers = Object.create(null) as Record<string, string>;
+  for (const part of s.slice(at).split('&')) {
+    if (part.length === 0) continue;
+    const eq = part.indexOf('=');
+    if (eq === -1) headers[decodePercent(part)] = '';
+    else headers[decodePercent(part.slice(0, eq))] = decodePercent(part.slice(eq + 1));
+  }
+  return headers;
+}
+
+/**
+ * A sip:, sips: or tel: URI. The parameters and `?headers` are checked for shape while parsing but built into
+ * dictionaries only when first read: rows and trackers read user, host and port of every From, To and Request-URI,
+ * and almost never a parameter, and a null-prototype dictionary is the dearest object a message can cost.
+ * `toJSON` gives what the plain object it replaced serialised to, in the same key order.
+ */
+export class ParsedSipUri implements SipUri {
+  readonly kind = 'sip' as const;
+  readonly scheme: 'sip' | 'sips' | 'tel';
+  readonly user: string | undefined;
+  readonly host: string;
+  readonly port: number | undefined;
+  /** The text the parameters and headers are in, and where: `-1` when there are none. */
+  readonly #text: string;
+  readonly #paramsAt: number;
+  readonly #paramsEnd: number;
+  readonly #headersAt: number;
+  #params: Record<string, string | null> | undefined;
+  #headers: Record<string, string> | undefined;
+
+  constructor(
+    scheme: 'sip' | 'sips' | 'tel', user: string | undefined, host: string, port: number | undefined, text: string,
+    paramsAt: number, paramsEnd: number, headersAt: number,
+  ) {
+    this.scheme = scheme;
+    this.user = user;
+    this.host = host;
+    this.port = port;
+    this.#text = text;
+    this.#paramsAt = paramsAt;
+    this.#paramsEnd = paramsEnd;
+    this.#headersAt = headersAt;
+  }
+
+  get params(): SipParams {
+    if (this.#params === undefined) this.#params = uriParams(this.#text, this.#paramsAt, this.#paramsEnd);
+    return this.#params;
+  }
+
+  get headers(): Readonly<Record<string, string>> {
+    if (this.#headers === undefined) this.#headers = uriHeaders(this.#text, this.#headersAt);
+    return this.#headers;
+  }
+
+  toJSON(): object {
+    return { kind: this.kind, scheme: this.scheme, user: this.user, host: this.host, port: this.port, params: this.params, headers: this.headers };
+  }
+}
+
+/** Where host and port end: the first `;` or `?` from `from`, or the end. */
+function hostPortEnd(s: string, from: number): number {
+  let e = from;
+  while (e < s.length && s.charCodeAt(e) !== 59 && s.charCodeAt(e) !== 63) e++;
   return e;
+}
+
+function colonsIn(s: string, from: number, end: number): number {
+  let colons = 0;
+  for (let k = from; k < end; k++) if (s.charCodeAt(k) === 58) colons++;
+  return colons;
 }
 
 /** Seven or eight colons and nothing but hex digits, colons and dots before the parameters: an IPv6 literal
  * written without its brackets (with `::`, at most seven colons, so a port cannot be told apart and none is taken). */
-function unbracketedIpv6(hp: string): boolean {
-  const end = hostPortEnd(hp);
+function unbracketedIpv6(s: string, from: number): boolean {
+  const end = hostPortEnd(s, from);
   let colons = 0;
-  for (let k = 0; k < end; k++) {
-    const c = hp.charCodeAt(k);
+  for (let k = from; k < end; k++) {
+    const c = s.charCodeAt(k);
     if (c === 58) colons++;
     else if (!(hexVal(c) >= 0 || c === 46)) return false;
   }
   const groups = colons + 1;
-  return groups === 8 || (groups === 9 && !hp.slice(0, end).includes('::'));
+  if (groups === 8) return true;
+  if (groups !== 9) return false;
+  const dc = s.indexOf('::', from);
+  return dc === -1 || dc + 2 > end;
 }
 
 /**
@@ -220,7 +295,7 @@ function unbracketedIpv6(hp: string): boolean {
  * there is no scheme or a SIP URI has no usable host or port.
  */
 /** `sip`, `sips` or `tel` when the scheme of length `sl` is one of them (any case), without slicing it. */
-function knownScheme(s: string, sl: number): 'sip' | 'sips' | 'tel' | undefined {
+export function knownScheme(s: string, sl: number): 'sip' | 'sips' | 'tel' | undefined {
   if (sl !== 3 && sl !== 4) return undefined;
   const c0 = s.charCodeAt(0) | 0x20;
   const c1 = s.charCodeAt(1) | 0x20;
@@ -236,19 +311,14 @@ export function parseSipUri(s: string): Uri | null {
   const sl = schemeLength(s);
   if (sl === -1) return null;
   const known = knownScheme(s, sl);
-  const rest = s.slice(sl + 1);
-  if (known === 'sip' || known === 'sips') return parseSipLike(known, rest);
+  if (known === 'sip' || known === 'sips') return parseSipLike(known, s, sl + 1);
   if (known === 'tel') {
-    const semi = rest.indexOf(';');
-    const num = semi === -1 ? rest : rest.slice(0, semi);
-    if (num.length === 0) return null;
-    let params = NO_PARAMS;
-    if (semi !== -1) {
-      params = newParams();
-      parseUriParams(rest.slice(semi + 1), params);
-    }
-    return { kind: 'sip', scheme: 'tel', user: decodePercent(num), host: '', port: undefined, params, headers: NO_HEADERS };
+    const semi = s.indexOf(';', sl + 1);
+    const numEnd = semi === -1 ? s.length : semi;
+    if (numEnd === sl + 1) return null;
+    return new ParsedSipUri('tel', decodePercent(s.slice(sl + 1, numEnd)), '', undefined, s, semi === -1 ? -1 : semi + 1, s.length, -1);
   }
+  const rest = s.slice(sl + 1);
   const scheme = s.slice(0, sl).toLowerCase();
   for (let i = 0; i < rest.length; i++) if (rest.charCodeAt(i) <= 32) return null;
   return { kind: 'other', scheme, opaque: rest };
@@ -303,6 +373,81 @@ export function parseHeaderParams(
 /** `parseHeaderParams` without the result object: the parameters (the shared frozen `NO_PARAMS` when there are
  * none), with where it stopped and whether it met an empty name in `paramsRead`. */
 export function readHeaderParams(s: string, i: number): Record<string, string | null> | null {
+  const params = walkHeaderParams(s, i, true);
+  return params === false ? null : params;
+}
+
+/** Index after the closing quote of a quoted-string that starts at `i`, or -1 when it never closes; what
+ * `quotedText` accepts, without building the text. */
+export function skipQuoted(s: string, i: number): number {
+  for (let k = i + 1; k < s.length; k++) {
+    const c = s.charCodeAt(k);
+    if (c === 92 /* \ */) {
+      if (k + 1 >= s.length) return -1;
+      k++;
+    } else if (c === 34) return k + 1;
+  }
+  return -1;
+}
+
+/** Whether `s[start, end)` lower-cased is `name` (a lower-case ASCII constant): what `slice().toLowerCase() ===
+ * name` says, without the slice for ASCII names. */
+export function nameIs(s: string, start: number, end: number, name: string): boolean {
+  if (end - start !== name.length) return false;
+  for (let k = 0; k < name.length; k++) {
+    let c = s.charCodeAt(start + k);
+    if (c >= 128) return s.slice(start, end).toLowerCase() === name;
+    if (c >= 65 && c <= 90) c += 32;
+    if (c !== name.charCodeAt(k)) return false;
+  }
+  return true;
+}
+
+/** Which of the parameters readers ask for `s[start, end)` names (any case), 0 for any other. */
+const WANT_TAG = 1;
+const WANT_BRANCH = 2;
+const WANT_RECEIVED = 3;
+const WANT_RPORT = 4;
+const WANT_EXPIRES = 5;
+const WANT_Q = 6;
+function wantedParam(s: string, start: number, end: number): number {
+  switch (end - start) {
+    case 1: return nameIs(s, start, end, 'q') ? WANT_Q : 0;
+    case 3: return nameIs(s, start, end, 'tag') ? WANT_TAG : 0;
+    case 5: return nameIs(s, start, end, 'rport') ? WANT_RPORT : 0;
+    case 6: return nameIs(s, start, end, 'branch') ? WANT_BRANCH : 0;
+    case 7: return nameIs(s, start, end, 'expires') ? WANT_EXPIRES : 0;
+    case 8: return nameIs(s, start, end, 'received') ? WANT_RECEIVED : 0;
+    default: return 0;
+  }
+}
+
+/** What the last `scanHeaderParams` found of the parameters readers ask for: `undefined` when absent, `null` for a
+ * flag without `=value`, the last one when repeated (as in the dictionary `readHeaderParams` builds). */
+export const paramsSeen: {
+  tag: string | null | undefined; branch: string | null | undefined; received: string | null | undefined;
+  rport: string | null | undefined; expires: string | null | undefined; q: string | null | undefined;
+} = { tag: undefined, branch: undefined, received: undefined, rport: undefined, expires: undefined, q: undefined };
+
+/**
+ * `readHeaderParams` without the dictionary: the same walk and the same verdict (false where it gives null), with
+ * where it stopped and whether it met an empty name in `paramsRead`, and the values of tag, branch, received, rport,
+ * expires and q in `paramsSeen`. The dictionary is built later, from the same text, only if someone reads it.
+ */
+export function scanHeaderParams(s: string, i: number): boolean {
+  return walkHeaderParams(s, i, false) !== false;
+}
+
+/** The walk behind both: false when a quoted value never closes; otherwise, with `build`, the dictionary of every
+ * parameter (`NO_PARAMS` when there are none), without it `NO_PARAMS` and no slice but the wanted values. */
+function walkHeaderParams(s: string, i: number, build: boolean): Record<string, string | null> | false {
+  const seen = paramsSeen;
+  seen.tag = undefined;
+  seen.branch = undefined;
+  seen.received = undefined;
+  seen.rport = undefined;
+  seen.expires = undefined;
+  seen.q = undefined;
   let params = NO_PARAMS;
   let empty = false;
   for (;;) {
@@ -319,16 +464,23 @@ export function readHeaderParams(s: string, i: number): Record<string, string | 
       if (c === 59 || c === 61 || c === 44 || c === 34 || isWsp(c)) break;
       i++;
     }
-    const name = s.slice(start, i).toLowerCase();
+    const nameEnd = i;
+    const want = i === start ? 0 : wantedParam(s, start, i);
+    const keep = want !== 0 || build;
     i = skipWs(s, i);
     let value: string | null = null;
     if (s.charCodeAt(i) === 61 /* = */) {
       i = skipWs(s, i + 1);
       if (s.charCodeAt(i) === 34) {
-        const q = quotedText(s, i);
-        if (q === null) return null;
-        value = q;
-        i = quotedEnd;
+        if (keep) {
+          const q = quotedText(s, i);
+          if (q === null) return false;
+          value = q;
+          i = quotedEnd;
+        } else {
+          i = skipQuoted(s, i);
+          if (i === -1) return false;
+        }
       } else {
         const vs = i;
         while (i < s.length) {
@@ -336,13 +488,22 @@ export function readHeaderParams(s: string, i: number): Record<string, string | 
           if (c === 59 || c === 44 || isWsp(c)) break;
           i++;
         }
-        value = s.slice(vs, i);
+        if (keep) value = s.slice(vs, i);
       }
     }
-    if (name.length === 0) empty = true;
-    else {
+    if (nameEnd === start) empty = true;
+    else if (build) {
       if (params === NO_PARAMS) params = newParams();
-      params[name] = value;
+      params[s.slice(start, nameEnd).toLowerCase()] = value;
+    }
+    switch (want) {
+      case WANT_TAG: seen.tag = value; break;
+      case WANT_BRANCH: seen.branch = value; break;
+      case WANT_RECEIVED: seen.received = value; break;
+      case WANT_RPORT: seen.rport = value; break;
+      case WANT_EXPIRES: seen.expires = value; break;
+      case WANT_Q: seen.q = value; break;
+      default: break;
     }
   }
 }
@@ -376,22 +537,37 @@ function displayIsTokens(d: string): boolean {
   return true;
 }
 
+/** Where the last successful `readNameAddr` put what it read: the display name and URI, and the text and index
+ * its header parameters start at (their tag, expires and q are in `paramsSeen`). */
+export const nameAddrRead: { displayName: string | undefined; uri: Uri; text: string; paramsAt: number } = {
+  displayName: undefined, uri: { kind: 'other', scheme: '', opaque: '' }, text: '', paramsAt: 0,
+};
+
 /**
  * `[display-name] <uri> *(;param)` or a bare `addr-spec *(;param)`. In the bare form the first `;` ends the URI,
  * so its parameters belong to the header (RFC 3261 §20.10). Returns null for what cannot be read safely:
  * unterminated quotes, a missing `>`, an unparseable URI.
  */
 export function parseNameAddr(input: string, warn: WarnSink = ignore): NameAddr | null {
+  if (!readNameAddr(input, warn)) return null;
+  const r = nameAddrRead;
+  const tag = paramsSeen.tag;
+  return new ParsedNameAddr(r.displayName, r.uri, typeof tag === 'string' ? tag : undefined, r.text, r.paramsAt);
+}
+
+/** `parseNameAddr` without the result object: false where it gives null, otherwise the parts in `nameAddrRead`
+ * and `paramsSeen` (Contact builds its own object from them). */
+export function readNameAddr(input: string, warn: WarnSink): boolean {
   const s = trimLws(input);
   let displayName: string | undefined;
   let uriText: string;
   let i: number;
   if (s.charCodeAt(0) === 34) {
     const q = quotedText(s, 0);
-    if (q === null) return null;
+    if (q === null) return false;
     displayName = q;
     i = skipWs(s, quotedEnd);
-    if (s.charCodeAt(i) !== 60) return null;
+    if (s.charCodeAt(i) !== 60) return false;
   } else {
     i = s.indexOf('<');
     if (i !== -1) {
@@ -404,7 +580,7 @@ export function parseNameAddr(input: string, warn: WarnSink = ignore): NameAddr 
   }
   if (i !== -1) {
     const close = s.indexOf('>', i + 1);
-    if (close === -1) return null;
+    if (close === -1) return false;
     const inner = s.slice(i + 1, close);
     uriText = trimLws(inner);
     if (uriText.length !== inner.length) warn('lws_in_addr_spec');
@@ -417,17 +593,60 @@ export function parseNameAddr(input: string, warn: WarnSink = ignore): NameAddr 
     i = end;
   }
   const uri = parseSipUri(uriText);
-  if (uri === null) return null;
-  const params: SipParams | null = readHeaderParams(s, i);
-  if (params === null) return null;
-  const tag = params['tag'];
-  return {
-    displayName,
-    uri,
-    user: uri.kind === 'sip' ? uri.user : undefined,
-    host: uri.kind === 'sip' && uri.scheme !== 'tel' ? uri.host : undefined,
-    port: uri.kind === 'sip' ? uri.port : undefined,
-    tag: typeof tag === 'string' ? tag : undefined,
-    params,
-  };
+  if (uri === null) return false;
+  if (!scanHeaderParams(s, i)) return false;
+  const r = nameAddrRead;
+  r.displayName = displayName;
+  r.uri = uri;
+  r.text = s;
+  r.paramsAt = i;
+  return true;
+}
+
+/** The header parameters of a name-addr or Via: checked while parsing (`scanHeaderParams`), built into a dictionary
+ * from the same text on the first read of `params`. */
+export class LazyHeaderParams {
+  readonly #text: string;
+  readonly #paramsAt: number;
+  #params: SipParams | undefined;
+
+  constructor(text: string, paramsAt: number) {
+    this.#text = text;
+    this.#paramsAt = paramsAt;
+  }
+
+  get params(): SipParams {
+    // The text was read once already, so this cannot fail.
+    if (this.#params === undefined) this.#params = readHeaderParams(this.#text, this.#paramsAt) as SipParams;
+    return this.#params;
+  }
+}
+
+/**
+ * A From / To / Contact / Route value. The header parameters are built into a dictionary only when first read:
+ * the tag, the one every reader wants, was picked out while the parameters were checked. `toJSON` gives what the
+ * plain object it replaced serialised to, in the same key order.
+ */
+export class ParsedNameAddr extends LazyHeaderParams implements NameAddr {
+  readonly displayName: string | undefined;
+  readonly uri: Uri;
+  readonly user: string | undefined;
+  readonly host: string | undefined;
+  readonly port: number | undefined;
+  readonly tag: string | undefined;
+
+  constructor(displayName: string | undefined, uri: Uri, tag: string | undefined, text: string, paramsAt: number) {
+    super(text, paramsAt);
+    this.displayName = displayName;
+    this.uri = uri;
+    const sip = uri.kind === 'sip';
+    this.user = sip ? uri.user : undefined;
+    this.host = sip && uri.scheme !== 'tel' ? uri.host : undefined;
+    this.port = sip ? uri.port : undefined;
+    this.tag = tag;
+  }
+
+  toJSON(): object {
+    return { displayName: this.displayName, uri: this.uri, user: this.user, host: this.host, port: this.port, tag: this.tag, params: this.params };
+  }
 }
