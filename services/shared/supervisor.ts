@@ -43,11 +43,12 @@ export class Supervisor {
   /** Drains every started component in reverse order within `timeoutMs`, then destroys what is left. */
   stop(timeoutMs: number): Promise<void> {
     return this.#stopping.run(async () => {
-      const deadline = Date.now() + timeoutMs;
+      // Monotonic: a wall-clock step during shutdown must not stretch or cut the drain.
+      const deadline = performance.now() + timeoutMs;
       const order = [...this.#started].reverse();
       for (let i = 0; i < order.length; i++) {
         const c = order[i]!;
-        const left = deadline - Date.now();
+        const left = deadline - performance.now();
         const closed = left > 0 && await withTimeout(c.close(), left).then(
           (ok) => ok,
           (err: unknown) => {
