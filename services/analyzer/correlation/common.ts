@@ -26,6 +26,36 @@ export class RecordOutbox<T> {
   }
 }
 
+/**
+ * The open entries of each Call-ID (usually one), so a message finds its call or transaction by comparing a tag or
+ * a CSeq number in a short list instead of building a key string per message.
+ */
+export class CallIdIndex<T extends { readonly callId: string }> {
+  #lists = new Map<string, T[]>();
+
+  get(callId: string): readonly T[] | undefined {
+    return this.#lists.get(callId);
+  }
+
+  add(entry: T): void {
+    const list = this.#lists.get(entry.callId);
+    if (list === undefined) this.#lists.set(entry.callId, [entry]);
+    else list.push(entry);
+  }
+
+  remove(entry: T): void {
+    const list = this.#lists.get(entry.callId);
+    if (list === undefined) return;
+    const i = list.indexOf(entry);
+    if (i !== -1) list.splice(i, 1);
+    if (list.length === 0) this.#lists.delete(entry.callId);
+  }
+
+  clear(): void {
+    this.#lists.clear();
+  }
+}
+
 export interface UserDomain {
   user: string | null;
   domain: string | null;

@@ -30,7 +30,7 @@ import * as facts from './dialog-facts.ts';
 import type { CallEndReason, CallEvent, CallFacts, CallRecord, TrackerTimes } from './dialog-facts.ts';
 
 const { toUs } = observed;
-const { badSnapshot, checkUs, RecordOutbox } = common;
+const { badSnapshot, CallIdIndex, checkUs, RecordOutbox } = common;
 const { ORPHAN_METHODS, applyEvent, buildRecord, callKey, closeAtUs, completeEvent, isCallMethod, lastCloseReason, newCall, toCallEvent } = facts;
 
 export interface DialogTrackerOptions {
@@ -117,7 +117,7 @@ export class DialogTracker implements DeadlineSource {
   private nextSweep = NEVER;
   private calls = new Map<string, CallFacts>();
   /** The open calls of each Call-ID (usually one): finds a message's call without building its key string. */
-  private byCallId = new Map<string, CallFacts[]>();
+  private readonly byCallId = new CallIdIndex<CallFacts>();
   /** Records emitted by the current call, allocated only when there is one. */
   private readonly outbox = new RecordOutbox<CallRecord>();
   private orphans = new Map<string, CallEvent[]>();
@@ -173,20 +173,6 @@ export class DialogTracker implements DeadlineSource {
     return undefined;
   }
 
-  private index(c: CallFacts): void {
-    const list = this.byCallId.get(c.callId);
-    if (list === undefined) this.byCallId.set(c.callId, [c]);
-    else list.push(c);
-  }
-
-  private unindex(c: CallFacts): void {
-    const list = this.byCallId.get(c.callId);
-    if (list === undefined) return;
-    const i = list.indexOf(c);
-    if (i !== -1) list.splice(i, 1);
-    if (list.length === 0) this.byCallId.delete(c.callId);
-  }
-
   /** The tracker's capture clock (µs): the highest timestamp observed or advanced to. */
   clockUs(): number {
     return this.now;
@@ -227,8 +213,8 @@ export class DialogTracker implements DeadlineSource {
     this.now = copy.now;
     this.nextSweep = copy.nextSweep;
     this.calls = new Map(copy.calls.map((c) => [c.key, c]));
-    this.byCallId = new Map();
-    for (const c of this.calls.values()) this.index(c);
+    this.byCallId.clear();
+    for (const c of this.calls.values()) this.byCallId.add(c);
     this.orphans = new Map(copy.orphans);
     this.orphanCount = copy.orphans.reduce((n, [, l]) => n + l.length, 0);
     this.tombs = new Map(copy.tombs);
@@ -298,7 +284,7 @@ export class DialogTracker implements DeadlineSource {
     }
     const c = newCall(e);
     this.calls.set(c.key, c);
-    this.index(c);
+    this.byCallId.add(c);
     this.counters.calls_opened++;
     applyEvent(c, e);
     const held = this.orphans.get(e.callId);
@@ -336,7 +322,7 @@ export class DialogTracker implements DeadlineSource {
 
   private emit(c: CallFacts, reason: CallEndReason): CallRecord {
     this.calls.delete(c.key);
-    this.unindex(c);
+    this.byCallId.remove(c);
     this.deadlines.remove(c.key);
     this.tombs.delete(c.key);
     this.tombs.set(c.key, { maxCseq: maxInitialCseq(c), until: this.now + this.tombstoneUs });

@@ -22,7 +22,7 @@ import { DeadlineScheduler, type DeadlineSource } from './deadlines.ts';
 import * as common from './common.ts';
 
 const { toUs } = observed;
-const { addDistinct, addrUserDomain, badSnapshot, checkUs, isIpLiteral, isPrivateAddress, minOrNull, RecordOutbox, uriKey } = common;
+const { addDistinct, addrUserDomain, badSnapshot, CallIdIndex, checkUs, isIpLiteral, isPrivateAddress, minOrNull, RecordOutbox, uriKey } = common;
 
 export type RegistrationOutcome =
   /** 2xx to a REGISTER with bindings. */
@@ -220,7 +220,7 @@ export class RegistrationTracker implements DeadlineSource {
   private nextSweep = NEVER;
   private txns = new Map<string, RegFacts>();
   /** The open transactions of each Call-ID: finds a message's transaction without building its key string. */
-  private byCallId = new Map<string, RegFacts[]>();
+  private readonly byCallId = new CallIdIndex<RegFacts>();
   /** Records emitted by the current call, allocated only when there is one. */
   private readonly outbox = new RecordOutbox<RegistrationRecord>();
   /** 401/407 seen per Call-ID: what marks the next REGISTER `challenged`. */
@@ -270,7 +270,7 @@ export class RegistrationTracker implements DeadlineSource {
         copies: 0, final: null, received: null, rport: null, messages: 0,
       };
       this.txns.set(key, f);
-      this.index(f);
+      this.byCallId.add(f);
       this.counters.transactions_opened++;
     }
     this.apply(f, o, m, ts);
@@ -294,20 +294,6 @@ export class RegistrationTracker implements DeadlineSource {
     const list = this.byCallId.get(callId);
     if (list !== undefined) for (const f of list) if (f.cseq === cseq) return f;
     return undefined;
-  }
-
-  private index(f: RegFacts): void {
-    const list = this.byCallId.get(f.callId);
-    if (list === undefined) this.byCallId.set(f.callId, [f]);
-    else list.push(f);
-  }
-
-  private unindex(f: RegFacts): void {
-    const list = this.byCallId.get(f.callId);
-    if (list === undefined) return;
-    const i = list.indexOf(f);
-    if (i !== -1) list.splice(i, 1);
-    if (list.length === 0) this.byCallId.delete(f.callId);
   }
 
   clockUs(): number {
@@ -347,8 +333,8 @@ export class RegistrationTracker implements DeadlineSource {
     this.now = copy.now;
     this.nextSweep = copy.nextSweep;
     this.txns = new Map(copy.txns.map((t) => [t.key, t]));
-    this.byCallId = new Map();
-    for (const t of this.txns.values()) this.index(t);
+    this.byCallId.clear();
+    for (const t of this.txns.values()) this.byCallId.add(t);
     this.challenges = new Map(copy.challenges);
     this.tombs = new Map(copy.tombs);
     this.counters = { ...emptyStats(), ...copy.stats };
@@ -454,7 +440,7 @@ export class RegistrationTracker implements DeadlineSource {
 
   private emit(f: RegFacts): RegistrationRecord {
     this.txns.delete(f.key);
-    this.unindex(f);
+    this.byCallId.remove(f);
     this.deadlines.remove(f.key);
     this.tombs.delete(f.key);
     this.tombs.set(f.key, this.now + this.timeoutUs + this.windowUs);
