@@ -56,7 +56,7 @@ export const collectorSettings = {
     'Bytes of accepted records held in memory waiting for Kafka before the publisher spools to disk.'),
   publishLinger: s.duration('PUBLISH_LINGER', 20,
     'How long the publisher lets a batch fill before sending it to Kafka when the queue is short (a full batch, 1 MiB, '
-    + 'goes at once). Each produce request costs the collector ~0.2 ms of CPU whatever its size, so a longer linger means '
+    + 'goes at once). Each produce request costs the collector ~0.35 ms of CPU whatever its size, so a longer linger means '
     + 'fewer, larger requests and less CPU per packet at moderate rates, for up to that much more capture latency '
     + '(bench/PROFILE.md, "Collector: second pass"; it was 5ms).', '20ms'),
   publishSpoolDir: s.string('PUBLISH_SPOOL_DIR', 'data/spool',

@@ -42,6 +42,21 @@ describe('configuration', () => {
     }
   });
 
+  it('refuses junk in the collector\'s slab and linger settings, naming each, and takes their documented forms', () => {
+    assert.throws(() => loadConfig({ HEP_ENVELOPE_SLAB: 'big', PUBLISH_LINGER: 'soon' }), (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.equal(err.problems.length, 2);
+      assert.match(err.message, /HEP_ENVELOPE_SLAB="big" is invalid: expected an integer 0-67108864/);
+      assert.match(err.message, /PUBLISH_LINGER="soon" is invalid: expected a duration such as 500ms/);
+      return true;
+    });
+    assert.throws(() => loadConfig({ HEP_ENVELOPE_SLAB: '67108865' }), /HEP_ENVELOPE_SLAB="67108865" is invalid/);
+    const c = loadConfig({ HEP_ENVELOPE_SLAB: '0', PUBLISH_LINGER: '5ms' });
+    assert.equal(c.hepEnvelopeSlab, 0);
+    assert.equal(c.publishLinger, 5);
+    assert.equal(loadConfig({}).publishLinger, 20);
+  });
+
   it('never echoes a secret in an error', () => {
     const shape = { key: s.secret('HEP_TEST_KEY', 'test key', 16), url: allSettings.clickhouseUrl };
     try {
