@@ -51,6 +51,11 @@ function record(i: number, tenant: string): CdrRecord {
   };
 }
 
+function pick(body: unknown): { cost: number; duration_s: number } {
+  const b = body as { cost: number; duration_s: number };
+  return { cost: b.cost, duration_s: b.duration_s };
+}
+
 // The CDRs below end on 2026-11-01 between 10:00 and 10:01 UTC.
 const RANGE = 'from=2026-11-01T00:00:00Z&to=2026-11-02T00:00:00Z';
 
@@ -122,9 +127,11 @@ describe('rating API routes', { skip }, () => {
     assert.equal((await app.inject({ url: '/v1/accounts/nobody', headers: { authorization: 'Bearer all' } })).statusCode, 404);
     const cost = await app.inject({ method: 'POST', url: '/v1/rating/cost', headers: { authorization: 'Bearer all' }, payload: { destination: '441632960123', duration: '90s', subject: '1003' } });
     assert.equal(cost.statusCode, 200, cost.body);
-    assert.equal((cost.json() as { cost: number }).cost, 0.9);
-    const us = await app.inject({ method: 'POST', url: '/v1/rating/cost', headers: { authorization: 'Bearer all' }, payload: { destination: '1555', duration: '61s', subject: '1003' } });
-    assert.equal((us.json() as { cost: number }).cost, 0.17);
+    assert.deepEqual(pick(cost.json()), { cost: 0.9, duration_s: 90 });
+    // Per-minute increments: 61 s is rated as 120 s (connect fee 0.05 + 2 × 0.06).
+    const us = await app.inject({ method: 'POST', url: '/v1/rating/cost', headers: { authorization: 'Bearer all' }, payload: { destination: '1555', duration: '1m1s', subject: '1003', answer_time: '2026-11-30T12:00:00Z' } });
+    assert.equal(us.statusCode, 200, us.body);
+    assert.deepEqual(pick(us.json()), { cost: 0.17, duration_s: 120 });
     const unknown = await app.inject({ method: 'POST', url: '/v1/rating/cost', headers: { authorization: 'Bearer all' }, payload: { destination: '999', duration: '60s', subject: '1003' } });
     assert.equal(unknown.statusCode, 422);
   });

@@ -103,7 +103,7 @@ const costSchema = {
   required: ['tenant', 'subject', 'destination', 'duration_s', 'cost'],
   properties: {
     tenant: str, subject: str, destination: str, duration_s: { type: 'number' }, cost: { type: 'number' },
-    details: { type: 'object', additionalProperties: true, description: 'CGRateS\' answer (APIerSv1.GetCost), as it gave it.' },
+    details: { type: 'object', additionalProperties: true, description: 'CGRateS\' answer (the CallCost of Responder.GetCost), as it gave it.' },
   },
 } as const;
 
