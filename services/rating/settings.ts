@@ -50,7 +50,7 @@ export const ratingSettings = {
   freeswitchEslBackoffMax: s.duration('FREESWITCH_ESL_BACKOFF_MAX', 10_000,
     'Longest wait between reconnect attempts (starts at 200 ms, doubles, jittered); attempts never stop.', '10s'),
   cgratesUrl: s.string('CGRATES_URL', 'http://127.0.0.1:2080/jsonrpc',
-    'CGRateS JSON-RPC (v0.10.x `SessionSv1`/`APIerSv2`): `http(s)://host:2080/jsonrpc`, or `tcp://host:2012` for its raw '
+    'CGRateS JSON-RPC (v0.10.x `SessionSv1`/`APIerSv2`/`Responder`): `http(s)://host:2080/jsonrpc`, or `tcp://host:2012` for its raw '
     + 'JSON-RPC listener on persistent multiplexed connections (about 15x faster per authorization here; bench/README.md).',
     /^(https?:\/\/\S+|tcp:\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5})$/, 'an absolute http(s) URL or tcp://host:port'),
   cgratesTenant: s.string('CGRATES_TENANT', 'cgrates.org', 'Tenant of calls whose channel has no `cgr_tenant`.'),
