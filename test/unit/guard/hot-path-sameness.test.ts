@@ -24,6 +24,7 @@ import { ALL_PARTS, DetectorEngine, type EngineParts } from '../../../services/g
 import { PrefixList } from '../../../services/guard/detect/numbers.ts';
 import { loadRules, type RulesFile } from '../../../services/guard/detect/rules.ts';
 import { eventTimeMs, type Finding } from '../../../services/guard/detect/types.ts';
+import { parseEvent } from '../../../services/guard/event-records.ts';
 import { rng, sipMix } from '../../support/hep-sender.ts';
 import { envelopeOf } from '../../support/sip-scenarios.ts';
 
@@ -277,5 +278,59 @@ describe('Allowlist', () => {
       const ip = i % 2 === 0 ? `10.${(i >> 8) & 255}.${i & 255}.${(i >> 16) & 255}` : `2001:db8:${(i % 0xffff).toString(16)}::${(i >> 4).toString(16)}`;
       assert.equal(list.has(ip), ref(ip), ip);
     }
+  });
+});
+
+describe('parseEvent', () => {
+  const FIELDS = ['id', 'ts', 'src_ip', 'dst_ip', 'method', 'call_id', 'from_user', 'from_domain', 'to_user', 'ruri_user', 'user_agent', 'auth_user', 'tenant'] as const;
+  /** The field checks as they were: a loop over the names. */
+  const reference = (value: Buffer): unknown => {
+    let e: Record<string, unknown>;
+    try {
+      e = JSON.parse(value.toString('utf8')) as Record<string, unknown>;
+    } catch {
+      return undefined;
+    }
+    if (e === null || typeof e !== 'object' || e['v'] !== 1) return undefined;
+    if (typeof e['kind'] !== 'string' || typeof e['status'] !== 'number' || (e['cseq'] !== undefined && typeof e['cseq'] !== 'number')) return undefined;
+    for (const f of FIELDS) if (typeof e[f] !== 'string') return undefined;
+    return e;
+  };
+  const value = fc.oneof({ weight: 60, arbitrary: fc.string({ maxLength: 6 }) }, fc.integer(), fc.constant(null), fc.boolean(), fc.constant(undefined), fc.array(fc.nat(), { maxLength: 2 }));
+  const event = fc.record({
+    v: fc.oneof({ weight: 8, arbitrary: fc.constant(1) }, fc.constant(2), fc.constant('1')), kind: value, status: fc.oneof({ weight: 4, arbitrary: fc.integer() }, value),
+    cseq: fc.oneof({ weight: 5, arbitrary: fc.constant(undefined) }, { weight: 5, arbitrary: fc.integer() }, value), ...Object.fromEntries(FIELDS.map((f) => [f, value])), extra: value,
+  }); // an undefined value leaves its key out of the JSON
+
+  it('accepts and refuses exactly what the loop over the field names did (property)', () => {
+    let accepted = 0;
+    fc.assert(fc.property(fc.oneof({ weight: 4, arbitrary: event.map((e) => JSON.stringify(e)) }, fc.string(), fc.jsonValue().map((j) => JSON.stringify(j) ?? '')), (text) => {
+      const buf = Buffer.from(text);
+      const got = parseEvent(buf, false);
+      assert.deepEqual(got, reference(buf));
+      accepted += got === undefined ? 0 : 1;
+    }), { numRuns: 5_000 });
+    assert.ok(accepted > 500, `only ${accepted} of 5000 inputs were events`);
+  });
+});
+
+describe('scanner tool User-Agents', () => {
+  it('the remembered answer is the answer, asked once or again, per rule list (property)', () => {
+    const needle = fc.constantFrom('sipvicious', 'friendly-scanner', 'SIPcli', 'ı', 'i̇', 'x');
+    const ua = fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('SIPVicious 0.3', 'friendly-SCANNER', 'İstanbul phone', 'Yealink', ''),
+      fc.tuple(fc.string({ maxLength: 4 }), needle, fc.string({ maxLength: 4 })).map(([a, n, b]) => `${a}${n.toUpperCase()}${b}`));
+    fc.assert(fc.property(fc.array(needle, { maxLength: 3 }), fc.array(ua, { minLength: 1, maxLength: 12 }), (needles, uas) => {
+      const rules = loadRules({ scanner: { toolUserAgents: needles } });
+      const g = new DetectorEngine(rules, new Allowlist([]), HIGH_RISK);
+      let t = T0US / 1000;
+      for (const u of [...uas, ...uas]) {
+        const src = `198.18.0.${(t % 200) + 1}`;
+        const found = g.sip({ v: 1, id: `u/${t}`, kind: 'request', ts: tsOf(++t * 1000), src_ip: src, src_port: 5060, dst_ip: PROXY, dst_port: 5060, transport: 'UDP', method: 'OPTIONS', status: 0,
+          call_id: `ua${t}`, from_user: 'a', from_domain: 'b', to_user: 'a', to_domain: 'b', ruri_user: '', ruri_domain: 'b', user_agent: u, auth_user: '', tenant: '', domain: 'b' })
+          .filter((f) => f.rule === 'tool_ua');
+        const expected = u !== '' && needles.some((n) => u.toLowerCase().includes(n));
+        assert.equal(found.length, expected ? 1 : 0, `${JSON.stringify(u)} against ${JSON.stringify(needles)}`);
+      }
+    }), { numRuns: 300 });
   });
 });
