@@ -15,7 +15,10 @@
  * alternating sides and flipping the order each pair: medians and the ratio this ÷ base. `GUARD_CPU_PROF=<dir>`
  * makes every guard started write a V8 CPU profile there when it stops (`bench/profile-summary.ts --kind guard`).
  *
- *   npx tsx bench/guard-process.bench.ts [--events 200000] [--runs 3] [--base <dir>]
+ * `--paced` produces each batch when the analyzer would publish it at `--rate` instead of all at once, and counts the
+ * guard's idle work in between (its fetch loop, timers) as part of an event's cost, as under `npm start`.
+ *
+ *   npx tsx bench/guard-process.bench.ts [--events 200000] [--runs 3] [--base <dir>] [--paced] [--batch 20000] [--rate 40000]
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -35,12 +38,14 @@ import { cpuSeconds, waitJoined } from './support/analyzer-process.ts';
 
 const { values: a } = parseArgs({ options: {
   events: { type: 'string', default: '200000' }, runs: { type: 'string', default: '3' }, base: { type: 'string' },
-  rate: { type: 'string', default: '40000' }, idle: { type: 'string', default: '3' },
+  rate: { type: 'string', default: '40000' }, idle: { type: 'string', default: '3' }, paced: { type: 'boolean', default: false },
+  batch: { type: 'string', default: '20000' },
 } });
 const N = Number(a.events);
 const RUNS = Number(a.runs);
 const RATE = Number(a.rate);
 const HERE = fileURLToPath(new URL('..', import.meta.url));
+const BATCH = Number(a.batch);
 
 /** `YYYY-MM-DD HH:MM:SS.ffffff` (UTC), the analyzer's event time. */
 function eventTs(us: number): string {
@@ -100,12 +105,17 @@ async function run(dir: string, pool: readonly SipEvent[]): Promise<RunResult> {
     await new Promise((r) => setTimeout(r, idleMs));
     const idleUsPerS = ((cpuSeconds(child.pid!) - i0) * 1e6) / (idleMs / 1000);
     const events = stream(pool, env.prefix, Date.now() * 1000);
-    const records = [];
-    for (let i = 0; i < events.length; i += 20_000) records.push(...containerRecords(events.slice(i, i + 20_000), PARTITIONS));
+    const batches = [];
+    for (let i = 0; i < events.length; i += BATCH) batches.push(containerRecords(events.slice(i, i + BATCH), PARTITIONS));
     const c0 = cpuSeconds(child.pid!);
     const w0 = performance.now();
-    for (const slice of sliceByBytes(records, 512 * 1024)) {
-      await env.producer.send({ topic: env.topic('sipEvents'), acks: -1, messages: slice.map((r) => ({ key: r.key, value: r.value, partition: partitionFor(Buffer.from(r.key), PARTITIONS) })) });
+    for (const [b, records] of batches.entries()) {
+      // --paced: each batch when the analyzer would publish it at RATE messages/s (the guard then reads as they come,
+      // as under `npm start`, and its idle work between batches is part of what an event costs).
+      if (a.paced) await new Promise((r) => setTimeout(r, Math.max(0, w0 + (b * BATCH * 1000) / RATE - performance.now())));
+      for (const slice of sliceByBytes(records, 512 * 1024)) {
+        await env.producer.send({ topic: env.topic('sipEvents'), acks: -1, messages: slice.map((r) => ({ key: r.key, value: r.value, partition: partitionFor(Buffer.from(r.key), PARTITIONS) })) });
+      }
     }
     const deadline = Date.now() + 600_000;
     while ((await metricSum(port, 'tollgate_guard_events_total', 'sip.events')) < N) {
@@ -113,7 +123,7 @@ async function run(dir: string, pool: readonly SipEvent[]): Promise<RunResult> {
       await new Promise((r) => setTimeout(r, 250));
     }
     const seconds = (performance.now() - w0) / 1000;
-    const used = (cpuSeconds(child.pid!) - c0) * 1e6 - idleUsPerS * seconds;
+    const used = (cpuSeconds(child.pid!) - c0) * 1e6 - (a.paced ? 0 : idleUsPerS * seconds);
     const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
     const sum = (name: string) => text.split('\n').filter((l) => l.startsWith(`${name}{`)).reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
     return { usPerEvent: used / N, idleUsPerS, seconds, alerts: sum('tollgate_guard_alert_changes_total'), blocks: sum('tollgate_guard_blocks_total') };
@@ -129,14 +139,15 @@ async function run(dir: string, pool: readonly SipEvent[]): Promise<RunResult> {
 const pool = poolEvents();
 const sides = a.base === undefined ? [{ label: 'this', dir: HERE }] : [{ label: 'base', dir: a.base }, { label: 'this', dir: HERE }];
 const results = new Map<string, RunResult[]>(sides.map((s) => [s.label, []]));
-console.log(`${N} events per run (${pool.length}-event pool of the load's SIP mix, ${RATE}/s event time), ${RUNS} run(s) per side, node ${process.version}`);
+console.log(`${N} events per run (${pool.length}-event pool of the load's SIP mix, ${RATE}/s event time, batches of ${BATCH}${a.paced ? `, produced at ${RATE}/s` : ', all at once'}), `
+  + `${RUNS} run(s) per side, node ${process.version}`);
 for (let r = 0; r < RUNS; r++) {
   const order = r % 2 === 0 ? sides : [...sides].reverse();
   for (const s of order) {
     const x = await run(s.dir, pool);
     results.get(s.label)!.push(x);
     console.log(`  run ${r + 1} ${s.label.padEnd(4)}: ${x.usPerEvent.toFixed(2)} µs CPU per event (idle ${(x.idleUsPerS / 1000).toFixed(1)} ms/s subtracted, `
-      + `${x.seconds.toFixed(1)} s to read all; alert changes ${x.alerts}, block decisions ${x.blocks})`);
+      + `${x.seconds.toFixed(1)} s to read all; alert changes ${x.alerts}, block decisions ${x.blocks})`.replace('subtracted', a.paced ? 'not subtracted: paced' : 'subtracted'));
   }
 }
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1]!;

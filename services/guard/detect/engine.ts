@@ -12,6 +12,7 @@ import { ScannerDetector } from './scanner.ts';
 import { BruteForceDetector } from './bruteforce.ts';
 import { TollFraudDetector } from './tollfraud.ts';
 import { MalformedDetector } from './malformed.ts';
+import { OldestFirst } from '../../shared/oldest-first.ts';
 
 const THROTTLE_MS = 1_000;
 const SEEN_IDS = 200_000;
@@ -57,6 +58,7 @@ export class DetectorEngine {
    * event time, read once when it arrived (re-reading it for every later request on the Call-ID was ~0.7 µs an event).
    */
   readonly #early = new Map<string, Early>();
+  readonly #earliest = new OldestFirst(this.#early);
   #now = -Infinity;
   duplicates = 0;
 
@@ -102,7 +104,7 @@ export class DetectorEngine {
   #keepEarly(e: SipEvent, t: number): void {
     let list = this.#early.get(e.call_id);
     if (list === undefined) {
-      if (this.#early.size >= EARLY_MAX) this.#early.delete(this.#early.keys().next().value as string);
+      if (this.#early.size >= EARLY_MAX) this.#early.delete(this.#earliest.take()!);
       this.#early.set(e.call_id, (list = { events: [], times: [] }));
     }
     if (list.events.length < 8) {
@@ -125,6 +127,7 @@ export class DetectorEngine {
     this.#malformed.sweep(now);
     for (const [k, t] of this.#lastEmitted) if (t < now - 10 * THROTTLE_MS) this.#lastEmitted.delete(k);
     for (const [k, list] of this.#early) if (list.times[list.times.length - 1]! < now - EARLY_MS) this.#early.delete(k);
+    this.#earliest.reset();
   }
 
   #time(ts: string, id: string): number | undefined {
