@@ -134,17 +134,19 @@ export class DetectorEngine {
     const t = eventTimeMs(ts);
     if (!Number.isFinite(t)) return undefined;
     if (id !== '') {
-      if (this.#seen.has(id)) {
+      // One probe of the table, not two: `add` of an id already there leaves the set as it is (order included).
+      const before = this.#seen.size;
+      if (this.#seen.add(id).size === before) {
         this.duplicates++;
         return undefined;
       }
       if (this.#seenOrder.length < SEEN_IDS) this.#seenOrder.push(id);
       else {
+        // Added first, then the oldest leaves: the same set as leaving first, then adding.
         this.#seen.delete(this.#seenOrder[this.#seenHead]!);
         this.#seenOrder[this.#seenHead] = id;
         this.#seenHead = (this.#seenHead + 1) % SEEN_IDS;
       }
-      this.#seen.add(id);
     }
     if (t > this.#now) this.#now = t;
     return t;
