@@ -12,7 +12,7 @@
  * figure is scaled by cpu-seconds ÷ busy time of all non-idle samples, i.e. the profile gives the shares and the
  * kernel's CPU accounting the total.
  *
- *   npx tsx bench/profile-summary.ts --profile x.cpuprofile --kind analyzer --units 46500 [--from decodeRecord] [--cpu-seconds 4.6] [--top 25]
+ *   npx tsx bench/profile-summary.ts --profile x.cpuprofile --kind analyzer|collector|guard --units 46500 [--from decodeRecord] [--cpu-seconds 4.6] [--top 25]
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -38,6 +38,24 @@ const RULES: Record<string, Rule[]> = {
     { stage: 'row building (decode.ts, store/)', url: /services\/analyzer\/(consumer\/decode|store\/|tenants|qos\/)/ },
     { stage: 'batch protocol (partition, plan, snapshots)', url: /services\/analyzer\/consumer\// },
     { stage: 'metrics + logging', url: /prom-client|pino|services\/shared\/(metrics|logger)/ },
+  ],
+  guard: [
+    { stage: 'metrics (prom-client)', url: /prom-client|services\/shared\/metrics/ },
+    { stage: 'logging (pino)', url: /pino/ },
+    { stage: 'ClickHouse client + table writer', url: /@clickhouse\/client|services\/shared\/clickhouse|services\/guard\/table-writer/ },
+    { stage: 'Kafka fetch + decode (kafkajs consumer)', url: /kafkajs/ },
+    { stage: 'event reader (container split, JSON.parse, field checks)', url: /services\/guard\/event-records|services\/shared\/kafka\/event-container/ },
+    { stage: 'detector: flood', url: /services\/guard\/detect\/flood/ },
+    { stage: 'detector: scanner', url: /services\/guard\/detect\/scanner/ },
+    { stage: 'detector: brute force', url: /services\/guard\/detect\/bruteforce/ },
+    { stage: 'detector: toll fraud (+ numbers)', url: /services\/guard\/detect\/(tollfraud|numbers)/ },
+    { stage: 'detector: malformed', url: /services\/guard\/detect\/malformed/ },
+    { stage: 'windows (SlidingCount/Set, KeyedState maps)', url: /services\/guard\/detect\/window/ },
+    { stage: 'allowlist (net.BlockList)', url: /services\/guard\/detect\/allowlist/ },
+    { stage: 'event time, clientIp, samples (types.ts)', url: /services\/guard\/detect\/types/ },
+    { stage: 'engine (de-dup ids, early responses, throttle)', url: /services\/guard\/detect\/(engine|rules)/ },
+    { stage: 'alerts, blocklist, edge, webhooks', url: /services\/guard\/(alerts|blocklist|edge|notify)/ },
+    { stage: 'guard core (service.ts: per-event loop, findings)', url: /services\/guard\// },
   ],
   collector: [
     { stage: 'Kafka produce (@platformatic/kafka: encode, CRC, socket)', url: /@platformatic\/kafka|kafkajs|services\/shared\/kafka\// },

@@ -6,6 +6,7 @@
 import { containerLines, isContainer } from '../shared/kafka/event-container.ts';
 import type { QuarantineEvent, SipEvent } from './detect/types.ts';
 
+/** The string fields the detectors read (checked one by one in `parseEvent`). */
 const SIP_FIELDS = ['id', 'ts', 'src_ip', 'dst_ip', 'method', 'call_id', 'from_user', 'from_domain', 'to_user', 'ruri_user', 'user_agent', 'auth_user', 'tenant'] as const;
 
 /** A version-1 event or undefined. */
@@ -23,7 +24,11 @@ export function parseEvent(value: Buffer | null, quarantine: boolean): SipEvent 
       ? (e as unknown as QuarantineEvent) : undefined;
   }
   if (typeof e['kind'] !== 'string' || typeof e['status'] !== 'number' || (e['cseq'] !== undefined && typeof e['cseq'] !== 'number')) return undefined;
-  for (const f of SIP_FIELDS) if (typeof e[f] !== 'string') return undefined;
+  // SIP_FIELDS one by one, as named reads: a loop of computed keys cost ~0.5 µs an event (bench/PROFILE.md).
+  const x = e as Partial<Record<(typeof SIP_FIELDS)[number], unknown>>;
+  if (typeof x.id !== 'string' || typeof x.ts !== 'string' || typeof x.src_ip !== 'string' || typeof x.dst_ip !== 'string' || typeof x.method !== 'string'
+    || typeof x.call_id !== 'string' || typeof x.from_user !== 'string' || typeof x.from_domain !== 'string' || typeof x.to_user !== 'string'
+    || typeof x.ruri_user !== 'string' || typeof x.user_agent !== 'string' || typeof x.auth_user !== 'string' || typeof x.tenant !== 'string') return undefined;
   return e as unknown as SipEvent;
 }
 

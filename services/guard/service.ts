@@ -328,13 +328,17 @@ class GuardCore implements Component {
     const quarantine = inputTopic === this.#qTopic;
     const { events, bad } = readEventRecord(value, quarantine);
     if (bad > 0) this.#bad(topic, value, bad);
+    // Counted once per record, not per event (a label lookup per event was ~0.8 µs of it): nothing in between yields,
+    // so a scrape sees the same counts either way.
+    const dup0 = engine.duplicates;
     for (const e of events) {
-      const dup = engine.duplicates;
       const findings = quarantine ? engine.quarantine(e as QuarantineEvent) : engine.sip(e as SipEvent);
-      metrics.events.inc({ topic, outcome: engine.duplicates > dup ? 'duplicate' : warm ? 'warmup' : 'ok' });
       if (warm) continue;
       for (const f of findings) this.#finding(f);
     }
+    const dups = engine.duplicates - dup0;
+    if (dups > 0) metrics.events.inc({ topic, outcome: 'duplicate' }, dups);
+    if (events.length > dups) metrics.events.inc({ topic, outcome: warm ? 'warmup' : 'ok' }, events.length - dups);
   }
 
   #finding(f: Finding): void {

@@ -154,7 +154,7 @@ export class TollFraudDetector {
     const r = rules.tollfraud;
     acc.calls++;
     if (!r.newNetwork) return [];
-    const net = networkOf(client, r.networkBits);
+    const net = networkCached(client, r.networkBits);
     if (acc.networks.has(net)) return [];
     const known = acc.calls > r.learnCalls && acc.networks.size > 0;
     if (acc.networks.size < 64) acc.networks.add(net);
@@ -214,6 +214,21 @@ function inHours(hours: string | undefined, t: number): boolean {
   const b = Number(m[2]);
   return a <= b ? h >= a && h < b : h >= a || h < b;
 }
+
+/** `networkOf` remembered per address and prefix length (it was ~0.35 µs of each call start; pure, so exact). */
+function networkCached(ip: string, v4bits: number): string {
+  let known = NETWORKS.get(v4bits);
+  if (known === undefined) NETWORKS.set(v4bits, (known = new Map()));
+  let net = known.get(ip);
+  if (net === undefined) {
+    net = networkOf(ip, v4bits);
+    if (known.size >= 10_000) known.clear();
+    known.set(ip, net);
+  }
+  return net;
+}
+
+const NETWORKS = new Map<number, Map<string, string>>();
 
 export function networkOf(ip: string, v4bits: number): string {
   if (isIPv4(ip)) {

@@ -2,6 +2,7 @@
  * Sliding-window bookkeeping shared by the detectors. Event time, not wall time: a replay after a restart gives the
  * same answers. Keys that go quiet are swept so memory follows the active set, not the history.
  */
+import { OldestFirst } from '../../shared/oldest-first.ts';
 
 /** Timestamps of one key inside a window (pike's density, but exact rather than per sampling unit). */
 export class SlidingCount {
@@ -62,6 +63,7 @@ export class SlidingSet<V> {
 /** A map of per-key state that forgets keys idle for longer than `idleMs` (checked on sweep). */
 export class KeyedState<S extends { readonly last: number }> {
   readonly #m = new Map<string, S>();
+  readonly #oldest = new OldestFirst(this.#m);
   constructor(private readonly make: () => S, private readonly maxKeys = 200_000) {}
 
   get(key: string): S {
@@ -69,8 +71,7 @@ export class KeyedState<S extends { readonly last: number }> {
     if (s === undefined) {
       if (this.#m.size >= this.maxKeys) {
         // Bounded memory under a spoofed-source flood: drop the oldest key rather than grow without limit.
-        const first = this.#m.keys().next().value as string;
-        this.#m.delete(first);
+        this.#m.delete(this.#oldest.take()!);
       }
       s = this.make();
       this.#m.set(key, s);
@@ -84,6 +85,7 @@ export class KeyedState<S extends { readonly last: number }> {
 
   sweep(now: number, idleMs: number): void {
     for (const [k, s] of this.#m) if (s.last < now - idleMs) this.#m.delete(k);
+    this.#oldest.reset();
   }
 
   get size(): number {
