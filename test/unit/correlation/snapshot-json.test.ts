@@ -67,19 +67,30 @@ test('snapshots written by the old code restore, and the restored trackers write
  * snapshot (checked, then restored into a second tracker pair that runs on alongside). */
 type Op = { kind: 'msg'; m: ObservedSip } | { kind: 'advance'; byUs: number } | { kind: 'snapshot' };
 
-function registerFlow(i: number, t: number, outcome: number): ObservedSip[] {
+/** REGISTER exchanges: 0 no answer (closes by timeout), 1 challenge only, 2 challenge then 200, 3 challenge then
+ * 403, 4 challenged twice (a second 401 on the same Call-ID grows its challenge list) then 200; the 401 is captured
+ * twice, `copyGap` apart, so arrival order can make a later copy the earlier one. */
+function registerFlow(i: number, t: number, outcome: number, copyGap: number): ObservedSip[] {
   const base = { callId: `prop-reg-${i}`, user: `${2000 + (i % 5)}`, contactHost: i % 2 === 0 ? '10.0.0.9' : '198.51.100.7' };
   const msgs = [obs(registerText({ ...base, cseq: 1, branch: `pa${i}` }), t)];
-  if (outcome === 0) return msgs; // no answer: closes by timeout
-  msgs.push(obs(registerText({ ...base, cseq: 1, branch: `pa${i}`, code: 401 }), t + 700));
+  if (outcome === 0) return msgs;
+  const challenge = registerText({ ...base, cseq: 1, branch: `pa${i}`, code: 401 });
+  msgs.push(obs(challenge, t + 700), obs(challenge, t + 700 - copyGap));
   msgs.push(obs(registerText({ ...base, cseq: 2, branch: `pb${i}`, auth: base.user }), t + 1400));
-  if (outcome >= 2) msgs.push(obs(registerText({ ...base, cseq: 2, branch: `pb${i}`, code: outcome === 2 ? 200 : 403, expires: 120 }), t + 2100));
+  if (outcome === 1) return msgs;
+  if (outcome === 4) {
+    msgs.push(obs(registerText({ ...base, cseq: 2, branch: `pb${i}`, code: 401 }), t + 2100));
+    msgs.push(obs(registerText({ ...base, cseq: 3, branch: `pc${i}`, auth: base.user }), t + 2800));
+    msgs.push(obs(registerText({ ...base, cseq: 3, branch: `pc${i}`, code: 200, expires: 120 }), t + 3500));
+    return msgs;
+  }
+  msgs.push(obs(registerText({ ...base, cseq: 2, branch: `pb${i}`, code: outcome === 2 ? 200 : 403, expires: 120 }), t + 2100));
   return msgs;
 }
 
 const runArb = fc.record({
   calls: fc.array(scenarioArb, { minLength: 0, maxLength: 10 }),
-  registers: fc.array(fc.record({ start: fc.integer({ min: 0, max: 120_000_000 }), outcome: fc.integer({ min: 0, max: 3 }) }), { maxLength: 8 }),
+  registers: fc.array(fc.record({ start: fc.integer({ min: 0, max: 120_000_000 }), outcome: fc.integer({ min: 0, max: 4 }), copyGap: fc.integer({ min: 1, max: 600 }) }), { maxLength: 8 }),
   delays: fc.array(fc.integer({ min: 0, max: 1_999_999 }), { minLength: 1, maxLength: 16 }),
   // Where snapshots and clock jumps go, in thousandths of the message stream (fc.double clusters at 0 and 1), and
   // jumps from a few ms to past every timeout.
@@ -92,7 +103,7 @@ type Run = typeof runArb extends fc.Arbitrary<infer R> ? R : never;
 function ops(run: Run): Op[] {
   const msgs = [
     ...run.calls.flatMap((s, i) => build(i, s).msgs),
-    ...run.registers.flatMap((g, i) => registerFlow(i, T0 + g.start, g.outcome)),
+    ...run.registers.flatMap((g, i) => registerFlow(i, T0 + g.start, g.outcome, g.copyGap)),
   ];
   const stream = arrive(msgs, run.delays);
   const marks: Array<{ at: number; op: Op }> = [
