@@ -228,11 +228,8 @@ export class RegistrationTracker implements DeadlineSource {
   private tombs = new Map<string, number>();
   private deadlines = new DeadlineScheduler();
   private counters = emptyStats();
-  /** Snapshot text of open transactions and challenge lists not changed since the last snapshot (`snapshotJson`). */
+  /** Snapshot text of open transactions not changed since the last snapshot (`snapshotJson`). */
   private readonly txnJson = new EntryJson<RegFacts>();
-  private readonly challengeJson = new EntryJson<Challenge[]>();
-  /** Snapshot text of each tombstone's `[key, until]` entry, kept beside `tombs` (a number cannot key a WeakMap). */
-  private tombJson = new Map<string, string>();
 
   constructor(options: RegistrationTrackerOptions = {}) {
     this.windowUs = checkUs('reorderWindowUs', options.reorderWindowUs ?? 2_000_000);
@@ -329,30 +326,16 @@ export class RegistrationTracker implements DeadlineSource {
   }
 
   /**
-   * `JSON.stringify(this.snapshot())`, character for character, without the copy: open transactions and
-   * challenge lists are serialized only when they changed since the previous snapshot (`EntryJson`), a tombstone
-   * once.
+   * `JSON.stringify(this.snapshot())`, character for character, without the copy: open transactions are serialized
+   * only when they changed since the previous snapshot (`EntryJson`). Challenges and tombstones are small and
+   * written whole.
    */
   snapshotJson(): string {
     const txns: string[] = [];
     for (const f of this.txns.values()) txns.push(this.txnJson.get(f) ?? this.txnJson.keep(f, JSON.stringify(f)));
-    const challenges: string[] = [];
-    // A list belongs to one Call-ID for its life (the sweep replaces a shortened list by a new one).
-    for (const [callId, list] of this.challenges) {
-      challenges.push(this.challengeJson.get(list) ?? this.challengeJson.keep(list, JSON.stringify([callId, list])));
-    }
-    const tombs: string[] = [];
-    for (const [key, until] of this.tombs) {
-      let t = this.tombJson.get(key);
-      if (t === undefined) {
-        t = JSON.stringify([key, until]);
-        this.tombJson.set(key, t);
-      }
-      tombs.push(t);
-    }
     return `{"v":1,"kind":"registrations","now":${JSON.stringify(this.now)},"nextSweep":${JSON.stringify(this.nextSweep)},` +
-      `"txns":[${txns.join(',')}],"challenges":[${challenges.join(',')}],"tombs":[${tombs.join(',')}],` +
-      `"stats":${JSON.stringify(this.stats())}}`;
+      `"txns":[${txns.join(',')}],"challenges":${JSON.stringify([...this.challenges.entries()])},` +
+      `"tombs":${JSON.stringify([...this.tombs.entries()])},"stats":${JSON.stringify(this.stats())}}`;
   }
 
   restore(snapshot: unknown): void {
@@ -372,8 +355,6 @@ export class RegistrationTracker implements DeadlineSource {
     this.tombs = new Map(copy.tombs);
     this.counters = { ...emptyStats(), ...copy.stats };
     this.txnJson.clear();
-    this.challengeJson.clear();
-    this.tombJson = new Map();
     this.deadlines.clear();
     for (const t of this.txns.values()) this.schedule(t);
   }
@@ -421,7 +402,6 @@ export class RegistrationTracker implements DeadlineSource {
       if (seen !== undefined) seen.ts = Math.min(seen.ts, ts);
       else if (list !== undefined) list.push({ cseq: f.cseq, ts });
       else this.challenges.set(f.callId, [{ cseq: f.cseq, ts }]);
-      if (list !== undefined) this.challengeJson.changed(list);
     }
     if (better(via, ts, m.statusCode, f.final)) {
       const to = addrUserDomain(m.to);
@@ -472,7 +452,6 @@ export class RegistrationTracker implements DeadlineSource {
     for (const [key, until] of this.tombs) {
       if (until >= now) break;
       this.tombs.delete(key);
-      this.tombJson.delete(key);
     }
   }
 
@@ -481,7 +460,6 @@ export class RegistrationTracker implements DeadlineSource {
     this.byCallId.remove(f);
     this.deadlines.remove(f.key);
     this.tombs.delete(f.key);
-    this.tombJson.delete(f.key);
     this.tombs.set(f.key, this.now + this.timeoutUs + this.windowUs);
     this.counters.records++;
     return this.record(f);
