@@ -56,6 +56,36 @@ export class CallIdIndex<T extends { readonly callId: string }> {
   }
 }
 
+/**
+ * The JSON text of a tracker's long-lived entries (open calls, REGISTER transactions, tombstones), kept between
+ * snapshots: an entry is serialized again only after the tracker reported it `changed`, so a snapshot costs the
+ * entries changed since the previous one plus copying the others' text (bench/PROFILE.md, "Changed-only
+ * snapshots"). Keyed by the entry object, so an emitted entry's text goes with it and needs no bookkeeping.
+ * The text is exactly `JSON.stringify` of what the entry is when the snapshot is taken, as long as every change
+ * to an entry is followed by `changed(entry)` before the next snapshot.
+ */
+export class EntryJson<T extends object> {
+  #text = new WeakMap<T, string>();
+
+  changed(entry: T): void {
+    this.#text.delete(entry);
+  }
+
+  /** The entry's kept text, undefined when it changed (or was never serialized) since. */
+  get(entry: T): string | undefined {
+    return this.#text.get(entry);
+  }
+
+  keep(entry: T, text: string): string {
+    this.#text.set(entry, text);
+    return text;
+  }
+
+  clear(): void {
+    this.#text = new WeakMap();
+  }
+}
+
 export interface UserDomain {
   user: string | null;
   domain: string | null;

@@ -30,7 +30,7 @@ import * as facts from './dialog-facts.ts';
 import type { CallEndReason, CallEvent, CallFacts, CallRecord, TrackerTimes } from './dialog-facts.ts';
 
 const { toUs } = observed;
-const { badSnapshot, CallIdIndex, checkUs, RecordOutbox } = common;
+const { badSnapshot, CallIdIndex, checkUs, EntryJson, RecordOutbox } = common;
 const { ORPHAN_METHODS, applyEvent, buildRecord, callKey, closeAtUs, completeEvent, isCallMethod, lastCloseReason, newCall, toCallEvent } = facts;
 
 export interface DialogTrackerOptions {
@@ -125,6 +125,9 @@ export class DialogTracker implements DeadlineSource {
   private tombs = new Map<string, Tomb>();
   private deadlines = new DeadlineScheduler();
   private counters = emptyStats();
+  /** Snapshot text of open calls and tombstones not changed since the last snapshot (`snapshotJson`). */
+  private readonly callJson = new EntryJson<CallFacts>();
+  private readonly tombJson = new EntryJson<Tomb>();
 
   constructor(options: DialogTrackerOptions = {}) {
     this.windowUs = checkUs('reorderWindowUs', options.reorderWindowUs ?? 2_000_000);
@@ -201,6 +204,21 @@ export class DialogTracker implements DeadlineSource {
     return structuredClone(snap);
   }
 
+  /**
+   * `JSON.stringify(this.snapshot())`, character for character, without the copy: open calls and tombstones are
+   * serialized only when they changed since the previous snapshot (`EntryJson`), the others' text is reused.
+   */
+  snapshotJson(): string {
+    const calls: string[] = [];
+    for (const c of this.calls.values()) calls.push(this.callJson.get(c) ?? this.callJson.keep(c, JSON.stringify(c)));
+    const tombs: string[] = [];
+    // A tombstone object is never changed and belongs to one key: its text is that of its [key, tomb] entry.
+    for (const [key, t] of this.tombs) tombs.push(this.tombJson.get(t) ?? this.tombJson.keep(t, JSON.stringify([key, t])));
+    return `{"v":1,"kind":"dialogs","now":${JSON.stringify(this.now)},"nextSweep":${JSON.stringify(this.nextSweep)},` +
+      `"calls":[${calls.join(',')}],"orphans":${JSON.stringify([...this.orphans.entries()])},"tombs":[${tombs.join(',')}],` +
+      `"stats":${JSON.stringify(this.stats())}}`;
+  }
+
   /** Replaces all state with a snapshot's; options stay those of this instance. */
   restore(snapshot: unknown): void {
     const s = snapshot as Partial<DialogSnapshot> | null;
@@ -219,6 +237,8 @@ export class DialogTracker implements DeadlineSource {
     this.orphanCount = copy.orphans.reduce((n, [, l]) => n + l.length, 0);
     this.tombs = new Map(copy.tombs);
     this.counters = { ...emptyStats(), ...copy.stats };
+    this.callJson.clear();
+    this.tombJson.clear();
     this.deadlines.clear();
     for (const c of this.calls.values()) this.schedule(c);
   }
@@ -232,6 +252,7 @@ export class DialogTracker implements DeadlineSource {
       const closeUs = closeAtUs(c, this.times);
       if (e.ts <= closeUs) {
         applyEvent(c, e);
+        this.callJson.changed(c);
         this.schedule(c);
         return;
       }

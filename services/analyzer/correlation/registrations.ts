@@ -22,7 +22,7 @@ import { DeadlineScheduler, type DeadlineSource } from './deadlines.ts';
 import * as common from './common.ts';
 
 const { toUs } = observed;
-const { addDistinct, addrUserDomain, badSnapshot, CallIdIndex, checkUs, isIpLiteral, isPrivateAddress, minOrNull, RecordOutbox, uriKey } = common;
+const { addDistinct, addrUserDomain, badSnapshot, CallIdIndex, checkUs, EntryJson, isIpLiteral, isPrivateAddress, minOrNull, RecordOutbox, uriKey } = common;
 
 export type RegistrationOutcome =
   /** 2xx to a REGISTER with bindings. */
@@ -228,6 +228,8 @@ export class RegistrationTracker implements DeadlineSource {
   private tombs = new Map<string, number>();
   private deadlines = new DeadlineScheduler();
   private counters = emptyStats();
+  /** Snapshot text of open transactions not changed since the last snapshot (`snapshotJson`). */
+  private readonly txnJson = new EntryJson<RegFacts>();
 
   constructor(options: RegistrationTrackerOptions = {}) {
     this.windowUs = checkUs('reorderWindowUs', options.reorderWindowUs ?? 2_000_000);
@@ -274,6 +276,7 @@ export class RegistrationTracker implements DeadlineSource {
       this.counters.transactions_opened++;
     }
     this.apply(f, o, m, ts);
+    this.txnJson.changed(f);
     this.schedule(f);
     return this.outbox.take();
   }
@@ -322,6 +325,19 @@ export class RegistrationTracker implements DeadlineSource {
     });
   }
 
+  /**
+   * `JSON.stringify(this.snapshot())`, character for character, without the copy: open transactions are serialized
+   * only when they changed since the previous snapshot (`EntryJson`). Challenges and tombstones are small and
+   * written whole.
+   */
+  snapshotJson(): string {
+    const txns: string[] = [];
+    for (const f of this.txns.values()) txns.push(this.txnJson.get(f) ?? this.txnJson.keep(f, JSON.stringify(f)));
+    return `{"v":1,"kind":"registrations","now":${JSON.stringify(this.now)},"nextSweep":${JSON.stringify(this.nextSweep)},` +
+      `"txns":[${txns.join(',')}],"challenges":${JSON.stringify([...this.challenges.entries()])},` +
+      `"tombs":${JSON.stringify([...this.tombs.entries()])},"stats":${JSON.stringify(this.stats())}}`;
+  }
+
   restore(snapshot: unknown): void {
     const s = snapshot as Partial<RegistrationSnapshot> | null;
     if (s === null || typeof s !== 'object' || s.v !== 1 || s.kind !== 'registrations' || typeof s.now !== 'number' ||
@@ -338,6 +354,7 @@ export class RegistrationTracker implements DeadlineSource {
     this.challenges = new Map(copy.challenges);
     this.tombs = new Map(copy.tombs);
     this.counters = { ...emptyStats(), ...copy.stats };
+    this.txnJson.clear();
     this.deadlines.clear();
     for (const t of this.txns.values()) this.schedule(t);
   }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PartitionWorker, type InputRecord } from '../../../services/analyzer/consumer/partition.ts';
+import { DialogTracker, RegistrationTracker } from '../../../services/analyzer/correlation/index.ts';
 import { TenantMap } from '../../../services/analyzer/tenants.ts';
 import { formatUs } from '../../../services/analyzer/store/rows.ts';
 import { byTime, callScenario, optionsScenario, registerScenario, sipEnvelope, type Scenario } from '../../support/sip-scenarios.ts';
@@ -108,6 +109,21 @@ describe('PartitionWorker: SIP scenarios → rows', () => {
       for (const t of ['sip_messages', 'calls', 'registrations']) {
         assert.deepEqual(sink.rows(t).map((r) => JSON.stringify(r)).sort(), clean.rows(t).map((r) => JSON.stringify(r)).sort(), `${t} after a crash at insert ${crashAt}`);
       }
+    }
+  });
+
+  it('saves every tracker snapshot as the text the full snapshot has always been (changed-only serialization)', async () => {
+    const sink = new FakeSink();
+    await runAll(sink, records(scenarios(3)));
+    assert.ok(sink.snapshots.length > 10, `snapshots after every batch: ${sink.snapshots.length}`);
+    for (const s of sink.snapshots) {
+      const state = JSON.parse(s.state) as { dialogs: unknown; registrations: unknown; clock?: unknown };
+      const d = new DialogTracker();
+      const r = new RegistrationTracker();
+      d.restore(state.dialogs);
+      r.restore(state.registrations);
+      // What the analyzer wrote before snapshots were changed-only: the same text, so either build restores the other's.
+      assert.equal(s.state, JSON.stringify({ dialogs: d.snapshot(), registrations: r.snapshot(), clock: state.clock }), `snapshot at ${s.offset}`);
     }
   });
 
