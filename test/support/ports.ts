@@ -1,4 +1,6 @@
 /** Loopback ports for the processes tests start. */
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 
 /** Ports this process handed out: a harness picks two (SIP and RPC, say) before the process it starts binds either. */
@@ -19,5 +21,35 @@ export async function freePort(): Promise<number> {
       handedOut.add(port);
       return port;
     }
+  }
+}
+
+/** Whether some socket of this machine is bound to UDP `port` (Linux: /proc/net/udp and udp6). */
+export function udpBound(port: number): boolean {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  for (const table of ['/proc/net/udp', '/proc/net/udp6']) {
+    let text = '';
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      if (line.trim().split(/\s+/)[1]?.endsWith(hex)) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * Waits until a process we started has bound its UDP port (sipp as UAS, say): a fixed pause before the first
+ * request reaches it is a guess that a busy machine can beat.
+ */
+export async function waitUdpBound(port: number, child: ChildProcess, what: string, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!udpBound(port)) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${what} exited (${child.exitCode ?? child.signalCode}) before binding UDP ${port}`);
+    if (Date.now() > end) throw new Error(`${what} did not bind UDP ${port} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
   }
 }
