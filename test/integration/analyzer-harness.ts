@@ -156,6 +156,28 @@ export class AnalyzerEnv {
   }
 
   /**
+   * Waits until every table named holds at least its number of rows (the test then asserts exact counts). Calls and
+   * registrations that wait for the capture clock are written by idle advances, one partition at a time and each
+   * table in its own insert, so one table reaching its count says nothing of another: a poll saw 4 of 4 calls while
+   * 16 of 18 registrations were written, for half a second.
+   */
+  async waitForRows(expected: Readonly<Record<string, number>>, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const got: string[] = [];
+      let short = false;
+      for (const [table, n] of Object.entries(expected)) {
+        const have = await this.count(table);
+        got.push(`${table} ${have} of ${n}`);
+        if (have < n) short = true;
+      }
+      if (!short) return;
+      if (Date.now() > deadline) throw new Error(`rows not all written after ${timeoutMs} ms: ${got.join(', ')}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  /**
    * Where the analyzer stands on the SIP topic: ranges recorded in the ledger beyond the committed offset (a batch
    * was started and not committed), and records inserted beyond it (inserted, not committed: must be deduplicated
    * when replayed).

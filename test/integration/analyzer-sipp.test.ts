@@ -20,7 +20,7 @@ import { buildCollectorWithPublisher, type CollectorWiring } from '../../service
 import { parseSettings } from '../../services/shared/config/settings.ts';
 import { optionsScenario, sipEnvelope } from '../support/sip-scenarios.ts';
 import { KAMAILIO, run, SIPP, writeTemp } from '../support/kamailio.ts';
-import { freePort } from '../support/ports.ts';
+import { freePort, waitUdpBound } from '../support/ports.ts';
 import { AnalyzerEnv, PARTITIONS } from './analyzer-harness.ts';
 
 const CFG = fileURLToPath(new URL('../../deploy/kamailio/kamailio.cfg', import.meta.url));
@@ -278,7 +278,7 @@ describe('analyzer + collector + Kamailio + sipp: exact calls and registrations'
     const child = spawn(SIPP, ['-sf', file('uas.xml', xml), '-i', '127.0.0.1', '-p', String(port), '-nostdin', '-timeout', '120s'],
       { stdio: ['ignore', 'ignore', 'ignore'] });
     uas.push(child);
-    await new Promise((r) => setTimeout(r, 300));
+    await waitUdpBound(port, child, 'sipp UAS');
     return port;
   }
 

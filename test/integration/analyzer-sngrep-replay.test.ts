@@ -52,7 +52,7 @@ describe('sngrep replaying a 2005 capture as HEP → collector → analyzer', { 
     assert.equal(r.code, 0, `sngrep failed (${r.code}): ${r.stderr.slice(-500)}`);
     for (const until = Date.now() + 60_000; (await env.count('sip_messages')) < 81 && Date.now() < until;) await new Promise((res) => setTimeout(res, 250));
     await env.waitCaughtUp(60_000);
-    for (const until = Date.now() + 60_000; (await env.count('calls')) < 4 && Date.now() < until;) await new Promise((res) => setTimeout(res, 250));
+    await env.waitForRows({ calls: 4, registrations: 18 });
     for (const t of ['sip_messages', 'calls', 'registrations']) await env.store.command('OPTIMIZE TABLE {t:Identifier} FINAL', { t });
     assert.equal(await env.count('sip_messages'), 81);
     assert.equal(await env.count('sip_messages', 'toYear(ts) = 2005'), 81);

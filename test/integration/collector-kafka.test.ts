@@ -88,7 +88,13 @@ for (const headers of ['full', 'none'] as const) describe(`PUBLISH_HEADERS=${hea
     const logs = await h.consume(h.topic('hepLog'), 2, 30_000);
     assert.equal(logs.length, 2, 'the good packets before and after the junk arrive');
     const delta = (k: string): number => (c.stats.dropped.get(k) ?? 0) - (before.get(k) ?? 0);
-    await new Promise((r) => setTimeout(r, 200));
+    // Two things can still be on their way when the consumer has the second good packet: the TCP junk sent after it,
+    // and the publisher's handling of that packet's acknowledgement. Wait for both (a bound, not a fixed pause).
+    const acked = /tollgate_collector_records_total\{topic="[^"]+hep\.log",outcome="acked"\} 2\n/;
+    for (const end = Date.now() + 10_000; Date.now() < end;) {
+      if (delta('decode:bad_magic') >= 31 && acked.test(await h.registry.metrics())) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
     assert.equal(delta('decode:bad_length'), 50);
     assert.equal(delta('decode:bad_magic'), 30 + 1);
     assert.equal(delta('auth'), 25);

@@ -172,9 +172,14 @@ describe('Prometheus health rules with promtool', () => {
   });
 });
 
+/** Ports handed out here: the collector's HEP port is picked before the metrics port and bound only after it. */
+const handedOut = new Set<number>();
+
 async function freePort(): Promise<number> {
   for (let i = 0; i < 50; i++) {
     const port = 26_000 + Math.floor(Math.random() * 1000);
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
     const ok = await new Promise<boolean>((resolve) => {
       const s = net.createServer().once('error', () => resolve(false)).listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
     });

@@ -21,7 +21,7 @@ import { guardSettings } from '../../services/guard/settings.ts';
 import { parseSettings } from '../../services/shared/config/settings.ts';
 import { kamailioEdge, type Edge } from '../support/guard-edges.ts';
 import { KAMAILIO, OPTIONS_SCENARIO, SIPP } from '../support/kamailio.ts';
-import { freePort } from '../support/ports.ts';
+import { freePort, waitUdpBound } from '../support/ports.ts';
 import { registerTestSecret, testLogger } from '../support/test-output.ts';
 import { WebhookReceiver } from '../support/webhook-receiver.ts';
 import { AnalyzerEnv } from './analyzer-harness.ts';
@@ -292,8 +292,8 @@ export class GuardRig {
   /** Legitimate load for `ms`: registrations every 2 s, an OPTIONS monitor at 2/s, a call every 2 s through the proxy. Returns the UAS port. */
   async legitimate(ms: number): Promise<number> {
     const uasPort = await freePort();
-    this.spawnBounded(SIPP, ['-sf', this.file('uas.xml', UAS), '-i', LEGIT.callee, '-p', String(uasPort), '-nostdin', '-timeout', `${Math.ceil(ms / 1000) + 30}s`], ms + 40_000);
-    await new Promise((r) => setTimeout(r, 300));
+    const uas = this.spawnBounded(SIPP, ['-sf', this.file('uas.xml', UAS), '-i', LEGIT.callee, '-p', String(uasPort), '-nostdin', '-timeout', `${Math.ceil(ms / 1000) + 30}s`], ms + 40_000);
+    await waitUdpBound(uasPort, uas, 'sipp UAS');
     const n = Math.ceil(ms / 2_000);
     await this.sipp(LEGIT.register, this.file('register.xml', REGISTER_OK), { calls: n, rate: 1, ratePeriodMs: 2_000, ms: ms + 10_000 });
     await this.sipp(LEGIT.monitor, this.file('options.xml', OPTIONS_SCENARIO), { calls: 2 * Math.ceil(ms / 1_000), rate: 2, ms: ms + 10_000 });

@@ -192,10 +192,7 @@ describe('npm run import of a 2005 capture: importer → Kafka → analyzer → 
     assert.equal(summary.registrations, 18);
     assert.equal(Object.values(summary.skipped).reduce((a, b) => a + b, 0), 691 - 81);
     await env.waitCaughtUp(120_000);
-    // Calls and registrations are written when the analyzer's capture clock passes their close time, in separate
-    // batches: wait for both (seen: 4 calls written while the last registration was still to come).
-    const written = async (): Promise<boolean> => (await env.count('calls')) >= 4 && (await env.count('registrations')) >= 18;
-    for (const until = Date.now() + 60_000; !(await written()) && Date.now() < until;) await new Promise((r) => setTimeout(r, 200));
+    await env.waitForRows({ calls: 4, registrations: 18 });
     for (const t of ['sip_messages', 'calls', 'registrations']) await env.store.command('OPTIMIZE TABLE {t:Identifier} FINAL', { t });
     assert.equal(await env.count('sip_messages'), 81);
     assert.equal(await env.count('sip_messages', 'toYear(ts) = 2005 AND node = {n:String}', { n: 'pcap:sngrep-aaa.pcap' }), 81);

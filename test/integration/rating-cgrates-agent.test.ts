@@ -17,7 +17,9 @@ describe('CGRateS freeswitch_agent against the event-socket emulator', { skip },
   before(async () => {
     fs = await startEslEmulator({ switchname: 'fs-agent' });
     cgr = await startCgrates({ debitInterval: '5s', freeswitchAgent: { conns: [{ address: fs.address, alias: 'fs-agent', reconnects: 5 }] } });
-    await waitFor(() => fs.authenticatedClients >= 1, 10_000, 'the agent to connect');
+    // fsock's handshake is auth, its filters, then `event plain …`, one round trip each: wait for the last step, so
+    // the handshake test sees every line and the first call's CHANNEL_PARK reaches the agent.
+    await waitFor(() => fs.subscribedClients('CHANNEL_PARK') >= 1, 10_000, 'the agent to connect and subscribe');
   });
   after(async () => {
     await cgr?.stop();
@@ -82,7 +84,7 @@ describe('CGRateS freeswitch_agent against the event-socket emulator', { skip },
     await new Promise((r) => setTimeout(r, 300));
     fs.hangup(uuid); // the call ends while the agent is away
     await pause;
-    await waitFor(() => fs.authenticatedClients >= 1, 15_000, 'the agent to reconnect');
+    await waitFor(() => fs.subscribedClients('CHANNEL_PARK') >= 1, 15_000, 'the agent to reconnect and subscribe');
     await new Promise((r) => setTimeout(r, 1_500));
     const cdrs = await cgr.cdrs({ OriginIDs: [uuid] });
     process.stderr.write(`[agent] ESL drop mid-call (postpaid, real ${((fs.channels.get(uuid)!.hangupUs - fs.channels.get(uuid)!.answeredUs) / 1e6).toFixed(2)} s): CGRateS CDRs after reconnect: ${cdrs.length}\n`);

@@ -115,6 +115,14 @@ export class EslEmulator {
     return [...this.#clients].filter((c) => c.authed).length;
   }
 
+  /**
+   * Authenticated connections subscribed to `event`: they will be sent it. A client sends its filters and
+   * subscriptions after auth, one round trip each, so an event raised when auth alone has passed can be missed.
+   */
+  subscribedClients(event: string): number {
+    return [...this.#clients].filter((c) => c.authed && (c.all || c.events.has(event))).length;
+  }
+
   async start(): Promise<this> {
     await this.#listen(this.#opts.port ?? 0);
     if (this.#opts.heartbeatMs) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { AlertBook, type Alert } from '../../../services/guard/alerts.ts';
@@ -24,19 +24,43 @@ function alerts(): { opened: Alert; resolved: Alert } {
   return { opened, resolved };
 }
 
+/**
+ * The request timeout above is no test's subject: at 500 ms a loaded machine answered the first delivery too late, it
+ * was retried, and the receiver saw 'alert.firing' twice where the test expects the resolution second.
+ */
+
+/** Polls for an outcome the notifier records after the receiver already has the request (a bound, not a pause). */
+async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** A receiver and a notifier closed after the test also when an assertion failed (else the open server hangs the file). */
+async function rig(t: TestContext, receivers: (url: string) => string, records: DeliveryRecord[]): Promise<{ rx: WebhookReceiver; url: string; n: Notifier }> {
+  const rx = new WebhookReceiver();
+  const url = await rx.listen();
+  const n = notifier(receivers(url), records);
+  t.after(async () => {
+    await n.close();
+    await rx.close();
+  });
+  return { rx, url, n };
+}
+
 function notifier(receivers: string, records: DeliveryRecord[], extra: Partial<ConstructorParameters<typeof Notifier>[0]> = {}): Notifier {
   return new Notifier({
-    receivers: parseReceivers(receivers), secret: SECRET, groupWaitMs: 20, attempts: 3, retryBaseMs: 30, timeoutMs: 500, resendFiringMs: 0, externalUrl: 'https://tollgate.example',
+    receivers: parseReceivers(receivers), secret: SECRET, groupWaitMs: 20, attempts: 3, retryBaseMs: 30, timeoutMs: 10_000, resendFiringMs: 0, externalUrl: 'https://tollgate.example',
     metrics: guardMetrics(new Registry()), log, record: (d) => records.push(d), firing: () => [], ...extra,
   });
 }
 
 describe('alert delivery', () => {
-  it('generic receiver: Standard Webhooks headers, a signature the receiver verifies, one delivery per group', async () => {
-    const rx = new WebhookReceiver();
-    const url = await rx.listen();
+  it('generic receiver: Standard Webhooks headers, a signature the receiver verifies, one delivery per group', async (t) => {
     const records: DeliveryRecord[] = [];
-    const n = notifier(`${url}/hook`, records);
+    const { rx, n } = await rig(t, (url) => `${url}/hook`, records);
     await n.start();
     const { opened, resolved } = alerts();
     n.notify({ kind: 'opened', alert: opened });
@@ -58,11 +82,9 @@ describe('alert delivery', () => {
     await rx.close();
   });
 
-  it('Slack and Alertmanager shapes', async () => {
-    const rx = new WebhookReceiver();
-    const url = await rx.listen();
+  it('Slack and Alertmanager shapes', async (t) => {
     const records: DeliveryRecord[] = [];
-    const n = notifier(`slack+${url}/services/T0/B0/X, alertmanager+${url}`, records);
+    const { rx, url, n } = await rig(t, (u) => `slack+${u}/services/T0/B0/X, alertmanager+${u}`, records);
     await n.start();
     const { opened, resolved } = alerts();
     n.notify({ kind: 'opened', alert: opened });
@@ -87,16 +109,14 @@ describe('alert delivery', () => {
     await rx.close();
   });
 
-  it('a receiver that is down: retried with backoff under the same id, then a dead-letter record with the payload', async () => {
-    const rx = new WebhookReceiver();
-    const url = await rx.listen();
-    rx.status = 503;
+  it('a receiver that is down: retried with backoff under the same id, then a dead-letter record with the payload', async (t) => {
     const records: DeliveryRecord[] = [];
-    const n = notifier(url, records);
+    const { rx, url, n } = await rig(t, (u) => u, records);
+    rx.status = 503;
     await n.start();
     n.notify({ kind: 'opened', alert: alerts().opened });
     await rx.waitFor(3);
-    await new Promise((r) => setTimeout(r, 50));
+    await until('the third outcome recorded', () => records.length >= 3);
     assert.deepEqual(records.map((r) => [r.outcome, r.attempt, r.httpStatus]), [['retry', 1, 503], ['retry', 2, 503], ['dead', 3, 503]]);
     assert.equal(new Set(rx.received.map((r) => r.headers['webhook-id'])).size, 1);
     assert.ok(records[2]!.payload.includes('"alert.firing"'));
@@ -106,9 +126,11 @@ describe('alert delivery', () => {
     // Nothing listening at all: connection refused is an error like any other.
     const refused: DeliveryRecord[] = [];
     const m = notifier(url, refused, { attempts: 1 });
+    t.after(() => m.close());
     m.notify({ kind: 'opened', alert: alerts().opened });
     m.flush();
-    await new Promise((r) => setTimeout(r, 300));
+    await until('the refused delivery recorded', () => refused.length >= 1);
+    assert.equal(refused.length, 1);
     assert.equal(refused[0]?.outcome, 'dead');
     assert.match(refused[0]!.error, /ECONNREFUSED|fetch failed|other side closed/);
     await m.close();

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { FALLBACK_NICE, planPriorities, reniceProcess } from '../../../services/supervisor/priority.ts';
@@ -25,9 +26,11 @@ describe('intake priority', () => {
   });
 
   it('renices every thread of a running process', { skip: process.platform !== 'linux' && 'needs /proc' }, async () => {
-    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 20000)'], { stdio: 'ignore' });
+    // The child says when its script runs: by then Node has started its threads (a fixed 300 ms wait sometimes
+    // looked before exec on a busy machine and found one thread).
+    const child = spawn(process.execPath, ['-e', 'process.stdout.write("up\\n"); setTimeout(() => {}, 20000)'], { stdio: ['ignore', 'pipe', 'ignore'] });
     try {
-      await new Promise((r) => setTimeout(r, 300));
+      await once(child.stdout!, 'data');
       const threads = threadNices(child.pid!);
       assert.ok(threads.length > 1, `node runs several threads (${threads.length})`);
       reniceProcess(child.pid!, 7);
