@@ -21,6 +21,7 @@
  *   npx tsx bench/guard-process.bench.ts [--events 200000] [--runs 3] [--base <dir>] [--paced] [--batch 20000] [--rate 40000]
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -82,7 +83,14 @@ async function metricSum(port: number, name: string, topic: string): Promise<num
   return n;
 }
 
-interface RunResult { readonly usPerEvent: number; readonly idleUsPerS: number; readonly seconds: number; readonly alerts: number; readonly blocks: number }
+interface RunResult { readonly usPerEvent: number; readonly idleUsPerS: number; readonly seconds: number; readonly alerts: number; readonly blocks: number; readonly peakRssMb: number; readonly rssMb: number }
+
+/** `VmHWM` (peak RSS) and `VmRSS` of a process, MB. */
+function rssMb(pid: number): { peak: number; now: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { peak: kb('VmHWM') / 1024, now: kb('VmRSS') / 1024 };
+}
 
 async function run(dir: string, pool: readonly SipEvent[]): Promise<RunResult> {
   const env = new AnalyzerEnv();
@@ -126,7 +134,8 @@ async function run(dir: string, pool: readonly SipEvent[]): Promise<RunResult> {
     const used = (cpuSeconds(child.pid!) - c0) * 1e6 - (a.paced ? 0 : idleUsPerS * seconds);
     const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
     const sum = (name: string) => text.split('\n').filter((l) => l.startsWith(`${name}{`)).reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
-    return { usPerEvent: used / N, idleUsPerS, seconds, alerts: sum('tollgate_guard_alert_changes_total'), blocks: sum('tollgate_guard_blocks_total') };
+    const mem = rssMb(child.pid!);
+    return { usPerEvent: used / N, idleUsPerS, seconds, alerts: sum('tollgate_guard_alert_changes_total'), blocks: sum('tollgate_guard_blocks_total'), peakRssMb: mem.peak, rssMb: mem.now };
   } finally {
     if (child.exitCode === null) {
       child.kill('SIGTERM');
@@ -147,10 +156,11 @@ for (let r = 0; r < RUNS; r++) {
     const x = await run(s.dir, pool);
     results.get(s.label)!.push(x);
     console.log(`  run ${r + 1} ${s.label.padEnd(4)}: ${x.usPerEvent.toFixed(2)} µs CPU per event (idle ${(x.idleUsPerS / 1000).toFixed(1)} ms/s subtracted, `
-      + `${x.seconds.toFixed(1)} s to read all; alert changes ${x.alerts}, block decisions ${x.blocks})`.replace('subtracted', a.paced ? 'not subtracted: paced' : 'subtracted'));
+      + `${x.seconds.toFixed(1)} s to read all; alert changes ${x.alerts}, block decisions ${x.blocks}; RSS ${x.rssMb.toFixed(0)} MB, peak ${x.peakRssMb.toFixed(0)} MB)`.replace('subtracted', a.paced ? 'not subtracted: paced' : 'subtracted'));
   }
 }
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1]!;
 const med = new Map([...results].map(([k, v]) => [k, median(v.map((x) => x.usPerEvent))]));
 for (const [k, v] of med) console.log(`${k.padEnd(4)} median ${v.toFixed(2)} µs per event (${Math.round(1e6 / v).toLocaleString('en-US')} events per guard CPU second)`);
 if (med.has('base')) console.log(`this ÷ base: ×${(med.get('this')! / med.get('base')!).toFixed(2)}`);
+for (const [k, v] of results) console.log(`${k.padEnd(4)} median peak RSS ${median(v.map((x) => x.peakRssMb)).toFixed(0)} MB, RSS after the last event ${median(v.map((x) => x.rssMb)).toFixed(0)} MB`);
