@@ -5,14 +5,15 @@
  * list never changes after construction, so a remembered answer is the answer).
  */
 import { BlockList, isIP } from 'node:net';
+import { BoundedCache } from '../../shared/bounded-cache.ts';
 import { TollgateError } from '../../shared/errors.ts';
 import { GuardErrors } from '../errors.ts';
 
 export class Allowlist {
   readonly #list = new BlockList();
   readonly entries: readonly string[];
-  /** Answers by address; cleared when full (an address flood must not grow it without bound). */
-  readonly #known = new Map<string, boolean>();
+  /** Answers by address (an address flood clears it rather than growing it). */
+  readonly #known = new BoundedCache<string, boolean>(65_536);
 
   constructor(cidrs: readonly string[]) {
     for (const c of cidrs) {
@@ -34,17 +35,9 @@ export class Allowlist {
 
   has(ip: string): boolean {
     if (this.entries.length === 0) return false;
-    let yes = this.#known.get(ip);
-    if (yes === undefined) {
-      yes = check(this.#list, ip);
-      if (this.#known.size >= KNOWN_MAX) this.#known.clear();
-      this.#known.set(ip, yes);
-    }
-    return yes;
+    return this.#known.get(ip) ?? this.#known.set(ip, check(this.#list, ip));
   }
 }
-
-const KNOWN_MAX = 65_536;
 
 function check(list: BlockList, ip: string): boolean {
   const family = isIP(ip);

@@ -2,6 +2,7 @@
  * Scanners: the fast path recognises attack tools by User-Agent or From; the behaviour path catches an ordinary
  * softphone UA sweeping extensions — many distinct users, consecutive numbers, mostly 401/403/404/407 answers.
  */
+import { BoundedCache } from '../../shared/bounded-cache.ts';
 import { clientIp, isRequest, Samples, type Finding, type SipEvent } from './types.ts';
 import type { Rules } from './rules.ts';
 import { KeyedState, SlidingCount, SlidingSet } from './window.ts';
@@ -40,15 +41,9 @@ function toolUa(ua: string, uas: readonly string[]): boolean {
   if (ua === '') return false;
   if (ua.length > 64) return searchUa(ua, uas);
   let known = TOOL_UA.get(uas);
-  if (known === undefined) TOOL_UA.set(uas, (known = new Map()));
-  let yes = known.get(ua);
-  if (yes === undefined) {
-    yes = searchUa(ua, uas);
-    // Bounded: a sender cycling User-Agents must not grow it without limit.
-    if (known.size >= 10_000) known.clear();
-    known.set(ua, yes);
-  }
-  return yes;
+  // Bounded: a sender cycling User-Agents must not grow it without limit.
+  if (known === undefined) TOOL_UA.set(uas, (known = new BoundedCache(10_000)));
+  return known.get(ua) ?? known.set(ua, searchUa(ua, uas));
 }
 
 function searchUa(ua: string, uas: readonly string[]): boolean {
@@ -56,7 +51,7 @@ function searchUa(ua: string, uas: readonly string[]): boolean {
   return uas.some((u) => lower.includes(u));
 }
 
-const TOOL_UA = new WeakMap<readonly string[], Map<string, boolean>>();
+const TOOL_UA = new WeakMap<readonly string[], BoundedCache<string, boolean>>();
 
 export class ScannerDetector {
   readonly #sources = new KeyedState(() => new SourceState());
