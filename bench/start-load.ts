@@ -14,12 +14,13 @@
  *   npx tsx bench/start-load.ts --rates 10000,20000,30000 --duration 15 [--cwd DIR --entry services/main.ts]
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { createClickhouseStore } from '../services/shared/clickhouse/client.ts';
 import { topicCatalogue } from '../services/shared/kafka/topics.ts';
 import { uniqueName } from '../test/support/stack.ts';
+import { udpSockets } from '../test/support/ports.ts';
 import { ProcessSampler } from './support/process-tree.ts';
 
 const { values } = parseArgs({ options: {
@@ -36,15 +37,7 @@ const prefix = `${database}.`;
 const spool = `/tmp/${database}-spool`;
 
 function udpDrops(p: number): number {
-  const hexPort = `:${p.toString(16).toUpperCase().padStart(4, '0')}`;
-  let drops = 0;
-  for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
-    for (const line of readFileSync(file, 'utf8').split('\n').slice(1)) {
-      const f = line.trim().split(/\s+/);
-      if (f[1]?.endsWith(hexPort)) drops += Number(f[f.length - 1]);
-    }
-  }
-  return drops;
+  return udpSockets(p).reduce((drops, f) => drops + Number(f[f.length - 1]), 0);
 }
 
 const child = spawn(process.execPath, ['--import', 'tsx', values.entry!], {

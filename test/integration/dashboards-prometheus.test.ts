@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +16,7 @@ import { HEALTH_RULES, metricNames, type PrometheusRule } from '../../dashboards
 import * as health from '../../dashboards/health.ts';
 import { OUTPUT } from '../../dashboards/index.ts';
 import { createClickhouseStore } from '../../services/shared/clickhouse/client.ts';
+import { freePort } from '../support/ports.ts';
 import { ensureLocalStack, uniqueName } from '../support/stack.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -171,22 +171,6 @@ describe('Prometheus health rules with promtool', () => {
     await assert.rejects(run(PROMTOOL, ['test', 'rules', file]));
   });
 });
-
-/** Ports handed out here: the collector's HEP port is picked before the metrics port and bound only after it. */
-const handedOut = new Set<number>();
-
-async function freePort(): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const port = 26_000 + Math.floor(Math.random() * 1000);
-    if (handedOut.has(port)) continue;
-    handedOut.add(port);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.createServer().once('error', () => resolve(false)).listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-    if (ok) return port;
-  }
-  throw new Error('no free port in 26000-26999');
-}
 
 const listTs = (dir: string): string[] => readdirSync(dir).flatMap((f) => {
   const p = join(dir, f);

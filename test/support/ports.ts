@@ -24,9 +24,13 @@ export async function freePort(): Promise<number> {
   }
 }
 
-/** Whether some socket of this machine is bound to UDP `port` (Linux: /proc/net/udp and udp6). */
-export function udpBound(port: number): boolean {
+/**
+ * The lines of /proc/net/udp and udp6 (Linux) for sockets bound to UDP `port`, split into fields (`[1]` is the
+ * local address, the last field the kernel's drop count).
+ */
+export function udpSockets(port: number): string[][] {
   const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const found: string[][] = [];
   for (const table of ['/proc/net/udp', '/proc/net/udp6']) {
     let text = '';
     try {
@@ -35,10 +39,16 @@ export function udpBound(port: number): boolean {
       continue;
     }
     for (const line of text.split('\n').slice(1)) {
-      if (line.trim().split(/\s+/)[1]?.endsWith(hex)) return true;
+      const fields = line.trim().split(/\s+/);
+      if (fields[1]?.endsWith(hex)) found.push(fields);
     }
   }
-  return false;
+  return found;
+}
+
+/** Whether some socket of this machine is bound to UDP `port`. */
+export function udpBound(port: number): boolean {
+  return udpSockets(port).length > 0;
 }
 
 /**

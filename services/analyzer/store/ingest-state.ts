@@ -5,11 +5,13 @@
 import type { SqlStore } from '../../shared/clickhouse/client.ts';
 import type { OffsetRange } from '../consumer/plan.ts';
 import { encodeRowBinary, tableCodec } from './row-binary.ts';
+import { bodySender } from './table-writer.ts';
 
 /**
  * `analyzer_snapshots` as RowBinary (sql/0002_qos_and_ingest_state.sql; `written_at` takes its default). A state is
  * megabytes of JSON text: sent as its UTF-8 bytes it costs a third of the CPU of escaping it into a JSON insert body
- * (bench/PROFILE.md, "Changed-only snapshots"). The stored row is the same either way.
+ * (bench/PROFILE.md, "Changed-only snapshots"). The stored row is the one the JSON insert stored
+ * (test/integration/analyzer-snapshot-store.test.ts).
  */
 export const SNAPSHOT_CODEC = tableCodec('analyzer_snapshots', {
   consumer_group: 'String', topic: 'String', partition: 'UInt32', offset: 'UInt64', format: 'UInt16', state: 'String',
@@ -66,13 +68,9 @@ export class IngestState {
   }
 
   async saveSnapshot(k: PartitionKey, offset: number, format: number, state: string): Promise<void> {
+    const send = bodySender(this.store);
     const row = { consumer_group: k.group, topic: k.topic, partition: k.partition, offset, format, state };
-    if (this.store.insertBody === undefined) {
-      await this.store.insert('analyzer_snapshots', [row]);
-      return;
-    }
-    await this.store.insertBody('analyzer_snapshots', SNAPSHOT_CODEC.columns,
-      { format: 'RowBinary', chunks: encodeRowBinary(SNAPSHOT_CODEC, [row]), rows: 1 });
+    await send('analyzer_snapshots', SNAPSHOT_CODEC.columns, { format: 'RowBinary', chunks: encodeRowBinary(SNAPSHOT_CODEC, [row]), rows: 1 });
   }
 
   /** The newest snapshot taken at or before `atMost` (the committed offset). */

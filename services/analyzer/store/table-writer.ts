@@ -78,10 +78,16 @@ export function insertBody(format: InsertFormat, table: TableName, rows: RowBloc
   return { format: 'JSONCompactEachRow', values: jsonValues(table, isEncodedRows(rows) ? rows.objects() : rows) };
 }
 
-/** `(table, rows, token) → insert`, for the consumer's batch sink. */
-export function tableWriter(store: SqlStore, format: InsertFormat) {
+/** The store's body insert, which the analyzer writes every table (and its snapshots) through. */
+export function bodySender(store: SqlStore): NonNullable<SqlStore['insertBody']> {
   const send = store.insertBody;
   if (send === undefined) throw new Error('the analyzer needs a store with insertBody (createClickhouseStore)');
+  return send;
+}
+
+/** `(table, rows, token) → insert`, for the consumer's batch sink. */
+export function tableWriter(store: SqlStore, format: InsertFormat) {
+  const send = bodySender(store);
   return async (table: TableName, rows: RowBlock, token: string): Promise<void> => {
     if (rows.length === 0) return;
     await send(table, CODECS[table].columns, insertBody(format, table, rows), { dedupToken: token });
