@@ -134,6 +134,12 @@ describe('rating API routes', { skip }, () => {
     assert.deepEqual(pick(us.json()), { cost: 0.17, duration_s: 120 });
     const unknown = await app.inject({ method: 'POST', url: '/v1/rating/cost', headers: { authorization: 'Bearer all' }, payload: { destination: '999', duration: '60s', subject: '1003' } });
     assert.equal(unknown.statusCode, 422);
+    // Junk never reaches CGRateS: refused by the route, naming the field.
+    for (const [field, junk] of [['duration', '90'], ['duration', '1d'], ['duration', '-5s'], ['duration', '1m30'], ['answer_time', 'yesterday']] as const) {
+      const bad = await app.inject({ method: 'POST', url: '/v1/rating/cost', headers: { authorization: 'Bearer all' }, payload: { destination: '4420', duration: '60s', subject: '1003', [field]: junk } });
+      assert.equal(bad.statusCode, 400, `${field} ${junk}: ${bad.body}`);
+      assert.match((bad.json() as { title: string }).title, new RegExp(field), bad.body);
+    }
   });
 
   it('takes mod_json_cdr posts only with the configured Basic credentials', async () => {
