@@ -36,7 +36,9 @@ describe('guard takeover rebuilds the taken-over partitions', { timeout: 240_000
     assert.ok(owner >= 0, `one guard judged the whole account: ${now.map((n, i) => n - before[i]!).join(' + ')}`);
     const leaving = guards[owner]!;
     const survivor = guards[1 - owner]!;
-    assert.equal(await survivor.events({ topic: 'guard.facts.account', outcome: 'warmup' }), 0);
+    // The survivor may already have replayed facts once: the second guard's join can move partitions after the
+    // probes were judged (seen: 3 in a clean-clone run). The takeover replay is what it counts from here.
+    const warmedBefore = await survivor.events({ topic: 'guard.facts.account', outcome: 'warmup' });
     leaving.child.kill('SIGTERM');
     assert.equal(await leaving.exited, 0);
     await env.produce('sipEvents', sources.slice(3).flatMap((s, i) => failures(s, 'movingvictim', 2, i % 3)));
@@ -44,8 +46,8 @@ describe('guard takeover rebuilds the taken-over partitions', { timeout: 240_000
     await new Promise((r) => setTimeout(r, 2_000));
     const ids = await env.store.query<{ id: string }>("SELECT DISTINCT id FROM alerts WHERE detector = 'bruteforce'");
     assert.equal(ids.length, 1, `exactly one alert: ${JSON.stringify(ids)}`);
-    const warmed = await survivor.events({ topic: 'guard.facts.account', outcome: 'warmup' });
-    assert.ok(warmed >= 12, `the survivor replayed the taken-over partition (${warmed} events)`);
+    const warmed = (await survivor.events({ topic: 'guard.facts.account', outcome: 'warmup' })) - warmedBefore;
+    assert.ok(warmed >= 12, `the survivor replayed the taken-over partition (${warmed} events, ${warmedBefore} before the takeover)`);
     process.stdout.write(`# takeover: the survivor replayed ${warmed} account facts before consuming the partition\n`);
   });
 });
